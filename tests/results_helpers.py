@@ -1,0 +1,90 @@
+"""Valid results dicts for the validation, submit and leaderboard tests (shaped by the schema)."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+from vidret.benchmarks import BENCHMARKS
+
+
+def _metrics(metric_names: tuple[str, ...], base: float) -> dict[str, float]:
+    values = {}
+    for name in metric_names:
+        kind, _, k = name.partition("@")
+        if kind == "R":
+            values[name] = min(100.0, round(base + 4.0 * len(k) + int(k) * 0.5, 2))
+        elif kind == "mAP":
+            values[name] = round(base / 2 + int(k) * 0.1, 2)
+        elif name == "MdR":
+            values[name] = 3.0
+        elif name == "MnR":
+            values[name] = 7.5
+    return values
+
+
+def make_results(
+    benchmark: str = "lovr",
+    *,
+    model_id: str = "acme/vclip",
+    model_revision: str | None = "0123abcd",
+    dataset_revision: str | None = "v1.0.0",
+    base: float = 20.0,
+    frames: int = 8,
+    created_at: str = "2026-03-01T12:00:00Z",
+    random_weights: bool = False,
+) -> dict[str, Any]:
+    """A valid results dict scoring every default task of `benchmark`; `base` shifts the scores."""
+    spec = BENCHMARKS[benchmark]
+    tasks = {
+        task_id: {
+            "metrics": _metrics(spec.tasks[task_id].metrics, base),
+            "main_score": spec.tasks[task_id].main_score,
+            "num_queries": 10,
+            "num_failed": 0,
+            "gallery_size": 12,
+        }
+        for task_id in spec.default_tasks()
+    }
+    return {
+        "schema_version": "1.0",
+        "benchmark": benchmark,
+        "config": "videos+clips" if benchmark == "lovr" else "triplets",
+        "split": "test",
+        "dataset": {"repo": f"vidret/{spec.default_repo}", "revision": dataset_revision},
+        "model": {"id": model_id, "revision": model_revision, "adapter": "clip", "random_weights": random_weights},
+        "settings": {"frames": frames, "resolution": [224, 224], "fusion": "avg" if benchmark == "tf-covr" else None},
+        "tasks": tasks,
+        "num_failed": 0,
+        "failures": [],
+        "num_processes": 1,
+        "versions": {"vidret": "0.1.0", "torch": "2.13.0"},
+        "hardware": {"cpu_count": 2},
+        "wall_time_s": 1.5,
+        "created_at": created_at,
+    }
+
+
+def with_change(results: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
+    """A deep copy of `results` with the dotted `path` set to `value` (or deleted when value is DELETE)."""
+    changed = copy.deepcopy(results)
+    *parents, last = path.split(".")
+    node = changed
+    for part in parents:
+        node = node[part]
+    if value is DELETE:
+        del node[last]
+    else:
+        node[last] = value
+    return changed
+
+
+DELETE = object()
+
+
+def write_results(path: Path, results: dict[str, Any]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, indent=2), encoding="utf-8")
+    return path
