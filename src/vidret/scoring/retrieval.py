@@ -1,0 +1,142 @@
+"""Text-video retrieval (LoVR) metrics: Recall@K, median rank (MdR) and mean rank (MnR).
+
+A query's rank is the 1-based position of its best-ranked relevant item in the complete
+ranking (several items may be relevant, e.g. all captions of a video). R@K = share of queries
+with rank <= K. MdR/MnR are the median/mean of the ranks and must come from complete
+rankings or exact ranks (see `vidret.scoring.first_relevant_ranks`), never from a top-K list.
+
+Failed queries (their item could not be embedded upstream) are misses. In MdR/MnR they take
+rank `gallery_size + 1`, one past the worst real rank, so `gallery_size` is required whenever
+a query failed. The same rank goes to a query whose complete ranking holds no relevant item.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Hashable, Iterable, Sequence
+
+import numpy as np
+
+from vidret.scoring._checks import as_id_list, check_k, check_k_values, check_no_duplicates, check_same_length
+
+
+def _ranks_from_rankings(
+    rankings: Sequence[Iterable[Hashable]],
+    relevant: Sequence[Iterable[Hashable]],
+    max_k: int,
+    gallery_size: int | None,
+) -> tuple[list[int | None], list[float]]:
+    """(rank or None for failed queries, rank as a float with inf = unknown) per query."""
+    check_same_length(rankings, relevant, "rankings", "relevant")
+    ranks: list[int | None] = []
+    known: list[float] = []
+    for i, (ranking, rel) in enumerate(zip(rankings, relevant)):
+        valid = set(as_id_list(rel, "relevant", i))
+        if not valid:
+            raise ValueError(f"query {i} has no relevant item; every query needs at least one")
+        ranked = as_id_list(ranking, "ranking", i)
+        if not ranked:
+            ranks.append(None)  # failed upstream
+            known.append(math.nan)
+            continue
+        check_no_duplicates(ranked, i)
+        if gallery_size is not None and len(ranked) > gallery_size:
+            raise ValueError(f"ranking of query {i} has {len(ranked)} ids, more than gallery_size={gallery_size}")
+        pos = next((p for p, item in enumerate(ranked, start=1) if item in valid), None)
+        if pos is not None:
+            ranks.append(pos)
+            known.append(pos)
+        elif gallery_size is not None and len(ranked) == gallery_size:
+            ranks.append(gallery_size + 1)  # complete ranking without a relevant item: a miss
+            known.append(gallery_size + 1)
+        elif len(ranked) >= max_k:
+            # Truncated list without a hit: a miss for every R@K, but the exact rank is unknown.
+            ranks.append(len(ranked) + 1)
+            known.append(math.inf)
+        else:
+            raise ValueError(
+                f"ranking of query {i} has only {len(ranked)} ids and none is relevant, so R@{max_k} cannot be "
+                f"decided; pass at least {max_k} ids, the complete ranking with gallery_size, or exact ranks"
+            )
+    return ranks, known
+
+
+def retrieval_metrics(
+    rankings: Sequence[Iterable[Hashable]] | None = None,
+    relevant: Sequence[Iterable[Hashable]] | None = None,
+    ranks: Sequence[int | None] | None = None,
+    k_values: Iterable[int] = (1, 5, 10, 50),
+    gallery_size: int | None = None,
+) -> dict[str, float | int | None]:
+    """Recall@K, MdR and MnR from rankings or from exact first-relevant ranks.
+
+    Pass either `rankings` + `relevant`, or `ranks`.
+
+    Args:
+        rankings: one list of gallery ids per query, best first, each id at most once. An
+            empty list is a failed query. A list without a relevant id must be the complete
+            ranking (length `gallery_size`), or at least max(k_values) long; in the latter
+            case R@K is exact but the rank is unknown, so MdR and MnR come back as None.
+        relevant: with `rankings`: one non-empty collection of relevant ids per query.
+        ranks: instead of rankings: the exact 1-based rank of each query's first relevant
+            item (e.g. from `first_relevant_ranks`); None = failed query or no rankable
+            relevant item (a miss).
+        k_values: cut-offs for R@K.
+        gallery_size: number of rankable gallery items. Required when a query failed
+            (empty ranking / None rank): such a query enters MdR/MnR as rank gallery_size + 1.
+            When given, ranks above it are rejected.
+
+    Returns:
+        {"R@K": ... (x100), "MdR": median rank, "MnR": mean rank, "num_queries": n,
+        "num_failed": f}; MdR/MnR are None when some rank is unknown (see `rankings`).
+
+    Raises:
+        ValueError: both or neither of `rankings`/`ranks`; `relevant` missing with `rankings`
+            or given with `ranks`; no queries; lengths differ; a query without relevant items;
+            a repeated id in a ranking; a rank < 1 or > gallery_size; a failed query without
+            `gallery_size`; a short ranking without a hit; a cut-off < 1.
+        TypeError: a rank or cut-off that is not an int, or an entry that is a bare string.
+
+    Example:
+        >>> retrieval_metrics(ranks=[1, 3, None], k_values=(1, 5), gallery_size=9)
+        {'R@1': 33.33333333333333, 'R@5': 66.66666666666666, 'MdR': 3.0, 'MnR': 4.666666666666667, 'num_queries': 3, 'num_failed': 1}
+    """
+    ks = check_k_values(k_values, "k_values")
+    if gallery_size is not None:
+        gallery_size = check_k(gallery_size, "gallery_size")
+    if (rankings is None) == (ranks is None):
+        raise ValueError("pass either rankings (with relevant) or ranks, not both and not neither")
+    if rankings is not None:
+        if relevant is None:
+            raise ValueError("rankings need relevant: one collection of relevant ids per query")
+        rank_list, rank_values = _ranks_from_rankings(rankings, relevant, max(ks), gallery_size)
+    else:
+        if relevant is not None:
+            raise ValueError("relevant is only used with rankings; ranks already say where the first hit is")
+        rank_list = list(ranks)  # type: ignore[arg-type]
+        for i, r in enumerate(rank_list):
+            if r is None:
+                continue
+            check_k(r, f"rank of query {i}")
+            if gallery_size is not None and r > gallery_size:
+                raise ValueError(f"rank of query {i} is {r}, beyond gallery_size={gallery_size}")
+        rank_values = [math.nan if r is None else float(r) for r in rank_list]
+    n = len(rank_list)
+    if n == 0:
+        raise ValueError("no queries")
+    num_failed = sum(r is None for r in rank_list)
+    if num_failed and gallery_size is None:
+        first = next(i for i, r in enumerate(rank_list) if r is None)
+        raise ValueError(
+            f"query {first} failed (empty ranking or rank None); pass gallery_size so failed queries "
+            "can enter MdR/MnR as rank gallery_size + 1"
+        )
+    fill = float(gallery_size + 1) if gallery_size is not None else math.nan
+    values = np.array([fill if math.isnan(v) else v for v in rank_values], dtype=np.float64)
+    out: dict[str, float | int | None] = {f"R@{k}": float(100.0 * (values <= k).mean()) for k in ks}
+    exact = bool(np.isfinite(values).all())
+    out["MdR"] = float(np.median(values)) if exact else None
+    out["MnR"] = float(values.mean()) if exact else None
+    out["num_queries"] = n
+    out["num_failed"] = num_failed
+    return out
