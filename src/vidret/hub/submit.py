@@ -1,0 +1,275 @@
+"""Submit validated results to the Hub: `.eval_results/` on the model repo, full JSON to a results repo.
+
+The model repo gets the Hub's current evaluation-results format, one YAML file per benchmark
+(`.eval_results/<benchmark>.yaml`), built with huggingface_hub's `EvalResultEntry` and
+`eval_result_entries_to_yaml`: one entry per scored task, whose `task_id` is the task id from
+`vidret.benchmarks` (the ids the builders declare in the dataset's `eval.yaml`) and whose value is
+the task's headline score. Optionally, the whole results JSON goes to a results dataset repo under
+`results/<org>__<model>/<revision>/<benchmark>.json` (keyed by model and revision, as mteb does),
+which feeds `vidret leaderboard`. Both are opened as pull requests, never pushed to main.
+
+Nothing here prints or stores the token: it is passed to huggingface_hub and nowhere else.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from vidret.benchmarks import get_benchmark
+from vidret.evaluation.validation import validate_results
+
+logger = logging.getLogger(__name__)
+
+NO_REVISION = "no_revision_available"  # mteb's folder name for results without a model revision
+
+
+class SubmissionError(ValueError):
+    """Results that must not be submitted as they are; the message names the field and the fix."""
+
+
+@dataclass(frozen=True)
+class Upload:
+    """One file to add to one Hub repo through a pull request.
+
+    Attributes:
+        repo_id: target repo, "<org>/<name>".
+        repo_type: "model" or "dataset".
+        path_in_repo: where the file goes.
+        content: the file's bytes.
+        commit_message: title of the pull request.
+        commit_description: body of the pull request.
+    """
+
+    repo_id: str
+    repo_type: str
+    path_in_repo: str
+    content: bytes
+    commit_message: str
+    commit_description: str
+
+
+def hub_dataset_id(repo: str) -> str | None:
+    """The Hub id of a dataset reference from a results file, or None for a local folder.
+
+    Args:
+        repo: `dataset.repo` of a results file: "<org>/<name>", "hf://datasets/<org>/<name>[@rev]",
+            or a local path.
+
+    Returns:
+        "<org>/<name>", or None when `repo` is a local folder.
+    """
+    if repo.startswith("hf://datasets/"):
+        repo = repo[len("hf://datasets/") :].split("@", 1)[0]
+    parts = repo.split("/")
+    if len(parts) != 2 or not all(parts) or repo.startswith((".", "~")) or Path(repo).exists():
+        return None
+    return repo
+
+
+def _variant(results: dict[str, Any]) -> str:
+    # The test split is the leaderboard; another split gets its own file so it never mixes in.
+    split = results["split"]
+    return results["benchmark"] if split == "test" else f"{results['benchmark']}_{split}"
+
+
+def _setup_notes(results: dict[str, Any]) -> str:
+    model, settings = results["model"], results["settings"]
+    notes = [f"vidret; split={results['split']}", f"adapter={model['adapter']}", f"frames={settings['frames']}"]
+    if settings.get("resolution"):
+        notes.append("resolution={}x{}".format(*settings["resolution"]))
+    if settings.get("fusion"):
+        notes.append(f"fusion={settings['fusion']}")
+    if results["num_failed"]:
+        notes.append(f"failed_items={results['num_failed']}")
+    return ", ".join(notes)
+
+
+def eval_result_entries(results: dict[str, Any], dataset_id: str | None = None) -> list[Any]:
+    """The `.eval_results` entries of valid results: one per scored task, valued by its headline score.
+
+    Args:
+        results: valid results (see `vidret.evaluation.validation`).
+        dataset_id: Hub id of the benchmark dataset; defaults to `dataset.repo` when that is a Hub id.
+
+    Returns:
+        A list of `huggingface_hub.EvalResultEntry`.
+
+    Raises:
+        SubmissionError: when the dataset is a local folder and no `dataset_id` is given, or when
+            `dataset.revision` is null (a leaderboard score must say which data it was computed on).
+    """
+    from huggingface_hub import EvalResultEntry
+
+    dataset_id = dataset_id or hub_dataset_id(results["dataset"]["repo"])
+    if dataset_id is None:
+        raise SubmissionError(
+            f"dataset.repo is the local folder {results['dataset']['repo']!r}; pass --dataset-id <org>/<name> "
+            "naming the published benchmark dataset these results correspond to"
+        )
+    revision = results["dataset"]["revision"]
+    if not revision:
+        raise SubmissionError("dataset.revision is null; evaluate a published (tagged) dataset revision to submit")
+    notes = _setup_notes(results)
+    entries = []
+    for task_id, task in results["tasks"].items():
+        entries.append(
+            EvalResultEntry(
+                dataset_id=dataset_id,
+                task_id=task_id,
+                value=round(float(task["metrics"][task["main_score"]]), 4),
+                dataset_revision=revision,
+                date=results["created_at"],
+                notes=notes,
+            )
+        )
+    return entries
+
+
+def eval_results_yaml(results: dict[str, Any], dataset_id: str | None = None) -> str:
+    """The text of `.eval_results/<benchmark>.yaml` for valid results (see `eval_result_entries`)."""
+    import yaml
+    from huggingface_hub import eval_result_entries_to_yaml
+
+    entries = eval_result_entries(results, dataset_id)
+    return yaml.safe_dump(eval_result_entries_to_yaml(entries), sort_keys=False, allow_unicode=True)
+
+
+def results_repo_path(results: dict[str, Any], model_repo: str) -> str:
+    """Where the full results JSON goes in a results repo: results/<org>__<model>/<revision>/<benchmark>.json.
+
+    Args:
+        results: valid results.
+        model_repo: the model's Hub id, "<org>/<name>".
+
+    Returns:
+        The path inside the results dataset repo.
+    """
+    revision = results["model"].get("revision")
+    if not revision:
+        logger.warning("model.revision is null: filing the results under %r", NO_REVISION)
+    return f"results/{model_repo.replace('/', '__')}/{revision or NO_REVISION}/{_variant(results)}.json"
+
+
+def _check_repo_id(value: str, flag: str) -> None:
+    parts = value.split("/")
+    if len(parts) != 2 or not all(parts):
+        raise SubmissionError(f"{flag} must be '<org>/<name>', got {value!r}")
+
+
+def plan_submission(
+    results: dict[str, Any],
+    model_repo: str,
+    *,
+    results_repo: str | None = None,
+    dataset_id: str | None = None,
+    allow_random_weights: bool = False,
+    allow_partial: bool = False,
+) -> list[Upload]:
+    """Validate results and describe every file a submission would upload.
+
+    Args:
+        results: parsed results JSON.
+        model_repo: the model repo that gets `.eval_results/<benchmark>.yaml`.
+        results_repo: a results dataset repo that also gets the full JSON (optional).
+        dataset_id: Hub id of the benchmark dataset when `dataset.repo` is a local folder.
+        allow_random_weights: accept results of a random-weight model (demos and tests only).
+        allow_partial: accept results scoring only some default tasks.
+
+    Returns:
+        The uploads, model repo first.
+
+    Raises:
+        ResultsValidationError: when the results are invalid.
+        SubmissionError: for a random-weight model without `allow_random_weights`, a malformed
+            repo id, a model id that is another Hub model, or a local dataset without `dataset_id`.
+    """
+    _check_repo_id(model_repo, "--model-repo")
+    if results_repo is not None:
+        _check_repo_id(results_repo, "--results-repo")
+    validate_results(results, require_all_tasks=not allow_partial)
+    model = results["model"]
+    if model.get("random_weights") and not allow_random_weights:
+        raise SubmissionError(
+            "model.random_weights is true: these scores come from a randomly initialised model and must not "
+            "reach a leaderboard; pass --allow-random-weights only for a demo or test repo"
+        )
+    evaluated = hub_dataset_id(model["id"])  # a Hub id, or None for a local checkpoint folder
+    if evaluated is not None and evaluated != model_repo:
+        raise SubmissionError(f"model.id is {model['id']!r} but --model-repo is {model_repo!r}; submit to the model evaluated")
+
+    spec = get_benchmark(results["benchmark"])
+    revision = model.get("revision") or "unpinned revision"
+    title = f"Add {spec.title.split(':')[0]} evaluation results (vidret)"
+    body = (
+        f"Scores of `{model_repo}` ({revision}) on {spec.title}, split `{results['split']}`, computed with vidret "
+        f"{results['versions'].get('vidret', '')}.\n\nSetup: {_setup_notes(results)}."
+    )
+    uploads = [
+        Upload(
+            repo_id=model_repo,
+            repo_type="model",
+            path_in_repo=f".eval_results/{_variant(results)}.yaml",
+            content=eval_results_yaml(results, dataset_id).encode("utf-8"),
+            commit_message=title,
+            commit_description=body + "\n\nFormat: https://huggingface.co/docs/hub/eval-results",
+        )
+    ]
+    if results_repo is not None:
+        uploads.append(
+            Upload(
+                repo_id=results_repo,
+                repo_type="dataset",
+                path_in_repo=results_repo_path(results, model_repo),
+                content=(json.dumps(results, indent=2, ensure_ascii=False) + "\n").encode("utf-8"),
+                commit_message=f"Add results of {model_repo} on {results['benchmark']}",
+                commit_description=body,
+            )
+        )
+    return uploads
+
+
+def format_plan(uploads: list[Upload]) -> str:
+    """A dry-run description: each target repo, file path and the exact file contents."""
+    blocks = []
+    for upload in uploads:
+        blocks.append(
+            f"--- pull request on {upload.repo_type} repo {upload.repo_id}: {upload.commit_message}\n"
+            f"+++ {upload.path_in_repo} ({len(upload.content)} bytes)\n{upload.content.decode('utf-8').rstrip()}\n"
+        )
+    return "\n".join(blocks)
+
+
+def submit(uploads: list[Upload], *, token: str | None = None, endpoint: str | None = None) -> list[str]:
+    """Open one pull request per upload.
+
+    Args:
+        uploads: from `plan_submission`.
+        token: Hub token; None uses the locally saved one. Never logged.
+        endpoint: Hub endpoint; None uses huggingface_hub's default (HF_ENDPOINT).
+
+    Returns:
+        The pull request URLs, in the order of `uploads`.
+
+    Raises:
+        huggingface_hub.errors.HfHubHTTPError: when the Hub refuses a request (e.g. no write access).
+    """
+    from huggingface_hub import CommitOperationAdd, HfApi
+
+    api = HfApi(endpoint=endpoint, token=token)
+    urls = []
+    for upload in uploads:
+        info = api.create_commit(
+            repo_id=upload.repo_id,
+            repo_type=upload.repo_type,
+            operations=[CommitOperationAdd(path_in_repo=upload.path_in_repo, path_or_fileobj=upload.content)],
+            commit_message=upload.commit_message,
+            commit_description=upload.commit_description,
+            create_pr=True,
+        )
+        logger.info("opened %s", info.pr_url)
+        urls.append(info.pr_url)
+    return urls

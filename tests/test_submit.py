@@ -1,0 +1,231 @@
+"""`vidret submit`: the .eval_results YAML, the results-repo JSON, and the exact Hub requests (mocked)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator
+
+import httpx2
+import pytest
+import yaml
+from huggingface_hub import constants, parse_eval_result_entries
+from huggingface_hub.utils import set_client_factory
+from huggingface_hub.utils._http import default_client_factory
+from results_helpers import make_results, with_change, write_results
+
+from vidret.benchmarks import BENCHMARKS
+from vidret.cli.main import main
+from vidret.evaluation.validation import ResultsValidationError
+from vidret.hub.submit import (
+    SubmissionError,
+    eval_result_entries,
+    eval_results_yaml,
+    format_plan,
+    hub_dataset_id,
+    plan_submission,
+    results_repo_path,
+    submit,
+)
+
+TOKEN = "hf_TestTokenThatMustNeverBePrinted"
+
+
+class FakeHub:
+    """Records every request and answers like the Hub's preupload and commit endpoints."""
+
+    def __init__(self) -> None:
+        self.requests: list[httpx2.Request] = []
+        self.pr_numbers = iter(range(7, 100))
+
+    def handler(self, request: httpx2.Request) -> httpx2.Response:
+        path = request.url.path
+        if path == "/api/agent-harnesses":
+            # huggingface_hub's own best-effort fetch (cached for a day) behind its user-agent header;
+            # not a request of ours, and its outcome depends on the local cache, so it is not recorded.
+            return httpx2.Response(404)
+        self.requests.append(request)
+        if "/preupload/" in path:
+            files = json.loads(request.content)["files"]
+            return httpx2.Response(
+                200, json={"files": [{"path": f["path"], "uploadMode": "regular", "shouldIgnore": False} for f in files]}
+            )
+        if "/commit/" in path:
+            repo = path.split("/api/")[1].split("/commit/")[0]  # e.g. models/acme/vclip
+            prefix = "" if repo.startswith("models/") else "datasets/"
+            repo_id = repo.split("/", 1)[1]
+            number = next(self.pr_numbers)
+            return httpx2.Response(
+                200,
+                json={
+                    "commitUrl": f"{constants.ENDPOINT}/{prefix}{repo_id}/commit/{'a' * 40}",
+                    "commitOid": "a" * 40,
+                    "pullRequestUrl": f"{constants.ENDPOINT}/{prefix}{repo_id}/discussions/{number}",
+                },
+            )
+        return httpx2.Response(404, json={"error": f"unexpected request {request.method} {request.url}"})
+
+
+@pytest.fixture
+def hub() -> Iterator[FakeHub]:
+    fake = FakeHub()
+    set_client_factory(lambda: httpx2.Client(transport=httpx2.MockTransport(fake.handler)))
+    try:
+        yield fake
+    finally:
+        set_client_factory(default_client_factory)
+
+
+def commit_lines(request: httpx2.Request) -> list[dict]:
+    return [json.loads(line) for line in request.content.decode().splitlines()]
+
+
+# --- the files ---------------------------------------------------------------------------------
+
+
+def test_eval_results_yaml_uses_huggingface_hub_format():
+    results = make_results("lovr")
+    text = eval_results_yaml(results)
+    data = yaml.safe_load(text)
+    assert [item["dataset"]["task_id"] for item in data] == ["t2v", "v2t", "t2c", "c2t"]
+    assert data[0]["dataset"] == {"id": "vidret/lovr", "task_id": "t2v", "revision": "v1.0.0"}
+    assert data[0]["value"] == results["tasks"]["t2v"]["metrics"]["R@1"]
+    assert data[0]["date"] == "2026-03-01T12:00:00Z"
+    assert "adapter=clip" in data[0]["notes"] and "frames=8" in data[0]["notes"]
+    # huggingface_hub reads it back into the same entries.
+    assert parse_eval_result_entries(data) == eval_result_entries(results)
+
+
+def test_task_ids_are_the_benchmark_ids_and_value_is_the_main_score():
+    results = make_results("tf-covr")
+    (entry,) = eval_result_entries(results)
+    assert entry.task_id == "cvr" and entry.task_id in BENCHMARKS["tf-covr"].tasks
+    assert entry.value == results["tasks"]["cvr"]["metrics"]["mAP@50"]
+    assert "fusion=avg" in entry.notes
+
+
+def test_local_dataset_needs_dataset_id(tmp_path):
+    results = with_change(make_results("lovr"), "dataset.repo", str(tmp_path))
+    with pytest.raises(SubmissionError, match="dataset.repo is the local folder.*--dataset-id"):
+        eval_result_entries(results)
+    assert eval_result_entries(results, "acme/lovr")[0].dataset_id == "acme/lovr"
+
+
+def test_null_dataset_revision_is_refused():
+    with pytest.raises(SubmissionError, match="dataset.revision is null"):
+        eval_result_entries(with_change(make_results("lovr"), "dataset.revision", None))
+
+
+def test_hub_dataset_id(tmp_path):
+    assert hub_dataset_id("vidret/lovr") == "vidret/lovr"
+    assert hub_dataset_id("hf://datasets/vidret/tf-covr@v1.0.0") == "vidret/tf-covr"
+    assert hub_dataset_id(str(tmp_path)) is None
+    assert hub_dataset_id("./out/lovr") is None
+    assert hub_dataset_id("lovr") is None
+
+
+def test_results_repo_path_is_keyed_by_model_and_revision():
+    assert results_repo_path(make_results("lovr"), "acme/vclip") == "results/acme__vclip/0123abcd/lovr.json"
+    unpinned = with_change(make_results("tf-covr"), "model.revision", None)
+    assert results_repo_path(unpinned, "acme/vclip") == "results/acme__vclip/no_revision_available/tf-covr.json"
+    val = with_change(make_results("tf-covr"), "split", "val")
+    assert results_repo_path(val, "acme/vclip").endswith("/tf-covr_val.json")
+
+
+# --- refusals ----------------------------------------------------------------------------------
+
+
+def test_random_weights_are_refused_unless_allowed():
+    results = make_results("lovr", random_weights=True)
+    with pytest.raises(SubmissionError, match="model.random_weights is true"):
+        plan_submission(results, "acme/vclip")
+    assert plan_submission(results, "acme/vclip", allow_random_weights=True)
+
+
+def test_invalid_results_are_refused():
+    with pytest.raises(ResultsValidationError, match="tasks.t2v.metrics.R@50"):
+        plan_submission(with_change(make_results("lovr"), "tasks.t2v.metrics.R@50", 120.0), "acme/vclip")
+
+
+@pytest.mark.parametrize("kwargs, flag", [({}, "--model-repo"), ({"results_repo": "a/b/c"}, "--results-repo")])
+def test_malformed_repo_ids(kwargs, flag):
+    model_repo = "acme/vclip" if kwargs else "vclip"
+    with pytest.raises(SubmissionError, match=flag):
+        plan_submission(make_results("lovr"), model_repo, **kwargs)
+
+
+def test_results_of_another_hub_model_are_refused(tmp_path):
+    with pytest.raises(SubmissionError, match="model.id is 'acme/vclip' but --model-repo is 'other/model'"):
+        plan_submission(make_results("lovr"), "other/model")
+    local = with_change(make_results("lovr"), "model.id", str(tmp_path))  # a local checkpoint may be submitted
+    assert plan_submission(local, "other/model")[0].repo_id == "other/model"
+
+
+# --- the requests ------------------------------------------------------------------------------
+
+
+def test_submit_sends_the_exact_requests(hub):
+    results = make_results("lovr")
+    uploads = plan_submission(results, "acme/vclip", results_repo="acme/vidret-results")
+    urls = submit(uploads, token=TOKEN)
+    assert urls == [f"{constants.ENDPOINT}/acme/vclip/discussions/7", f"{constants.ENDPOINT}/datasets/acme/vidret-results/discussions/8"]
+
+    assert [(r.method, r.url.path) for r in hub.requests] == [
+        ("POST", "/api/models/acme/vclip/preupload/main"),
+        ("POST", "/api/models/acme/vclip/commit/main"),
+        ("POST", "/api/datasets/acme/vidret-results/preupload/main"),
+        ("POST", "/api/datasets/acme/vidret-results/commit/main"),
+    ]
+    for request in hub.requests:
+        assert str(request.url).startswith(constants.ENDPOINT)
+        assert dict(request.url.params) == {"create_pr": "1"}
+        assert request.headers["authorization"] == f"Bearer {TOKEN}"
+
+    assert json.loads(hub.requests[0].content)["files"][0]["path"] == ".eval_results/lovr.yaml"
+    header, model_file = commit_lines(hub.requests[1])
+    assert header == {"key": "header", "value": {"summary": uploads[0].commit_message, "description": uploads[0].commit_description}}
+    assert model_file["key"] == "file" and model_file["value"]["path"] == ".eval_results/lovr.yaml"
+    assert base64.b64decode(model_file["value"]["content"]).decode() == eval_results_yaml(results)
+
+    _, results_file = commit_lines(hub.requests[3])
+    assert results_file["value"]["path"] == "results/acme__vclip/0123abcd/lovr.json"
+    assert json.loads(base64.b64decode(results_file["value"]["content"])) == results
+
+
+def test_cli_submit_prints_pr_urls_and_never_the_token(hub, tmp_path, capsys):
+    path = write_results(tmp_path / "r.json", make_results("tf-covr"))
+    assert main(["submit", str(path), "--model-repo", "acme/vclip", "--token", TOKEN]) == 0
+    out, err = capsys.readouterr()
+    assert out.strip() == f"{constants.ENDPOINT}/acme/vclip/discussions/7"
+    assert TOKEN not in out + err
+    assert len(hub.requests) == 2
+
+
+def test_cli_dry_run_prints_everything_and_sends_nothing(hub, tmp_path, capsys):
+    results = make_results("lovr")
+    path = write_results(tmp_path / "r.json", results)
+    argv = ["submit", str(path), "--model-repo", "acme/vclip", "--results-repo", "acme/vidret-results", "--dry-run", "--token", TOKEN]
+    assert main(argv) == 0
+    out, err = capsys.readouterr()
+    assert hub.requests == []
+    assert TOKEN not in out + err
+    uploads = plan_submission(results, "acme/vclip", results_repo="acme/vidret-results")
+    assert format_plan(uploads) in out
+    assert "pull request on model repo acme/vclip" in out and "+++ .eval_results/lovr.yaml" in out
+    assert "pull request on dataset repo acme/vidret-results" in out
+    assert "+++ results/acme__vclip/0123abcd/lovr.json" in out
+    assert eval_results_yaml(results).rstrip() in out
+    assert "(dry run: 2 pull request(s) not opened)" in out
+
+
+def test_cli_refusals_exit_1_and_send_nothing(hub, tmp_path, capsys):
+    random = write_results(tmp_path / "random.json", make_results("lovr", random_weights=True))
+    assert main(["submit", str(random), "--model-repo", "acme/vclip"]) == 1
+    assert "model.random_weights is true" in capsys.readouterr().err
+    bad = write_results(tmp_path / "bad.json", with_change(make_results("lovr"), "num_failed", 4))
+    assert main(["submit", str(bad), "--model-repo", "acme/vclip"]) == 1
+    err = capsys.readouterr().err
+    assert "not valid results; nothing was sent" in err and "num_failed: 4 but the failures list" in err
+    assert main(["submit", str(tmp_path / "none.json"), "--model-repo", "acme/vclip"]) == 1
+    assert "results file not found" in capsys.readouterr().err
+    assert hub.requests == []
