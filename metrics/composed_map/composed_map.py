@@ -1,0 +1,89 @@
+"""composed_map: CIRCO-style mAP@K and Recall@K for composed video retrieval (TF-CoVR).
+
+The math is `vidret.scoring.composed_map`; this module only adapts it to `evaluate`.
+"""
+
+import datasets
+import evaluate
+from vidret.scoring import composed_map
+
+_DESCRIPTION = """
+Mean average precision at K (mAP@K) and Recall@K for retrieval with several valid targets per
+query, as used by the composed video retrieval benchmark TF-CoVR (and CIRCO before it):
+
+    AP@K = (1 / min(|G|, K)) * sum_{i<=K} P(i) * rel(i)
+
+G is the set of valid target ids of a query, rel(i) = 1 when the i-th ranked id is in G, P(i)
+is the precision at rank i. mAP@K is the mean over queries; R@K is the share of queries with
+at least one valid target in the top K. All values are percentages (x100). A target missing
+from the ranking still counts in |G|; an empty ranking (a query that failed upstream) is a miss
+and is counted in `num_failed`. An id may appear at most once per ranking, so AP <= 1.
+"""
+
+_KWARGS_DESCRIPTION = """
+Args:
+    predictions (`list` of `list` of `str`): ranked gallery ids per query, best first (at least
+        max(K) ids, or all of them when the gallery is smaller). `[]` marks a failed query.
+    references (`list` of `list` of `str`): the valid target ids of each query (non-empty).
+    k_values (`tuple` of `int`, defaults to `(5, 10, 25, 50)`): cut-offs for mAP@K.
+    recall_k_values (`tuple` of `int`, defaults to `(1, 5, 10, 50)`): cut-offs for R@K.
+
+Returns:
+    `dict`: "mAP@K" and "R@K" for each cut-off (floats, 0-100), "num_queries" and "num_failed".
+
+Examples:
+    Valid targets a, b and c; a is ranked 2nd, b 5th, c is not retrieved:
+    AP@5 = (1/2 + 2/5) / min(3, 5) = 0.30.
+
+    >>> metric = evaluate.load("metrics/composed_map")
+    >>> results = metric.compute(
+    ...     predictions=[["x", "a", "y", "z", "b"]],
+    ...     references=[["a", "b", "c"]],
+    ...     k_values=(5,),
+    ...     recall_k_values=(1, 5),
+    ... )
+    >>> print(results)
+    {'mAP@5': 30.0, 'R@1': 0.0, 'R@5': 100.0, 'num_queries': 1, 'num_failed': 0}
+"""
+
+_CITATION = """
+@inproceedings{gupta2025tfcovr,
+  title = {From Play to Replay: Composed Video Retrieval for Temporally Fine-Grained Videos},
+  author = {Gupta, Animesh and Parmar, Jay and Dave, Ishan Rajendrakumar and Shah, Mubarak},
+  booktitle = {Advances in Neural Information Processing Systems},
+  year = {2025},
+  eprint = {2506.05274},
+  archivePrefix = {arXiv}
+}
+@inproceedings{baldrati2023circo,
+  title = {Zero-Shot Composed Image Retrieval with Textual Inversion},
+  author = {Baldrati, Alberto and Agnolucci, Lorenzo and Bertini, Marco and Del Bimbo, Alberto},
+  booktitle = {Proceedings of the IEEE/CVF International Conference on Computer Vision (ICCV)},
+  year = {2023},
+  eprint = {2303.15247},
+  archivePrefix = {arXiv}
+}
+"""
+
+
+@evaluate.utils.file_utils.add_start_docstrings(_DESCRIPTION, _KWARGS_DESCRIPTION)
+class ComposedMAP(evaluate.Metric):
+    """mAP@K (CIRCO / TF-CoVR definition) and Recall@K over ranked id lists."""
+
+    def _info(self):
+        return evaluate.MetricInfo(
+            module_type="metric",
+            description=_DESCRIPTION,
+            citation=_CITATION,
+            inputs_description=_KWARGS_DESCRIPTION,
+            features=datasets.Features(
+                {
+                    "predictions": datasets.Sequence(datasets.Value("string")),
+                    "references": datasets.Sequence(datasets.Value("string")),
+                }
+            ),
+            reference_urls=["https://arxiv.org/abs/2506.05274", "https://arxiv.org/abs/2303.15247"],
+        )
+
+    def _compute(self, predictions, references, k_values=(5, 10, 25, 50), recall_k_values=(1, 5, 10, 50)):
+        return composed_map(predictions, references, k_values=k_values, recall_k_values=recall_k_values)

@@ -1,0 +1,82 @@
+"""video_retrieval: Recall@K, median rank and mean rank for text-video retrieval (LoVR).
+
+The math is `vidret.scoring.retrieval_metrics`; this module only adapts it to `evaluate`.
+"""
+
+import datasets
+import evaluate
+from vidret.scoring import retrieval_metrics
+
+_DESCRIPTION = """
+Recall@K, median rank (MdR) and mean rank (MnR) for text-to-video, video-to-text, text-to-clip
+and clip-to-text retrieval (LoVR), where a query may have several relevant gallery items.
+
+A query's rank is the 1-based position of its best-ranked relevant item. R@K is the share of
+queries with rank <= K (x100). MdR/MnR are the median/mean rank: they need complete rankings
+(every gallery item ranked); with truncated rankings they are returned as None unless every
+query has a hit in its list. An empty ranking is a query that failed upstream: a miss, counted
+in `num_failed`, and ranked `gallery_size + 1` in MdR/MnR (so `gallery_size` is then required).
+"""
+
+_KWARGS_DESCRIPTION = """
+Args:
+    predictions (`list` of `list` of `str`): ranked gallery ids per query, best first, each id
+        at most once; the complete ranking for exact MdR/MnR. `[]` marks a failed query.
+    references (`list` of `list` of `str`): the relevant gallery ids of each query (non-empty).
+    k_values (`tuple` of `int`, defaults to `(1, 5, 10, 50)`): cut-offs for R@K.
+    gallery_size (`int`, optional): number of rankable gallery items; required when a query
+        failed, and marks a ranking of that length as complete.
+
+Returns:
+    `dict`: "R@K" for each cut-off (floats, 0-100), "MdR" and "MnR" (floats, or None when some
+    rank is unknown), "num_queries" and "num_failed".
+
+Examples:
+    Three queries over a gallery of three videos; the relevant video is ranked 1st, 3rd and 2nd:
+    R@1 = 1/3, R@2 = 2/3, MdR = 2, MnR = (1 + 3 + 2) / 3 = 2.
+
+    >>> metric = evaluate.load("metrics/video_retrieval")
+    >>> results = metric.compute(
+    ...     predictions=[["v1", "v2", "v3"], ["v1", "v3", "v2"], ["v1", "v3", "v2"]],
+    ...     references=[["v1"], ["v2"], ["v3"]],
+    ...     k_values=(1, 2),
+    ...     gallery_size=3,
+    ... )
+    >>> print(results)
+    {'R@1': 33.33333333333333, 'R@2': 66.66666666666666, 'MdR': 2.0, 'MnR': 2.0, 'num_queries': 3, 'num_failed': 0}
+"""
+
+_CITATION = """
+@article{lovr2025,
+  title = {LoVR: A Benchmark for Long Video Retrieval in Multimodal Contexts},
+  journal = {arXiv preprint arXiv:2505.13928},
+  year = {2025},
+  eprint = {2505.13928},
+  archivePrefix = {arXiv}
+}
+"""
+
+
+@evaluate.utils.file_utils.add_start_docstrings(_DESCRIPTION, _KWARGS_DESCRIPTION)
+class VideoRetrieval(evaluate.Metric):
+    """Recall@K, MdR and MnR over ranked id lists with several relevant items per query."""
+
+    def _info(self):
+        return evaluate.MetricInfo(
+            module_type="metric",
+            description=_DESCRIPTION,
+            citation=_CITATION,
+            inputs_description=_KWARGS_DESCRIPTION,
+            features=datasets.Features(
+                {
+                    "predictions": datasets.Sequence(datasets.Value("string")),
+                    "references": datasets.Sequence(datasets.Value("string")),
+                }
+            ),
+            reference_urls=["https://arxiv.org/abs/2505.13928"],
+        )
+
+    def _compute(self, predictions, references, k_values=(1, 5, 10, 50), gallery_size=None):
+        return retrieval_metrics(
+            rankings=predictions, relevant=references, k_values=k_values, gallery_size=gallery_size
+        )
