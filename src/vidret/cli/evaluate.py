@@ -1,15 +1,123 @@
-"""`vidret evaluate` (placeholder until its issue lands; replace this whole file)."""
+"""`vidret evaluate`: score an embedding model on LoVR or TF-CoVR (one process, or many under
+`accelerate launch -m vidret evaluate ...` / `torchrun -m vidret evaluate ...`)."""
 
 from __future__ import annotations
 
 import argparse
+import logging
+import os
+from pathlib import Path
+
+logger = logging.getLogger(__name__)
+
+
+def default_cache_dir() -> str:
+    """``$VIDRET_CACHE``, else ``$XDG_CACHE_HOME/vidret/embeddings`` (``~/.cache/...``)."""
+    if os.environ.get("VIDRET_CACHE"):
+        return os.environ["VIDRET_CACHE"]
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return str(Path(base) / "vidret" / "embeddings")
+
+
+def _positive_int(value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value!r}")
+    return n
+
+
+def _non_negative_int(value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value!r}") from None
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value!r}")
+    return n
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The evaluate options (shared with anything that wraps the runner)."""
+    parser.add_argument("--benchmark", required=True, help="lovr or tf-covr")
+    parser.add_argument("--data", required=True, help="built dataset repo: local folder or Hub dataset id")
+    parser.add_argument("--revision", default=None, help="dataset revision (Hub tag or commit)")
+    parser.add_argument("--split", default="test", help="dataset split (default: test)")
+    parser.add_argument("--model", required=True, help="Hub model id, local model folder, 'oracle' or 'oracle-shuffled'")
+    parser.add_argument("--model-revision", default=None, help="model revision (Hub commit or tag)")
+    parser.add_argument("--adapter", dest="preset", default=None, help="adapter preset (default: from the model id/config)")
+    parser.add_argument("--tasks", default=None, help="comma-separated task ids (default: the benchmark's tasks)")
+    parser.add_argument("--frames", type=_positive_int, default=None, help="frames per clip (default: the preset's)")
+    parser.add_argument("--batch-size", type=_positive_int, default=16, help="clips/texts per forward pass (default 16)")
+    parser.add_argument("--fusion", default=None, help="composed-query fusion: avg, sum, weighted:<alpha>, text, video")
+    parser.add_argument("--long-video", default="clips", help="LoVR full videos: 'clips' (default) or 'window:<seconds>'")
+    parser.add_argument("--aggregate", default="mean", choices=("mean", "max"), help="segment aggregation (default mean)")
+    parser.add_argument("--cache-dir", default=None, help=f"embedding cache (default: {default_cache_dir()})")
+    parser.add_argument("--no-cache", action="store_true", help="do not read or write the embedding cache")
+    parser.add_argument("--output", default="results.json", help="results JSON path (default results.json)")
+    parser.add_argument("--limit", type=_positive_int, default=None, help="first N videos (LoVR) / triplets (TF-CoVR)")
+    parser.add_argument("--strict", action="store_true", help="a video that fails to decode stops the run")
+    parser.add_argument("--num-workers", type=_non_negative_int, default=2, help="DataLoader decode workers (default 2)")
+    parser.add_argument("--decode-mode", default="exact", choices=("exact", "keyframe"), help="frame sampling mode")
+    parser.add_argument("--video-root", default=None, help="folder with the videos of an annotations-only repo")
+    parser.add_argument("--device", default=None, help="torch device (default: the process's accelerate device)")
+    parser.add_argument("--trust-remote-code", action="store_true", help="allow models whose code lives on the Hub")
 
 
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser("evaluate", help="(not implemented yet)")
+    parser = subparsers.add_parser(
+        "evaluate",
+        help="evaluate an embedding model on a benchmark",
+        description="Embed, rank and score a model on LoVR or TF-CoVR; writes a results JSON. "
+        "Run under `accelerate launch -m vidret evaluate ...` for several processes.",
+    )
+    add_arguments(parser)
     parser.set_defaults(func=run)
     return parser
 
 
+def settings_from_args(args: argparse.Namespace):  # -> EvalSettings (import kept lazy)
+    """`EvalSettings` from parsed arguments."""
+    from vidret.evaluation.runner import EvalSettings
+
+    return EvalSettings(
+        benchmark=args.benchmark,
+        data=args.data,
+        model=args.model,
+        revision=args.revision,
+        split=args.split,
+        model_revision=args.model_revision,
+        tasks=args.tasks,
+        frames=args.frames,
+        batch_size=args.batch_size,
+        fusion=args.fusion,
+        cache_dir=None if args.no_cache else (args.cache_dir or default_cache_dir()),
+        output=args.output,
+        limit=args.limit,
+        strict=args.strict,
+        num_workers=args.num_workers,
+        trust_remote_code=args.trust_remote_code,
+        long_video=args.long_video,
+        aggregate=args.aggregate,
+        preset=args.preset,
+        video_root=args.video_root,
+        decode_mode=args.decode_mode,
+        device=args.device,
+    )
+
+
 def run(args: argparse.Namespace) -> int:
-    raise SystemExit("vidret evaluate: not implemented yet")
+    from vidret.evaluation.runner import EvaluationError, evaluate
+
+    settings = settings_from_args(args)
+    try:
+        record = evaluate(settings)
+    except (ValueError, EvaluationError, FileNotFoundError) as err:
+        raise SystemExit(f"vidret evaluate: {err}") from None
+    if record is not None:
+        from vidret.evaluation.report import format_record
+
+        print(format_record(record))
+    return 0

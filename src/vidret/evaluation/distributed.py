@@ -1,0 +1,127 @@
+"""Process-group helpers: shard work lists, gather (id, embedding) pairs, de-duplicate by id.
+
+Works the same on one process (plain `vidret evaluate`), under `accelerate launch` and under
+`torchrun`: accelerate's `PartialState` reads the launcher's environment and, on a CPU-only
+machine, joins a gloo process group.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import numpy as np
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class ProcessInfo:
+    """Where this process stands in the run.
+
+    Attributes:
+        rank: this process's index (0 on the main process).
+        world_size: the real number of processes in the group.
+        device: the torch device string the model should use.
+    """
+
+    rank: int
+    world_size: int
+    device: str
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+
+def init_processes(cpu: bool = False) -> ProcessInfo:
+    """Join the launcher's process group (if any) and describe this process.
+
+    Args:
+        cpu: force the CPU even when an accelerator is visible.
+
+    Returns:
+        The process's rank, the world size and its device.
+    """
+    from accelerate import PartialState
+
+    state = PartialState(cpu=cpu)
+    return ProcessInfo(rank=state.process_index, world_size=state.num_processes, device=str(state.device))
+
+
+def shard(items: Sequence[T], rank: int, world_size: int) -> list[T]:
+    """This rank's contiguous share of `items`; shares differ in size by at most one.
+
+    Nothing is padded: gathering carries ids, so uneven shard ends lose and repeat nothing.
+
+    Args:
+        items: the full, identically ordered work list every process computed.
+        rank: this process's index.
+        world_size: number of processes.
+
+    Returns:
+        The slice of `items` for `rank`.
+
+    Raises:
+        ValueError: if `rank` is not in [0, world_size).
+    """
+    if world_size < 1 or not 0 <= rank < world_size:
+        raise ValueError(f"rank {rank} is not within a world of {world_size} processes")
+    base, extra = divmod(len(items), world_size)
+    start = rank * base + min(rank, extra)
+    stop = start + base + (1 if rank < extra else 0)
+    return list(items[start:stop])
+
+
+def barrier(info: ProcessInfo) -> None:
+    """Wait for every process (no-op on one process)."""
+    if info.world_size > 1:
+        from accelerate import PartialState
+
+        PartialState().wait_for_everyone()
+
+
+def gather_objects(obj: Any, info: ProcessInfo) -> list[Any]:
+    """Every process's `obj`, in rank order, on every process (``[obj]`` on one process)."""
+    if info.world_size == 1:
+        return [obj]
+    import torch.distributed as dist
+
+    out: list[Any] = [None] * info.world_size
+    dist.all_gather_object(out, obj)
+    return out
+
+
+def gather_embeddings(
+    ids: list[str], embeddings: np.ndarray | None, info: ProcessInfo, extra: Any = None
+) -> tuple[dict[str, np.ndarray], list[Any]]:
+    """Gather each process's (ids, embeddings) and merge them into one id → row mapping.
+
+    Ids travel next to their rows, so padding or an item done by two processes can't shift
+    anything: the first row seen for an id (lowest rank) wins.
+
+    Args:
+        ids: ids of this process's rows.
+        embeddings: float32 array (len(ids) x D), or None when `ids` is empty.
+        info: this process.
+        extra: any picklable per-process payload gathered alongside (e.g. failures).
+
+    Returns:
+        (mapping id → embedding row, list of every process's `extra` in rank order).
+
+    Raises:
+        ValueError: if a process's id count and row count differ.
+    """
+    if embeddings is not None and len(ids) != len(embeddings):
+        raise ValueError(f"rank {info.rank}: {len(ids)} ids but {len(embeddings)} embedding rows")
+    gathered = gather_objects((ids, embeddings, extra), info)
+    merged: dict[str, np.ndarray] = {}
+    extras: list[Any] = []
+    for rank_ids, rank_emb, rank_extra in gathered:
+        extras.append(rank_extra)
+        if rank_emb is None:
+            continue
+        for item_id, row in zip(rank_ids, rank_emb):
+            merged.setdefault(item_id, row)
+    return merged, extras

@@ -1,0 +1,278 @@
+"""The oracle adapter: perfect embeddings for the sample benchmarks, read from pixels and text.
+
+It proves the runner end to end. The sample videos (`vidret.samples`) are made with
+`vidret.video.synthetic.make_test_video`, so every decoded frame carries its global frame index,
+and each video's codes start at `vidret.samples.frame_index_offset(video_id)`. From a clip's
+frames alone the oracle recovers which video they come from and at what time, hence which clip;
+from a text it finds the clip id, video id or label the sample captions contain verbatim.
+
+Embedding spaces (one-hot blocks, L2-normalised):
+
+- LoVR: ``[video dims | clip dims]``. A clip is ``e_video + e_clip``; a clip caption the same; a
+  video caption ``e_video``. A full video aggregated from its clips keeps ``e_video`` dominant, so
+  every task (t2v, v2t, t2c, c2t) has R@1 = 100.
+- TF-CoVR: ``[label dims | video dims]``. A video is ``0.6 e_label + 0.8 e_video``; a modification
+  text ``e_target_label``. Fused with `avg`, a gallery video with the target label scores 0.6/2
+  above the rest, one sharing only the query's label 0.36/2: every valid target ranks first and
+  mAP@K = 100 (with `text` fusion too).
+
+Shuffled control (``shuffle_seed``): identities read from pixels are mapped through a fixed random
+permutation before embedding, so queries and galleries no longer agree and scores fall to chance.
+The video side never sees the dataset's ids for the item being embedded: only the table of
+(video id, first frame index, fps, clip spans, label) that describes the whole split.
+"""
+
+from __future__ import annotations
+
+import bisect
+import logging
+import random
+import re
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from vidret.adapters.base import EmbeddingAdapter
+
+if TYPE_CHECKING:
+    import numpy as np
+    import torch
+
+    from vidret.evaluation.tasks import TaskPlan
+
+logger = logging.getLogger(__name__)
+
+ORACLE_MODELS = ("oracle", "oracle-shuffled")
+_SHUFFLE_SEED = 1234
+# TF-CoVR video embedding = LABEL_WEIGHT * e_label + ID_WEIGHT * e_video (LABEL_WEIGHT < 1, see module doc).
+LABEL_WEIGHT, ID_WEIGHT = 0.6, 0.8
+
+
+@dataclass(frozen=True)
+class OracleVideo:
+    """What the oracle knows about one video file of the split.
+
+    Attributes:
+        video_id: dataset id of the video.
+        first_index: frame code of its first frame.
+        fps: its frame rate (frame code → time).
+        clips: (clip_id, start, end) spans in seconds, LoVR only.
+        label: its class label, TF-CoVR only.
+    """
+
+    video_id: str
+    first_index: int
+    fps: float
+    clips: tuple[tuple[str, float, float], ...] = ()
+    label: str | None = None
+
+
+class OracleAdapter(EmbeddingAdapter):
+    """Embeddings from the frame-index encoding of the sample videos and ids found in texts.
+
+    Args:
+        benchmark: "lovr" or "tf-covr".
+        videos: every video of the split (see `OracleVideo`).
+        num_frames: frames the runner samples per clip.
+        shuffle_seed: when set, permute the identities read from pixels (the chance-level control).
+
+    Raises:
+        ValueError: no videos, an unknown benchmark, or two videos with the same first frame code.
+    """
+
+    def __init__(
+        self,
+        benchmark: str,
+        videos: Sequence[OracleVideo],
+        num_frames: int = 4,
+        shuffle_seed: int | None = None,
+    ) -> None:
+        super().__init__(num_frames=num_frames, frame_size=None, text_max_length=None, default_fusion="avg")
+        if benchmark not in ("lovr", "tf-covr"):
+            raise ValueError(f"oracle: unknown benchmark {benchmark!r}")
+        if not videos:
+            raise ValueError("oracle: the split has no videos")
+        self.benchmark = benchmark
+        self.shuffle_seed = shuffle_seed
+        self._videos = sorted(videos, key=lambda v: v.first_index)
+        self._starts = [v.first_index for v in self._videos]
+        if len(set(self._starts)) != len(self._starts):
+            raise ValueError("oracle: two videos share a first frame code; frames could not be told apart")
+        video_ids = [v.video_id for v in self._videos]
+        clip_ids = [c[0] for v in self._videos for c in v.clips]
+        labels = sorted({v.label for v in self._videos if v.label is not None})
+        self._video_dim = {vid: i for i, vid in enumerate(video_ids)}
+        if benchmark == "lovr":
+            self._clip_dim = {cid: len(video_ids) + i for i, cid in enumerate(clip_ids)}
+            self._label_dim: dict[str, int] = {}
+            self._clip_video = {c[0]: v.video_id for v in self._videos for c in v.clips}
+        else:
+            self._label_dim = {lab: i for i, lab in enumerate(labels)}
+            self._video_dim = {vid: len(labels) + i for i, vid in enumerate(video_ids)}
+            self._clip_dim = {}
+            self._clip_video = {}
+        self.dim = len(self._video_dim) + len(self._clip_dim) + len(self._label_dim) + 1  # +1: "unknown"
+        self._label_of = {v.video_id: v.label for v in self._videos}
+        # The shuffled control maps each identity read from pixels to another one.
+        self._video_perm = self._permutation(video_ids, shuffle_seed)
+        self._clip_perm = self._permutation(clip_ids, shuffle_seed)
+        self._label_perm = self._permutation(labels, shuffle_seed)
+        text_keys = clip_ids + video_ids if benchmark == "lovr" else labels
+        self._text_pattern = _longest_first_pattern(text_keys)
+
+    @staticmethod
+    def _permutation(ids: list[str], seed: int | None) -> dict[str, str]:
+        if seed is None or len(ids) < 2:
+            return {i: i for i in ids}
+        shuffled = list(ids)
+        rng = random.Random(seed)
+        while shuffled == ids:  # a permutation that leaves everything in place is no control
+            rng.shuffle(shuffled)
+        return dict(zip(ids, shuffled))
+
+    # ---- pixels → identity ---------------------------------------------------------------------
+    def identify(self, frames: "np.ndarray") -> tuple[str | None, str | None]:
+        """(video id, clip id) that most of `frames` come from, read from their frame codes.
+
+        Frames without a readable code are skipped; (None, None) when none can be read.
+        """
+        from vidret.video.synthetic import decode_frame_index
+
+        votes: Counter[tuple[str, str | None]] = Counter()
+        for frame in frames:
+            try:
+                code = decode_frame_index(frame)
+            except ValueError:
+                continue
+            pos = bisect.bisect_right(self._starts, code) - 1
+            if pos < 0:
+                continue
+            video = self._videos[pos]
+            t = (code - video.first_index) / video.fps
+            clip = next((cid for cid, start, end in video.clips if start - 1e-6 <= t < end), None)
+            votes[(video.video_id, clip)] += 1
+        if not votes:
+            return None, None
+        return votes.most_common(1)[0][0]
+
+    # ---- EmbeddingAdapter ----------------------------------------------------------------------
+    def encode_video(self, clips: Sequence["np.ndarray"]) -> "torch.Tensor":
+        import torch
+
+        out = torch.zeros(len(clips), self.dim)
+        for row, frames in enumerate(clips):
+            video_id, clip_id = self.identify(frames)
+            if video_id is None:
+                out[row, -1] = 1.0
+                continue
+            if self.benchmark == "lovr":
+                out[row, self._video_dim[self._video_perm[video_id]]] = 1.0
+                if clip_id is not None:
+                    out[row, self._clip_dim[self._clip_perm[clip_id]]] = 1.0
+            else:
+                label = self._label_of[video_id]
+                out[row, self._video_dim[self._video_perm[video_id]]] = ID_WEIGHT
+                if label is not None:
+                    out[row, self._label_dim[self._label_perm[label]]] = LABEL_WEIGHT
+        return self.finalize(out)
+
+    def encode_text(self, texts: Sequence[str]) -> "torch.Tensor":
+        import torch
+
+        out = torch.zeros(len(texts), self.dim)
+        for row, text in enumerate(texts):
+            key = self._find(text)
+            if key is None:
+                out[row, -1] = 1.0
+            elif self.benchmark == "tf-covr":
+                out[row, self._label_dim[key]] = 1.0
+            elif key in self._clip_dim:
+                out[row, self._clip_dim[key]] = 1.0
+                out[row, self._video_dim[self._clip_video[key]]] = 1.0
+            else:
+                out[row, self._video_dim[key]] = 1.0
+        return self.finalize(out)
+
+    def _find(self, text: str) -> str | None:
+        if self._text_pattern is None:
+            return None
+        found = self._text_pattern.findall(text)
+        # The longest id found is the most specific (a clip id contains its video id).
+        return max(found, key=len) if found else None
+
+    def describe(self) -> dict[str, Any]:
+        info = super().describe()
+        info.update({"oracle": True, "shuffled": self.shuffle_seed is not None})
+        return info
+
+
+def _longest_first_pattern(keys: list[str]) -> re.Pattern[str] | None:
+    keys = sorted(set(keys), key=len, reverse=True)
+    return re.compile("|".join(re.escape(k) for k in keys)) if keys else None
+
+
+def build_oracle(
+    plan: "TaskPlan",
+    model: str = "oracle",
+    num_frames: int | None = None,
+    fps_of: Callable[[str], float] | None = None,
+    first_index_of: Callable[[str], int] | None = None,
+) -> OracleAdapter:
+    """The oracle for a plan's split: its video table comes from the plan's id tables.
+
+    Args:
+        plan: the evaluation plan (its `tables` and `segments`).
+        model: "oracle" or "oracle-shuffled" (the chance-level control).
+        num_frames: frames per clip (default 4).
+        fps_of: video source → frame rate (default: `vidret.video.probe`).
+        first_index_of: video id → first frame code (default: `vidret.samples.frame_index_offset`).
+
+    Returns:
+        The adapter.
+
+    Raises:
+        ValueError: an unknown oracle name.
+    """
+    if model not in ORACLE_MODELS:
+        raise ValueError(f"unknown oracle {model!r}; choose one of {ORACLE_MODELS}")
+    if fps_of is None:
+        from vidret.video import probe
+
+        def fps_of(source: str) -> float:
+            return float(probe(source).fps)
+
+    if first_index_of is None:
+        from vidret.samples import frame_index_offset as first_index_of
+
+    source_of: dict[str, str] = {}
+    for seg in plan.segments:
+        source_of.setdefault(seg.video_id, seg.source)
+    benchmark = plan.benchmark.benchmark
+    videos: list[OracleVideo] = []
+    if benchmark == "lovr":
+        spans: dict[str, list[tuple[str, float, float]]] = {}
+        for c in plan.tables["clips"]:
+            spans.setdefault(str(c["video_id"]), []).append((str(c["clip_id"]), float(c["start"]), float(c["end"])))
+        for v in plan.tables["videos"]:
+            vid = str(v["video_id"])
+            if vid not in source_of:
+                continue
+            videos.append(OracleVideo(vid, int(first_index_of(vid)), fps_of(source_of[vid]), tuple(spans.get(vid, ()))))
+    else:
+        for v in plan.tables["videos"]:
+            vid = str(v["video_id"])
+            if vid not in source_of:
+                continue  # not part of this (possibly limited) evaluation
+            label = v.get("label")
+            videos.append(
+                OracleVideo(vid, int(first_index_of(vid)), fps_of(source_of[vid]), label=None if label is None else str(label))
+            )
+    seed = _SHUFFLE_SEED if model == "oracle-shuffled" else None
+    return OracleAdapter(benchmark, videos, num_frames=num_frames or 4, shuffle_seed=seed)
+
+
+def is_oracle(model: str) -> bool:
+    """True for the oracle model names ("oracle", "oracle-shuffled")."""
+    return model in ORACLE_MODELS
+
