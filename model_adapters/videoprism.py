@@ -1,0 +1,22 @@
+"""Google VideoPrism video-text (LvT) models: a factorised space-time video tower."""
+
+from vidret.adapters.presets import AdapterPreset
+
+PRESETS = (
+    AdapterPreset(
+        name="videoprism",
+        adapter="native_video",
+        patterns=("google/videoprism-lvt-*",),
+        model_types=("videoprism",),
+        frames=None,  # fixed by the checkpoint (16 learned temporal positions in f16r288)
+        text_max_length=64,
+        # The text tower pools the last position: texts must be padded to exactly 64 tokens.
+        padding="max_length",
+        video_input="pixel_values_videos",
+        # No image processor in the checkpoint: resize to the vision tower's image_size (288) and
+        # rescale to [0, 1] without mean/std (VideoPrismProcessor sets do_normalize=False).
+        processor_defaults={"do_normalize": False, "resample": 2},
+        checkpoints=("google/videoprism-lvt-base-f16r288", "google/videoprism-lvt-large-f8r288"),
+        notes="no revision pinned (commit unknown)",
+    ),
+)

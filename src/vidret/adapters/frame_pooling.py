@@ -1,0 +1,72 @@
+"""Video retrieval with an image-text dual encoder: embed frames as images, pool over time.
+
+Works for any model with `get_image_features` and `get_text_features` (CLIP, SigLIP/SigLIP2,
+MetaCLIP, ALIGN, ChineseCLIP, ...). This is the standard zero-shot baseline of both benchmarks.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Sequence
+
+from vidret.adapters.base import check_clip
+from vidret.adapters.fusion import l2_normalize
+from vidret.adapters.transformers_base import TransformersAdapter, batched, unwrap_features
+
+if TYPE_CHECKING:
+    import numpy as np
+    import torch
+
+POOLING_CHOICES = ("mean", "max")
+
+
+class FramePoolingAdapter(TransformersAdapter):
+    """Frames -> image embeddings -> normalise -> pool over time -> normalise.
+
+    Args:
+        model, tokenizer, frame_transform: see `TransformersAdapter`.
+        pooling: "mean" (default) or "max" over the frames of a clip.
+        **kwargs: the remaining `TransformersAdapter` arguments.
+
+    Raises:
+        ValueError: unknown pooling, or a model without `get_image_features`.
+    """
+
+    def __init__(self, model: Any, tokenizer: Any, frame_transform: Any, *, pooling: str = "mean", **kwargs: Any):
+        if pooling not in POOLING_CHOICES:
+            raise ValueError(f"unknown pooling {pooling!r}; choose one of {', '.join(POOLING_CHOICES)}")
+        if not hasattr(model, "get_image_features") or not hasattr(model, "get_text_features"):
+            raise ValueError(
+                f"{type(model).__name__} has no get_image_features/get_text_features: it is not an image-text "
+                "dual encoder, so it cannot be used with the frame-pooling adapter"
+            )
+        super().__init__(model, tokenizer, frame_transform, **kwargs)
+        self.pooling = pooling
+
+    def pool(self, frame_embeddings: "torch.Tensor") -> "torch.Tensor":
+        """(T, D) normalised frame embeddings of one clip -> (D,) unit-norm clip embedding."""
+        pooled = frame_embeddings.mean(dim=0) if self.pooling == "mean" else frame_embeddings.max(dim=0).values
+        return l2_normalize(pooled)
+
+    def encode_video(self, clips: Sequence["np.ndarray"]) -> "torch.Tensor":
+        import torch
+
+        for i, clip in enumerate(clips):
+            check_clip(clip, i)
+        if len(clips) == 0:
+            return self.empty_video_result()
+        out = []
+        with torch.inference_mode():
+            for chunk in batched(list(clips), self.batch_size):
+                # All frames of the chunk go through the image tower in one pass; clips may differ
+                # in T, so remember where each clip's frames are.
+                pixel_values = torch.cat([self.pixels(clip) for clip in chunk])
+                kwargs = {"interpolate_pos_encoding": True} if self.interpolate_pos_encoding else {}
+                # (only passed when needed: some towers, e.g. ALIGN's EfficientNet, do not take it)
+                feats = unwrap_features(self.model.get_image_features(pixel_values=pixel_values, **kwargs))
+                feats = l2_normalize(feats.float())
+                per_clip = torch.split(feats, [clip.shape[0] for clip in chunk])
+                out.append(self.finalize(torch.stack([self.pool(f) for f in per_clip])))
+        return torch.cat(out)
+
+    def describe(self) -> dict[str, Any]:
+        return {**super().describe(), "pooling": self.pooling}

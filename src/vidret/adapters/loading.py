@@ -1,0 +1,231 @@
+"""`load_adapter`: a Hub id or local folder -> a ready `EmbeddingAdapter`.
+
+Resolution order: an explicit `preset=` name, else a preset whose Hub-id pattern matches (and
+whose model types agree with the checkpoint's config), else a preset for `config.model_type`,
+else an error listing the presets. Explicit arguments override the preset's settings; settings
+that cannot apply to the chosen adapter are rejected with the fix instead of being ignored.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any, Mapping
+
+from vidret.adapters.base import EmbeddingAdapter
+from vidret.adapters.fusion import parse_fusion
+from vidret.adapters.presets import AdapterPreset, available_presets, find_preset, get_preset
+from vidret.adapters.preprocess import FrameTransform
+
+if TYPE_CHECKING:
+    import torch
+
+logger = logging.getLogger(__name__)
+
+RANDOM_WEIGHTS_KEY = "vidret_random_weights"  # set in config.json by vidret.adapters.tiny
+
+
+def read_config_dict(model: str, revision: str | None = None) -> dict[str, Any]:
+    """The checkpoint's raw `config.json` as a dict, without instantiating anything.
+
+    Reading the dict (not `AutoConfig`) lets us see `auto_map` before any remote code could run.
+
+    Raises:
+        OSError: no config.json in the folder, or the id cannot be fetched from the Hub.
+    """
+    from transformers import PretrainedConfig
+
+    try:
+        config_dict, _ = PretrainedConfig.get_config_dict(model, revision=revision)
+    except (OSError, ValueError) as err:
+        where = f" at revision {revision!r}" if revision else ""
+        raise OSError(
+            f"cannot read the model config of {model!r}{where}: it must be a local folder with a config.json "
+            f"or a reachable Hugging Face Hub model id ({err})"
+        ) from err
+    return config_dict
+
+
+def _needs_remote_code(config_dict: Mapping[str, Any]) -> bool:
+    from transformers import CONFIG_MAPPING
+
+    return "auto_map" in config_dict or config_dict.get("model_type") not in CONFIG_MAPPING
+
+
+def resolve_preset(model: str, model_type: str | None, preset: str | None = None) -> AdapterPreset:
+    """Choose the preset for `model` (see the module docstring for the order).
+
+    Raises:
+        ValueError: an unknown preset name, or no preset for this model (the message lists them).
+    """
+    if preset is not None:
+        return get_preset(preset)
+    found = find_preset(model, None)
+    # A name pattern is a guess; the config is the truth. E.g. "google/siglip2-*-naflex" matches
+    # the siglip pattern but is a different architecture (model_type siglip2).
+    if found is not None and found.model_types and model_type not in found.model_types:
+        logger.info("preset %s matched %s by name but not its model_type %s", found.name, model, model_type)
+        found = None
+    if found is None:
+        found = find_preset("", model_type)
+    if found is None:
+        names = ", ".join(sorted(available_presets()))
+        raise ValueError(
+            f"no adapter preset for model {model!r} (config.model_type={model_type!r}). Choose one explicitly with "
+            f"--adapter/preset=NAME if the model is of a supported family; available presets: {names}"
+        )
+    return found
+
+
+def _model_max_text_length(config: Any) -> int | None:
+    text_config = getattr(config, "text_config", None) or config
+    return getattr(text_config, "max_position_embeddings", None)
+
+
+def _vision_image_size(config: Any) -> int:
+    vision = getattr(config, "vision_config", None) or config
+    size = getattr(vision, "image_size", 224)
+    return int(size[0] if isinstance(size, (list, tuple)) else size)
+
+
+def _load_processor_dict(model: str, revision: str | None) -> dict[str, Any] | None:
+    """`preprocessor_config.json` as a dict, or None when the checkpoint has none."""
+    from transformers.image_processing_utils import ImageProcessingMixin
+
+    try:
+        config, _ = ImageProcessingMixin.get_image_processor_dict(model, revision=revision)
+    except OSError:
+        return None
+    return config or None
+
+
+def load_adapter(
+    model: str,
+    revision: str | None = None,
+    *,
+    preset: str | None = None,
+    frames: int | None = None,
+    resolution: int | None = None,
+    pooling: str | None = None,
+    text_max_length: int | None = None,
+    fusion: str | None = None,
+    device: "str | torch.device | None" = None,
+    dtype: "str | torch.dtype | None" = None,
+    batch_size: int = 16,
+    trust_remote_code: bool = False,
+) -> EmbeddingAdapter:
+    """Load a model from the Hub or a local folder and wrap it in the right adapter.
+
+    Args:
+        model: Hub model id (e.g. "openai/clip-vit-base-patch32") or local folder.
+        revision: Hub revision; None = the preset's pinned commit for this id, if any, else main.
+        preset: preset name forcing the adapter and defaults (see `available_presets()`).
+        frames: frames per clip (overrides the preset).
+        resolution: square model input in pixels (overrides the checkpoint's processor size;
+            the vision tower interpolates its position embeddings).
+        pooling: temporal pooling, "mean" or "max" (frame-pooling adapters only).
+        text_max_length: tokens kept per text (<= the model's maximum).
+        fusion: default composed-query fusion.
+        device: torch device; None = CUDA if available else CPU.
+        dtype: "bf16", "fp16", "fp32" or a torch dtype; None = bf16 on CUDA, fp32 on CPU.
+        batch_size: texts or clips per forward pass.
+        trust_remote_code: allow a checkpoint's own Python code to run (off unless asked).
+
+    Returns:
+        The adapter, in eval mode on `device`.
+
+    Raises:
+        OSError: the model's config cannot be read.
+        ValueError: the model needs remote code and `trust_remote_code` is False; no preset fits;
+            an override that does not apply to the chosen adapter or exceeds the model's limits.
+    """
+    config_dict = read_config_dict(model, revision)
+    if _needs_remote_code(config_dict) and not trust_remote_code:
+        raise ValueError(
+            f"model {model!r} needs custom code from its repository (config.model_type="
+            f"{config_dict.get('model_type')!r}, auto_map={config_dict.get('auto_map')!r}). Read that code, then "
+            "pass --trust-remote-code (trust_remote_code=True) to allow it to run"
+        )
+    model_type = config_dict.get("model_type")
+    chosen = resolve_preset(model, model_type, preset)
+    _check_overrides(chosen, frames=frames, pooling=pooling)
+    if fusion is not None:
+        parse_fusion(fusion)
+    if revision is None and model in chosen.revisions:
+        revision = chosen.revisions[model]
+        logger.info("using the pinned revision %s of %s from preset %s", revision, model, chosen.name)
+
+    from transformers import AutoConfig, AutoModel, AutoTokenizer
+
+    config = AutoConfig.from_pretrained(model, revision=revision, trust_remote_code=trust_remote_code)
+    max_len = _model_max_text_length(config)
+    if text_max_length is not None:
+        if max_len is not None and text_max_length > max_len:
+            raise ValueError(
+                f"text_max_length={text_max_length} exceeds what {model!r} supports ({max_len} positions); "
+                f"use --text-max-length {max_len} or less"
+            )
+        wanted_len = text_max_length
+    else:  # the preset's length, capped by the checkpoint's position embeddings
+        wanted_len = min(x for x in (chosen.text_max_length, max_len, 77 if not (chosen.text_max_length or max_len) else None) if x)
+
+    image_size = _vision_image_size(config)
+    processor_dict = _load_processor_dict(model, revision)
+    if processor_dict is None:
+        processor_dict = dict(chosen.processor_defaults) if chosen.processor_defaults else None
+    transform = FrameTransform.from_processor_config(processor_dict, image_size, resolution)
+    model_input = transform.output_size
+    interpolate = model_input is not None and tuple(model_input) != (image_size, image_size)
+
+    num_frames = _resolve_frames(chosen, config, frames, model)
+    tokenizer = AutoTokenizer.from_pretrained(model, revision=revision, trust_remote_code=trust_remote_code)
+    loaded = AutoModel.from_pretrained(model, revision=revision, trust_remote_code=trust_remote_code)
+
+    common = dict(
+        model_id=model,
+        revision=revision,
+        preset=chosen.name,
+        num_frames=num_frames,
+        text_max_length=int(wanted_len),
+        padding=chosen.padding,
+        text_inputs=chosen.text_inputs,
+        default_fusion=fusion or chosen.default_fusion,
+        device=device,
+        dtype=dtype,
+        batch_size=batch_size,
+        interpolate_pos_encoding=interpolate,
+        random_weights=bool(config_dict.get(RANDOM_WEIGHTS_KEY, False)),
+    )
+    if chosen.adapter == "frame_pooling":
+        from vidret.adapters.frame_pooling import FramePoolingAdapter
+
+        return FramePoolingAdapter(loaded, tokenizer, transform, pooling=pooling or chosen.pooling, **common)
+    from vidret.adapters.native_video import NativeVideoAdapter
+
+    return NativeVideoAdapter(loaded, tokenizer, transform, video_input=chosen.video_input, **common)
+
+
+def _check_overrides(preset: AdapterPreset, *, frames: int | None, pooling: str | None) -> None:
+    if frames is not None and int(frames) < 1:
+        raise ValueError(f"frames must be >= 1, got {frames}")
+    if pooling is not None and preset.adapter != "frame_pooling":
+        raise ValueError(
+            f"pooling={pooling!r} does not apply to preset {preset.name!r}: its model pools frames inside its own "
+            "video tower. Drop --pooling, or pick a frame-pooling preset with --adapter"
+        )
+
+
+def _resolve_frames(preset: AdapterPreset, config: Any, frames: int | None, model: str) -> int:
+    """Frames per clip; for native video models, the checkpoint's fixed `num_frames`."""
+    if preset.adapter == "frame_pooling":
+        return int(frames or preset.frames or 8)
+    vision = getattr(config, "vision_config", None) or config
+    fixed = getattr(vision, "num_frames", None)
+    if fixed is None:
+        return int(frames or preset.frames or 8)
+    if frames is not None and int(frames) != int(fixed):
+        # Temporal position embeddings have exactly `num_frames` entries in these checkpoints.
+        raise ValueError(
+            f"{model!r} was trained on clips of exactly {fixed} frames (its temporal position embeddings have that "
+            f"size), so frames={frames} cannot be used. Drop --frames or pass --frames {fixed}"
+        )
+    return int(fixed)

@@ -1,0 +1,175 @@
+"""Frame preprocessing in plain torch: resize, centre-crop, rescale, normalise.
+
+Why not the transformers image processors: the default (torchvision) backends cannot be used
+beside our CPU torch wheel, and the `*Pil` backends convert frame by frame through PIL. This
+module reads the same `preprocessor_config.json` fields (size, crop_size, resample,
+rescale_factor, image_mean, image_std) and applies them to a whole stack of frames at once, on
+the model's device. Interpolation uses torch's antialiased bilinear/bicubic, which matches PIL's
+filters up to rounding (PIL rounds to uint8 after resizing; we stay in float).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Mapping
+
+if TYPE_CHECKING:
+    import torch
+
+# PIL resample codes used in preprocessor_config.json -> torch interpolate modes.
+_RESAMPLE = {0: "nearest", 2: "bilinear", 3: "bicubic"}
+
+
+@dataclass(frozen=True)
+class FrameTransform:
+    """How uint8 RGB frames become model pixel values.
+
+    Attributes:
+        resize_mode: "shortest_edge" (scale so the short side equals `size[0]`, keep aspect ratio)
+            or "exact" (resize to `size` = (height, width), aspect ratio not kept), or "none".
+        size: target size: (edge, edge) for shortest_edge, (height, width) for exact.
+        crop: (height, width) centre crop applied after resizing, or None.
+        interpolation: torch interpolate mode ("bicubic", "bilinear", "nearest").
+        rescale_factor: multiplier from 0..255 to the model's range (usually 1/255).
+        mean: per-channel mean subtracted after rescaling, or None for no normalisation.
+        std: per-channel std divided by after subtracting the mean, or None.
+    """
+
+    resize_mode: str = "exact"
+    size: tuple[int, int] = (224, 224)
+    crop: tuple[int, int] | None = None
+    interpolation: str = "bicubic"
+    rescale_factor: float = 1 / 255
+    mean: tuple[float, float, float] | None = None
+    std: tuple[float, float, float] | None = None
+
+    @classmethod
+    def from_processor_config(
+        cls, config: Mapping[str, Any] | None, default_size: int, resolution: int | None = None
+    ) -> "FrameTransform":
+        """Build the transform from a `preprocessor_config.json` dict.
+
+        Args:
+            config: the processor dict, or None when the checkpoint has none (then: exact resize to
+                `default_size`, rescale to [0, 1], no normalisation, as VideoPrism expects).
+            default_size: the vision tower's `image_size`, used when the dict gives no size.
+            resolution: override: square model input of this many pixels (shortest-edge resize +
+                centre crop for cropping processors, exact resize otherwise).
+
+        Returns:
+            The transform.
+
+        Raises:
+            ValueError: a size field of a shape this module does not understand, or resolution < 1.
+        """
+        if resolution is not None and int(resolution) < 1:
+            raise ValueError(f"resolution must be a positive number of pixels, got {resolution}")
+        if config is None:
+            edge = int(resolution or default_size)
+            return cls(resize_mode="exact", size=(edge, edge), mean=None, std=None)
+        size = config.get("size") or {"height": default_size, "width": default_size}
+        do_crop = bool(config.get("do_center_crop", False))
+        if not config.get("do_resize", True):
+            mode, target = "none", (0, 0)
+        elif isinstance(size, Mapping) and "shortest_edge" in size:
+            mode, target = "shortest_edge", (int(size["shortest_edge"]),) * 2
+        elif isinstance(size, Mapping) and "height" in size and "width" in size:
+            mode, target = "exact", (int(size["height"]), int(size["width"]))
+        elif isinstance(size, int):
+            mode, target = "exact", (size, size)
+        else:
+            raise ValueError(f"preprocessor config: unsupported 'size' field {size!r}")
+        crop = None
+        if do_crop:
+            crop_size = config.get("crop_size") or {"height": target[0], "width": target[1]}
+            if isinstance(crop_size, int):
+                crop_size = {"height": crop_size, "width": crop_size}
+            crop = (int(crop_size["height"]), int(crop_size["width"]))
+        if resolution is not None:
+            edge = int(resolution)
+            target = (edge, edge)
+            crop = (edge, edge) if crop is not None else None
+            mode = mode if mode != "none" else "exact"
+        normalize = config.get("do_normalize", True)
+        rescale = config.get("rescale_factor", 1 / 255) if config.get("do_rescale", True) else 1.0
+        return cls(
+            resize_mode=mode,
+            size=target,
+            crop=crop,
+            interpolation=_RESAMPLE.get(int(config.get("resample", 3)), "bicubic"),
+            rescale_factor=float(rescale),
+            mean=tuple(float(x) for x in config["image_mean"]) if normalize and config.get("image_mean") else None,
+            std=tuple(float(x) for x in config["image_std"]) if normalize and config.get("image_std") else None,
+        )
+
+    @property
+    def output_size(self) -> tuple[int, int] | None:
+        """(height, width) of the pixel values produced, or None if it depends on the input."""
+        if self.crop is not None:
+            return self.crop
+        return None if self.resize_mode == "none" else self.size if self.resize_mode == "exact" else None
+
+    @property
+    def decode_size(self) -> tuple[int, int] | None:
+        """(width, height) the decoder can resize to for free, or None.
+
+        Only an exact resize is independent of the source aspect ratio; resizing in FFmpeg then
+        makes our own resize a no-op.
+        """
+        if self.resize_mode == "exact" and self.crop is None:
+            return (self.size[1], self.size[0])
+        return None
+
+    def _resized_hw(self, height: int, width: int) -> tuple[int, int]:
+        if self.resize_mode == "exact":
+            return self.size
+        if self.resize_mode == "shortest_edge":
+            edge = self.size[0]
+            short, long = (height, width) if height <= width else (width, height)
+            new_long = int(edge * long / short)
+            return (edge, new_long) if height <= width else (new_long, edge)
+        return (height, width)
+
+    def __call__(self, frames: "torch.Tensor") -> "torch.Tensor":
+        """Transform a stack of frames.
+
+        Args:
+            frames: (N, H, W, 3) uint8 tensor (any device).
+
+        Returns:
+            (N, 3, h, w) float32 tensor on the same device.
+        """
+        import torch
+        import torch.nn.functional as F
+
+        x = frames.permute(0, 3, 1, 2).float()
+        height, width = x.shape[-2:]
+        new_h, new_w = self._resized_hw(height, width)
+        if (new_h, new_w) != (height, width):
+            antialias = self.interpolation in ("bilinear", "bicubic")
+            x = F.interpolate(x, size=(new_h, new_w), mode=self.interpolation, antialias=antialias)
+            x = x.clamp_(0, 255)  # bicubic overshoots; PIL clips to the uint8 range
+        if self.crop is not None:
+            ch, cw = self.crop
+            top = max((new_h - ch) // 2, 0)
+            left = max((new_w - cw) // 2, 0)
+            x = x[:, :, top : top + ch, left : left + cw]
+            if x.shape[-2:] != (ch, cw):  # frame smaller than the crop: pad like the HF processors
+                pad_h, pad_w = ch - x.shape[-2], cw - x.shape[-1]
+                x = F.pad(x, (pad_w // 2, pad_w - pad_w // 2, pad_h // 2, pad_h - pad_h // 2))
+        x = x * self.rescale_factor
+        if self.mean is not None and self.std is not None:
+            mean = torch.tensor(self.mean, device=x.device).view(1, 3, 1, 1)
+            std = torch.tensor(self.std, device=x.device).view(1, 3, 1, 1)
+            x = (x - mean) / std
+        return x
+
+    def describe(self) -> dict[str, Any]:
+        """The transform as plain data (recorded in results)."""
+        return {
+            "resize": self.resize_mode,
+            "size": list(self.size),
+            "crop": list(self.crop) if self.crop else None,
+            "interpolation": self.interpolation,
+            "normalize": self.mean is not None,
+        }
