@@ -61,12 +61,22 @@ def test_non_object_is_reported_at_root():
         ("tasks.c2t", DELETE, "tasks.c2t", "scores it by default"),
         ("num_failed", 1, "num_failed", "failures list has 0 entries"),
         ("created_at", "yesterday", "created_at", "date-time"),
+        ("num_queries", 39, "num_queries", "add up to 40"),
+        ("tasks.t2v.failed_queries", ["q1"], "tasks.t2v.failed_queries", "1 entries but num_failed = 0"),
     ],
 )
 def test_consistency_problems(path, value, expected_path, fragment):
     problems = check_results(with_change(make_results("lovr"), path, value))
     matching = [p for p in problems if p.path == expected_path and fragment in p.message]
     assert matching, problems
+
+
+def test_runner_fields_are_accepted_when_consistent():
+    results = make_results("lovr")
+    results["num_queries"] = 40
+    results["tasks"]["t2v"]["failed_queries"] = []
+    results["cache"] = {"dir": None, "namespace": None, "hits": 0, "misses": 12}
+    assert check_results(results) == []
 
 
 def test_tf_covr_map_range_and_unknown_task():

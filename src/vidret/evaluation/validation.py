@@ -153,6 +153,11 @@ def _check_task(benchmark: str, task_id: str, task: dict[str, Any]) -> list[Prob
     num_queries, num_failed = task.get("num_queries"), task.get("num_failed")
     if isinstance(num_queries, int) and isinstance(num_failed, int) and num_failed > num_queries:
         problems.append(Problem(f"{base}.num_failed", f"{num_failed} exceeds num_queries = {num_queries}"))
+    failed_queries = task.get("failed_queries")
+    if isinstance(failed_queries, list) and isinstance(num_failed, int) and len(failed_queries) != num_failed:
+        problems.append(
+            Problem(f"{base}.failed_queries", f"{len(failed_queries)} entries but num_failed = {num_failed}")
+        )
     if isinstance(num_queries, int) and num_queries > 0 and gallery_size == 0:
         problems.append(Problem(f"{base}.gallery_size", f"0 with {num_queries} queries: nothing was ranked"))
     return problems
@@ -174,6 +179,10 @@ def _check_consistency(results: dict[str, Any], require_all_tasks: bool) -> list
     num_failed, failures = results.get("num_failed"), results.get("failures")
     if isinstance(num_failed, int) and isinstance(failures, list) and num_failed != len(failures):
         problems.append(Problem("num_failed", f"{num_failed} but the failures list has {len(failures)} entries"))
+    total = results.get("num_queries")
+    task_counts = [t.get("num_queries") for t in tasks.values() if isinstance(t, dict)]
+    if isinstance(total, int) and all(isinstance(n, int) for n in task_counts) and total != sum(task_counts):
+        problems.append(Problem("num_queries", f"{total} but the tasks' num_queries add up to {sum(task_counts)}"))
     if num_failed == 0:
         # A query can only fail if some item failed to decode.
         for task_id, task in tasks.items():
