@@ -224,12 +224,13 @@ def _normalized(x: Any, name: str) -> torch.Tensor:
 
 
 def _embedding_pair(queries: Any, gallery: Any) -> tuple[torch.Tensor, torch.Tensor]:
-    q = _normalized(queries, "queries")
-    g = _normalized(gallery, "gallery")
+    q = _as_matrix(queries, "queries")
+    g = _as_matrix(gallery, "gallery")
     if q.shape[1] != g.shape[1]:
         raise ValueError(f"queries have dimension {q.shape[1]} but gallery embeddings have {g.shape[1]}")
     if q.device != g.device:
         raise ValueError(f"queries are on {q.device} but the gallery is on {g.device}; put both on one device")
+    q, g = _normalized(q, "queries"), _normalized(g, "gallery")
     if q.dtype != g.dtype:
         dtype = q.dtype if q.dtype.itemsize >= g.dtype.itemsize else g.dtype
         q, g = q.to(dtype), g.to(dtype)
