@@ -15,8 +15,14 @@ PRESETS = (
         video_input="pixel_values_videos",
         # No image processor in the checkpoint: resize to the vision tower's image_size (288) and
         # rescale to [0, 1] without mean/std (VideoPrismProcessor sets do_normalize=False).
-        processor_defaults={"do_normalize": False, "resample": 2},
+        processor_defaults={"do_normalize": False},
+        # The transformers-format weights are not on `main` of these repos (only the Flax .npz);
+        # mteb's videoprism_models.py pins these commits from the Hub PRs that carry them.
+        revisions={
+            "google/videoprism-lvt-base-f16r288": "fb6de9f0eb7bc285be86bdca1cf7daa3e3ef51ff",
+            "google/videoprism-lvt-large-f8r288": "03900b4ecc0b278b30abdc5953c575bb5f083865",
+        },
         checkpoints=("google/videoprism-lvt-base-f16r288", "google/videoprism-lvt-large-f8r288"),
-        notes="no revision pinned (commit unknown)",
+        notes="revisions pinned to the Hub PR commits with transformers weights",
     ),
 )

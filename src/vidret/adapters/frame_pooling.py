@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 from vidret.adapters.base import check_clip
 from vidret.adapters.fusion import l2_normalize
-from vidret.adapters.transformers_base import TransformersAdapter, batched, unwrap_features
+from vidret.adapters.transformers_base import TransformersAdapter, accepts_argument, batched, unwrap_features
 
 if TYPE_CHECKING:
     import numpy as np
@@ -41,6 +41,9 @@ class FramePoolingAdapter(TransformersAdapter):
             )
         super().__init__(model, tokenizer, frame_transform, **kwargs)
         self.pooling = pooling
+        self._interpolate = self.interpolate_pos_encoding and accepts_argument(
+            model.get_image_features, "interpolate_pos_encoding"
+        )
 
     def pool(self, frame_embeddings: "torch.Tensor") -> "torch.Tensor":
         """(T, D) normalised frame embeddings of one clip -> (D,) unit-norm clip embedding."""
@@ -60,8 +63,9 @@ class FramePoolingAdapter(TransformersAdapter):
                 # All frames of the chunk go through the image tower in one pass; clips may differ
                 # in T, so remember where each clip's frames are.
                 pixel_values = torch.cat([self.pixels(clip) for clip in chunk])
-                kwargs = {"interpolate_pos_encoding": True} if self.interpolate_pos_encoding else {}
-                # (only passed when needed: some towers, e.g. ALIGN's EfficientNet, do not take it)
+                # Only passed when the tower takes it: ALIGN's EfficientNet has no position
+                # embeddings (any size works) and no such argument.
+                kwargs = {"interpolate_pos_encoding": True} if self._interpolate else {}
                 feats = unwrap_features(self.model.get_image_features(pixel_values=pixel_values, **kwargs))
                 feats = l2_normalize(feats.float())
                 per_clip = torch.split(feats, [clip.shape[0] for clip in chunk])

@@ -180,6 +180,14 @@ def load_adapter(
     tokenizer = AutoTokenizer.from_pretrained(model, revision=revision, trust_remote_code=trust_remote_code)
     loaded = AutoModel.from_pretrained(model, revision=revision, trust_remote_code=trust_remote_code)
 
+    if interpolate and chosen.adapter == "native_video":
+        from vidret.adapters.transformers_base import accepts_argument
+
+        if not accepts_argument(loaded.get_video_features, "interpolate_pos_encoding"):
+            raise ValueError(
+                f"{model!r} cannot run at resolution {resolution}: its video tower has fixed position embeddings for "
+                f"{image_size}x{image_size} and no interpolation. Drop --resolution"
+            )
     common = dict(
         model_id=model,
         revision=revision,

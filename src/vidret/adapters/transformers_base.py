@@ -72,6 +72,16 @@ def unwrap_features(output: Any) -> "torch.Tensor":
     return output
 
 
+def accepts_argument(method: Any, name: str) -> bool:
+    """Whether `method` declares a parameter called `name` explicitly (not just via **kwargs)."""
+    import inspect
+
+    try:
+        return name in inspect.signature(method).parameters
+    except (TypeError, ValueError):
+        return False
+
+
 def batched(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
     """Consecutive slices of `items` of length `size` (the last may be shorter)."""
     for start in range(0, len(items), size):
@@ -229,8 +239,6 @@ class TransformersAdapter(EmbeddingAdapter):
             "preprocessing": self.frame_transform.describe(),
             "padding": self.padding,
             "dtype": str(self.dtype).removeprefix("torch."),
-            "device": self.device.type,
-            "batch_size": self.batch_size,
             "interpolate_pos_encoding": self.interpolate_pos_encoding,
         }
         if self.random_weights:
