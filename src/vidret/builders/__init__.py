@@ -1,0 +1,85 @@
+"""Dataset builders: each benchmark's raw public release -> a versioned Hub dataset repo folder.
+
+Public API:
+    build(benchmark, raw, out, **options) -> BuildReport
+    BuildConfig, BuildReport, BuildError, UnsafeArchiveError
+    LoVRBuilder, TFCoVRBuilder, get_builder(benchmark)
+
+The repo folder holds Parquet shards under ``data/<config>/``, a dataset card (``README.md``
+with the YAML ``configs:``), ``eval.yaml``, ``manifest.json`` (checksums of every input and
+output file, build options, build report), ``videos/`` unless ``videos="none"``, and
+``missing.json`` when a build with ``allow_missing`` found absent or unreadable videos.
+
+The ``video`` column is a plain string, the video's path relative to the repo root (e.g.
+``"videos/<id>.mp4"``), not a `datasets.Video` feature: loading (also streaming) then needs no
+torchcodec, and `vidret.datasets.with_frames` decodes only the frames it needs with PyAV.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from vidret.builders.config import BuildConfig, BuildError, BuildReport, UnsafeArchiveError
+
+__all__ = [
+    "BuildConfig",
+    "BuildError",
+    "BuildReport",
+    "UnsafeArchiveError",
+    "LoVRBuilder",
+    "TFCoVRBuilder",
+    "build",
+    "get_builder",
+]
+
+
+def get_builder(benchmark: str) -> type:
+    """The builder class of a benchmark ("lovr", "tf-covr"; aliases as `vidret.benchmarks.get_benchmark`).
+
+    Raises:
+        ValueError: unknown benchmark.
+    """
+    from vidret.benchmarks import LOVR, TF_COVR, get_benchmark
+
+    name = get_benchmark(benchmark).benchmark
+    if name == LOVR:
+        from vidret.builders.lovr import LoVRBuilder
+
+        return LoVRBuilder
+    if name == TF_COVR:
+        from vidret.builders.tf_covr import TFCoVRBuilder
+
+        return TFCoVRBuilder
+    raise ValueError(f"no builder for benchmark {benchmark!r}")  # pragma: no cover - every benchmark has one
+
+
+def build(benchmark: str, raw: str | Path, out: str | Path, **options: Any) -> BuildReport:
+    """Build a benchmark's Hub dataset repo folder from its raw release.
+
+    Args:
+        benchmark: "lovr" or "tf-covr".
+        raw: the raw release folder.
+        out: the repo folder to write.
+        **options: `BuildConfig` fields (version, videos, allow_missing, ...).
+
+    Returns:
+        The build report.
+
+    Raises:
+        BuildError: bad raw input, naming the file and row.
+        ValueError: unknown benchmark or option value.
+    """
+    return get_builder(benchmark)(raw, out, BuildConfig(**options)).build()
+
+
+def __getattr__(name: str) -> Any:
+    if name == "LoVRBuilder":
+        from vidret.builders.lovr import LoVRBuilder
+
+        return LoVRBuilder
+    if name == "TFCoVRBuilder":
+        from vidret.builders.tf_covr import TFCoVRBuilder
+
+        return TFCoVRBuilder
+    raise AttributeError(f"module 'vidret.builders' has no attribute {name!r}")

@@ -1,0 +1,179 @@
+"""Writing a Hub dataset repo folder: Parquet shards, card, eval.yaml, manifest, videos.
+
+Everything here is deterministic: the same rows give byte-identical Parquet (fixed row order,
+writer options and no timestamps), and the card, `eval.yaml` and manifest carry no dates.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from vidret.benchmarks import BenchmarkSpec
+
+# Paths a build owns inside OUT; a rebuild replaces exactly these and leaves the rest (e.g. .git).
+MANAGED_PATHS = ("data", "videos", "README.md", "eval.yaml", "manifest.json", "missing.json")
+
+
+def clear_managed(out: Path) -> None:
+    """Remove what an earlier build wrote into `out` (only the paths in MANAGED_PATHS)."""
+    for name in MANAGED_PATHS:
+        target = out / name
+        if target.is_symlink() or target.is_file():
+            target.unlink()
+        elif target.is_dir():
+            shutil.rmtree(target)
+
+
+def write_shards(rows: Sequence[Mapping[str, Any]], schema, folder: Path, split: str, max_rows: int) -> tuple[list[Path], int]:
+    """Write `rows` as ``<split>-NNNNN-of-MMMMM.parquet`` shards of at most `max_rows` rows.
+
+    Args:
+        rows: the rows, already in their final order.
+        schema: a `pyarrow.Schema`; cells are cast to it.
+        folder: ``OUT/data/<config>``.
+        split: split name.
+        max_rows: rows per shard.
+
+    Returns:
+        The shard files written, and the in-memory Arrow size of the rows (the card's ``num_bytes``).
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    folder.mkdir(parents=True, exist_ok=True)
+    num_shards = max(1, -(-len(rows) // max_rows))
+    written, num_bytes = [], 0
+    for index in range(num_shards):
+        chunk = rows[index * max_rows : (index + 1) * max_rows]
+        table = pa.Table.from_pylist(list(chunk), schema=schema)
+        path = folder / f"{split}-{index:05d}-of-{num_shards:05d}.parquet"
+        # Fixed writer options: the same rows give the same bytes (no timestamps in Parquet).
+        pq.write_table(table, path, compression="zstd", row_group_size=10_000, write_statistics=True)
+        written.append(path)
+        num_bytes += table.nbytes
+    return written, num_bytes
+
+
+def features_yaml(schema) -> list[dict[str, Any]]:
+    """The card-YAML form of a pyarrow schema, as `datasets` writes and reads it."""
+    from datasets import Features
+
+    return Features.from_arrow_schema(schema)._to_yaml_list()
+
+
+def card_yaml(
+    spec: BenchmarkSpec,
+    version: str,
+    schemas: Mapping[str, Any],
+    num_rows: Mapping[str, Mapping[str, int]],
+    num_bytes: Mapping[str, Mapping[str, int]],
+    license_id: str,
+    extra: Mapping[str, Any] | None = None,
+) -> str:
+    """The YAML header of the dataset card: configs with data files, features, splits, version."""
+    configs, infos = [], []
+    for config, splits in num_rows.items():
+        present = [s for s, n in splits.items() if n > 0]
+        configs.append(
+            {
+                "config_name": config,
+                "data_files": [{"split": s, "path": f"data/{config}/{s}-*.parquet"} for s in present],
+            }
+        )
+        infos.append(
+            {
+                "config_name": config,
+                "features": features_yaml(schemas[config]),
+                "splits": [
+                    {"name": s, "num_bytes": int(num_bytes[config][s]), "num_examples": int(splits[s])} for s in present
+                ],
+            }
+        )
+    header: dict[str, Any] = {
+        "pretty_name": spec.title,
+        "license": license_id,
+        "tags": ["video", "video-text-retrieval", "benchmark", "vidret"],
+        "version": version,
+        "configs": configs,
+        "dataset_info": infos,
+    }
+    header.update(extra or {})
+    return yaml.safe_dump(header, sort_keys=False, allow_unicode=True, width=120)
+
+
+def render_card(template_package: str, template_name: str, context: Mapping[str, Any]) -> str:
+    """Render a card template shipped in `vidret.dataset_repos.<benchmark>` with Jinja2.
+
+    Raises:
+        FileNotFoundError: the template is not in the package.
+    """
+    from importlib.resources import files
+
+    import jinja2
+
+    resource = files(template_package).joinpath(template_name)
+    if not resource.is_file():
+        raise FileNotFoundError(f"card template {template_name!r} not found in package {template_package!r}")
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
+    return env.from_string(resource.read_text(encoding="utf-8")).render(**context)
+
+
+def eval_yaml(spec: BenchmarkSpec, version: str, split: str, description: str) -> str:
+    """The Hub benchmark file: one entry per task id of `vidret.benchmarks`, with its metrics."""
+    doc = {
+        "name": spec.title.split(":")[0],
+        "description": description,
+        "version": version,
+        "evaluation_framework": "vidret",
+        "tasks": [
+            {
+                "id": task.task_id,
+                "name": task.name,
+                "config": task.config,
+                "split": split,
+                "query": task.query,
+                "gallery": task.gallery,
+                "metrics": list(task.metrics),
+                "main_score": task.main_score,
+                "optional": task.optional,
+            }
+            for task in spec.tasks.values()
+        ],
+    }
+    return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=120)
+
+
+def write_json(path: Path, data: Any) -> None:
+    """Deterministic JSON (sorted keys, 2-space indent, trailing newline)."""
+    path.write_text(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def place_video(source: Path, dest: Path, mode: str, move: bool = False) -> None:
+    """Put one video into the repo folder.
+
+    Args:
+        source: the raw video file.
+        dest: ``OUT/videos/<name>.mp4``.
+        mode: ``"copy"`` or ``"link"`` (absolute symbolic link to `source`).
+        move: with ``"copy"``, move instead (sources extracted into a temporary folder).
+
+    Raises:
+        ValueError: an unknown mode.
+    """
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    if mode == "copy":
+        if move:
+            shutil.move(os.fspath(source), dest)
+        else:
+            shutil.copyfile(source, dest)
+    elif mode == "link":
+        os.symlink(os.path.abspath(source), dest)
+    else:
+        raise ValueError(f"cannot place a video with mode {mode!r}")
