@@ -47,6 +47,7 @@ ORACLE_MODELS = ("oracle", "oracle-shuffled")
 _SHUFFLE_SEED = 1234
 # TF-CoVR video embedding = LABEL_WEIGHT * e_label + ID_WEIGHT * e_video (LABEL_WEIGHT < 1, see module doc).
 LABEL_WEIGHT, ID_WEIGHT = 0.6, 0.8
+ORACLE_FRAME_SIZE = (128, 96)
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,8 @@ class OracleAdapter(EmbeddingAdapter):
         num_frames: int = 4,
         shuffle_seed: int | None = None,
     ) -> None:
-        super().__init__(num_frames=num_frames, frame_size=None, text_max_length=None, default_fusion="avg")
+        # Frame codes read back exactly from frames decoded at 64x64 or more; the samples are 64x48.
+        super().__init__(num_frames=num_frames, frame_size=ORACLE_FRAME_SIZE, text_max_length=None, default_fusion="avg")
         if benchmark not in ("lovr", "tf-covr"):
             raise ValueError(f"oracle: unknown benchmark {benchmark!r}")
         if not videos:
@@ -123,13 +125,13 @@ class OracleAdapter(EmbeddingAdapter):
 
     @staticmethod
     def _permutation(ids: list[str], seed: int | None) -> dict[str, str]:
+        """Identity without a seed; with one, a random derangement (no id maps to itself)."""
         if seed is None or len(ids) < 2:
             return {i: i for i in ids}
-        shuffled = list(ids)
-        rng = random.Random(seed)
-        while shuffled == ids:  # a permutation that leaves everything in place is no control
-            rng.shuffle(shuffled)
-        return dict(zip(ids, shuffled))
+        order = list(ids)
+        random.Random(seed).shuffle(order)
+        # Each id goes to the next one of a random cyclic order: nothing stays in place.
+        return {order[i]: order[(i + 1) % len(order)] for i in range(len(order))}
 
     # ---- pixels → identity ---------------------------------------------------------------------
     def identify(self, frames: "np.ndarray") -> tuple[str | None, str | None]:

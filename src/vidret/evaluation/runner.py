@@ -181,10 +181,14 @@ def _load_rows(data: str, config: str, split: str, revision: str | None) -> tupl
     import datasets
 
     path = str(Path(data).expanduser()) if _is_local(data) else data
+    verbosity = datasets.logging.get_verbosity()
+    datasets.logging.set_verbosity_error()  # card-parsing chatter would bury the run's own log
     try:
         ds = datasets.load_dataset(path, config, split=split, revision=revision)
     except ValueError as err:
         raise ValueError(f"cannot load config {config!r} split {split!r} of {data!r}: {err}") from err
+    finally:
+        datasets.logging.set_verbosity(verbosity)
     # Keep the raw video reference (path/URL), never decoded video objects.
     for name, feature in ds.features.items():
         if type(feature).__name__ == "Video":
