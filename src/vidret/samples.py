@@ -77,7 +77,7 @@ def _unique_block_ids(candidates: Iterable[str], count: int, taken: set[int]) ->
         chosen.append(candidate)
         if len(chosen) == count:
             return chosen
-    raise ValueError(f"could not find {count} ids with distinct frame blocks")  # pragma: no cover
+    raise ValueError(f"could not find {count} ids with distinct frame blocks")
 
 
 def _youtube_ids(rng: random.Random) -> Iterable[str]:

@@ -40,18 +40,13 @@ def get_builder(benchmark: str) -> type:
     Raises:
         ValueError: unknown benchmark.
     """
-    from vidret.benchmarks import LOVR, TF_COVR, get_benchmark
+    from vidret.benchmarks import get_benchmark
 
     name = get_benchmark(benchmark).benchmark
-    if name == LOVR:
-        from vidret.builders.lovr import LoVRBuilder
+    from vidret.builders.lovr import LoVRBuilder
+    from vidret.builders.tf_covr import TFCoVRBuilder
 
-        return LoVRBuilder
-    if name == TF_COVR:
-        from vidret.builders.tf_covr import TFCoVRBuilder
-
-        return TFCoVRBuilder
-    raise ValueError(f"no builder for benchmark {benchmark!r}")  # pragma: no cover - every benchmark has one
+    return {LoVRBuilder.BENCHMARK: LoVRBuilder, TFCoVRBuilder.BENCHMARK: TFCoVRBuilder}[name]
 
 
 def build(benchmark: str, raw: str | Path, out: str | Path, **options: Any) -> BuildReport:

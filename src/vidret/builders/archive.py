@@ -145,6 +145,9 @@ def safe_extract(
         with tarfile.open(fileobj=counted, mode="r|gz") as tar:
             for member in tar:
                 _extract_member(tar, member, dest_path)
+        # tarfile stops at the end-of-archive blocks; read the padding too so every part is hashed whole.
+        while counted.read(_CHUNK):
+            pass
     except (tarfile.TarError, EOFError, OSError) as err:
         if isinstance(err, UnsafeArchiveError):
             raise

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import shutil
 import tempfile
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -30,23 +31,15 @@ logger = logging.getLogger(__name__)
 
 
 def pyav_duration(path: Path) -> float:
-    """Duration in seconds of a video file, probed with `vidret.video.probe` (PyAV).
+    """Duration in seconds of a video file, probed with `vidret.video.probe` (PyAV, no decoding).
 
     Raises:
-        FileNotFoundError: the file does not exist.
+        vidret.video.VideoNotFoundError: the file does not exist (a FileNotFoundError).
         vidret.video.VideoDecodeError: the file cannot be opened as a video.
     """
-    if not Path(path).is_file():
-        raise FileNotFoundError(path)
     from vidret.video import probe
 
-    info = probe(path)
-    duration = getattr(info, "duration", None)
-    if duration is None and isinstance(info, Mapping):
-        duration = info.get("duration")
-    if duration is None:
-        raise ValueError(f"no duration in the container of {path}")
-    return float(duration)
+    return float(probe(path).duration)
 
 
 @dataclass
@@ -71,7 +64,7 @@ class VideoRef:
     repo_path: str | None = None
 
 
-class DatasetBuilder:
+class DatasetBuilder(ABC):
     """Build one benchmark's Hub dataset repo folder from its raw public release.
 
     Subclasses set these data attributes (and implement `read_annotations`,
@@ -111,25 +104,25 @@ class DatasetBuilder:
 
     # ----- what a subclass provides ---------------------------------------------------------
     @classmethod
+    @abstractmethod
     def schemas(cls) -> dict[str, Any]:
         """``{config: pyarrow.Schema}``: the columns of each config, in order."""
-        raise NotImplementedError
 
+    @abstractmethod
     def read_annotations(self) -> Any:
         """Parse and validate the raw annotation files (raise BuildError naming file and row)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def locate_videos(self, work: Path) -> Path:
         """The folder holding the raw videos (extracting archive parts into `work` if needed)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def video_refs(self, annotations: Any, video_dir: Path) -> dict[str, VideoRef]:
         """Every raw video the annotations reference, by key."""
-        raise NotImplementedError
 
+    @abstractmethod
     def make_tables(self, annotations: Any, durations: Mapping[str, float | None]) -> dict[str, dict[str, list[dict]]]:
         """``{config: {split: rows}}`` from the annotations and probed durations (None = missing)."""
-        raise NotImplementedError
 
     def card_context(self, annotations: Any, tables: Mapping[str, Mapping[str, list]]) -> dict[str, Any]:
         """Extra variables for the card template."""

@@ -220,14 +220,14 @@ class LoVRBuilder(DatasetBuilder):
                 start: float | None = 0.0
                 for clip in sorted(by_video[vid], key=lambda c: c.slice_num):
                     length = durations.get(f"clip:{clip.clip_id}")
-                    # After a missing clip the offsets of later clips are unknown: leave them null.
+                    # A missing clip and every later clip of the video have unknown offsets: leave them null.
                     end = None if start is None or length is None else start + length
                     clip_rows.append(
                         {
                             "clip_id": clip.clip_id,
                             "video_id": vid,
                             "slice_num": clip.slice_num,
-                            "start": start,
+                            "start": None if end is None else start,
                             "end": end,
                             "caption": clip.caption,
                             "theme": clip.theme,

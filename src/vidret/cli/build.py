@@ -1,15 +1,77 @@
-"""`vidret build` (placeholder until its issue lands; replace this whole file)."""
+"""`vidret build BENCHMARK --raw RAW --out OUT`: turn a raw public release into a Hub dataset repo folder."""
 
 from __future__ import annotations
 
 import argparse
+import logging
+import sys
+
+logger = logging.getLogger(__name__)
 
 
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser("build", help="(not implemented yet)")
+    parser = subparsers.add_parser(
+        "build",
+        help="build a Hub dataset repo folder (Parquet + card + eval.yaml) from a raw release",
+        description="Build LoVR or TF-CoVR from its raw public release: Parquet shards under data/<config>/, "
+        "a dataset card, eval.yaml, manifest.json with checksums, and videos/ (unless --videos none).",
+    )
+    add_arguments(parser)
     parser.set_defaults(func=run)
     return parser
 
 
+def add_arguments(parser: argparse.ArgumentParser, benchmark: str | None = None) -> None:
+    """The build options; `benchmark` fixes the benchmark (per-benchmark entry points)."""
+    if benchmark is None:
+        parser.add_argument("benchmark", choices=["lovr", "tf-covr"], help="which benchmark")
+    else:
+        parser.set_defaults(benchmark=benchmark)
+    parser.add_argument("--raw", required=True, metavar="RAW", help="the raw release folder, as published")
+    parser.add_argument("--out", required=True, metavar="OUT", help="the repo folder to write")
+    parser.add_argument("--version", default="1.0.0", help="dataset version (card, manifest; publish as tag v<version>)")
+    parser.add_argument(
+        "--videos",
+        choices=["copy", "link", "none"],
+        default="copy",
+        help="copy videos into OUT/videos (default), link them (local use only), or none (annotations only)",
+    )
+    parser.add_argument(
+        "--allow-missing",
+        action="store_true",
+        help="build even when referenced videos are absent or unreadable; list them in missing.json and the card",
+    )
+    parser.add_argument("--workers", type=int, default=None, help="threads probing video durations")
+    parser.add_argument("--work-dir", default=None, help="where archive parts are extracted (default: next to OUT)")
+    parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
+
+
 def run(args: argparse.Namespace) -> int:
-    raise SystemExit("vidret build: not implemented yet")
+    from pathlib import Path
+
+    from vidret.builders import BuildError, build
+
+    options = {
+        "version": args.version,
+        "videos": args.videos,
+        "allow_missing": args.allow_missing,
+        "progress": not args.no_progress,
+    }
+    if args.workers is not None:
+        options["num_workers"] = args.workers
+    if args.work_dir is not None:
+        options["work_dir"] = Path(args.work_dir)
+    logger.debug("build options: %s", options)
+    try:
+        report = build(args.benchmark, args.raw, args.out, **options)
+    except (BuildError, ValueError) as err:
+        print(f"vidret build: {err}", file=sys.stderr)
+        return 1
+    for config, splits in report.num_rows.items():
+        print(f"{config}: " + ", ".join(f"{split} {n}" for split, n in splits.items()))
+    for warning in report.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    if report.missing:
+        print(f"{len(report.missing)} video(s) missing or unreadable: see {Path(args.out) / 'missing.json'}", file=sys.stderr)
+    print(f"wrote {args.out}")
+    return 0

@@ -1,15 +1,43 @@
-"""`vidret publish` (placeholder until its issue lands; replace this whole file)."""
+"""`vidret publish OUT --repo ORG/NAME --tag vX.Y.Z`: upload a built dataset repo folder and tag it."""
 
 from __future__ import annotations
 
 import argparse
+import sys
 
 
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser("publish", help="(not implemented yet)")
+    parser = subparsers.add_parser(
+        "publish",
+        help="upload a built dataset repo folder to the Hub and tag its version",
+        description="Create the dataset repo if needed, upload OUT (videos in resumable batches), and tag the "
+        "commit. The token is never printed.",
+    )
+    parser.add_argument("folder", metavar="OUT", help="folder written by `vidret build`")
+    parser.add_argument("--repo", required=True, metavar="ORG/NAME", help="dataset repo id, e.g. vidret/lovr")
+    parser.add_argument("--tag", required=True, help="version tag, v<version> of the build (e.g. v1.0.0)")
+    parser.add_argument("--private", action="store_true", help="create the repo private")
+    parser.add_argument("--create-pr", action="store_true", help="open a pull request instead of committing (no tag)")
+    parser.add_argument("--token", help="Hub token (default: the saved login or $HF_TOKEN); never printed")
     parser.set_defaults(func=run)
     return parser
 
 
 def run(args: argparse.Namespace) -> int:
-    raise SystemExit("vidret publish: not implemented yet")
+    from vidret.hub.publish import PublishError, publish
+
+    try:
+        result = publish(
+            args.folder, args.repo, args.tag, private=args.private, create_pr=args.create_pr, token=args.token
+        )
+    except PublishError as err:
+        print(f"vidret publish: {err}", file=sys.stderr)
+        return 1
+    if result.pr_url:
+        print(f"opened {result.pr_url} (tag {args.tag} after merging)")
+    else:
+        print(
+            f"published {result.repo_id} at {result.commit} as {result.tag} "
+            f"({result.video_commits} video commit(s), {result.skipped_videos} video(s) already there)"
+        )
+    return 0
