@@ -62,7 +62,7 @@ def resolve_preset(model: str, model_type: str | None, preset: str | None = None
     found = find_preset(model, None)
     # A name pattern is a guess; the config is the truth. E.g. "google/siglip2-*-naflex" matches
     # the siglip pattern but is a different architecture (model_type siglip2).
-    if found is not None and found.model_types and model_type not in found.model_types:
+    if found is not None and model_type and found.model_types and model_type not in found.model_types:
         logger.info("preset %s matched %s by name but not its model_type %s", found.name, model, model_type)
         found = None
     if found is None:
@@ -74,6 +74,14 @@ def resolve_preset(model: str, model_type: str | None, preset: str | None = None
             f"--adapter/preset=NAME if the model is of a supported family; available presets: {names}"
         )
     return found
+
+
+def pinned_revision(preset: AdapterPreset, model: str, revision: str | None) -> str | None:
+    """The revision to load: the user's if given, else the preset's pin for this exact id, else None."""
+    if revision is None and model in preset.revisions:
+        logger.info("using the pinned revision %s of %s from preset %s", preset.revisions[model], model, preset.name)
+        return preset.revisions[model]
+    return revision
 
 
 def _model_max_text_length(config: Any) -> int | None:
@@ -138,6 +146,11 @@ def load_adapter(
         ValueError: the model needs remote code and `trust_remote_code` is False; no preset fits;
             an override that does not apply to the chosen adapter or exceeds the model's limits.
     """
+    if revision is None:
+        # Apply a pin before the first read: some repos (VideoPrism) only have transformers
+        # files at the pinned commit, not on main.
+        named = get_preset(preset) if preset is not None else find_preset(model)
+        revision = pinned_revision(named, model, None) if named is not None else None
     config_dict = read_config_dict(model, revision)
     if _needs_remote_code(config_dict) and not trust_remote_code:
         raise ValueError(
@@ -150,9 +163,7 @@ def load_adapter(
     _check_overrides(chosen, frames=frames, pooling=pooling)
     if fusion is not None:
         parse_fusion(fusion)
-    if revision is None and model in chosen.revisions:
-        revision = chosen.revisions[model]
-        logger.info("using the pinned revision %s of %s from preset %s", revision, model, chosen.name)
+    revision = pinned_revision(chosen, model, revision)  # no-op unless the preset came from model_type
 
     from transformers import AutoConfig, AutoModel, AutoTokenizer
 
