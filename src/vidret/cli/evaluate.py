@@ -114,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     try:
         record = evaluate(settings)
-    except (ValueError, EvaluationError, FileNotFoundError) as err:
+    except (ValueError, EvaluationError, OSError) as err:
         raise SystemExit(f"vidret evaluate: {err}") from None
     if record is not None:
         from vidret.evaluation.report import format_record

@@ -244,6 +244,13 @@ def build_oracle(
         def fps_of(source: str) -> float:
             return float(probe(source).fps)
 
+    def safe_fps(vid: str, source: str) -> float | None:
+        try:
+            return fps_of(source)
+        except Exception as err:  # noqa: BLE001 - an unreadable video is the runner's to report
+            logger.warning("oracle: cannot probe %s (%s); its frames will embed as unknown", vid, err)
+            return None
+
     if first_index_of is None:
         from vidret.samples import frame_index_offset as first_index_of
 
@@ -258,18 +265,17 @@ def build_oracle(
             spans.setdefault(str(c["video_id"]), []).append((str(c["clip_id"]), float(c["start"]), float(c["end"])))
         for v in plan.tables["videos"]:
             vid = str(v["video_id"])
-            if vid not in source_of:
-                continue
-            videos.append(OracleVideo(vid, int(first_index_of(vid)), fps_of(source_of[vid]), tuple(spans.get(vid, ()))))
+            fps = safe_fps(vid, source_of[vid]) if vid in source_of else None
+            if fps is not None:
+                videos.append(OracleVideo(vid, int(first_index_of(vid)), fps, tuple(spans.get(vid, ()))))
     else:
         for v in plan.tables["videos"]:
             vid = str(v["video_id"])
-            if vid not in source_of:
-                continue  # not part of this (possibly limited) evaluation
-            label = v.get("label")
-            videos.append(
-                OracleVideo(vid, int(first_index_of(vid)), fps_of(source_of[vid]), label=None if label is None else str(label))
-            )
+            # Videos outside this (possibly limited) evaluation, or unreadable ones, are left out.
+            fps = safe_fps(vid, source_of[vid]) if vid in source_of else None
+            if fps is not None:
+                label = v.get("label")
+                videos.append(OracleVideo(vid, int(first_index_of(vid)), fps, label=None if label is None else str(label)))
     seed = _SHUFFLE_SEED if model == "oracle-shuffled" else None
     return OracleAdapter(benchmark, videos, num_frames=num_frames or 4, shuffle_seed=seed)
 

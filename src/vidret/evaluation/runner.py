@@ -129,6 +129,8 @@ class EvalSettings:
         get_benchmark(self.benchmark)
         if not self.data:
             raise ValueError("--data is required: a built dataset folder or a Hub dataset repo id")
+        if not _is_local(self.data) and (self.data.startswith((".", "/", "~")) or self.data.count("/") > 1):
+            raise ValueError(f"--data {self.data!r}: no such folder (a Hub dataset id looks like 'org/name')")
         if not self.model:
             raise ValueError("--model is required: a Hub model id, a local model folder, or 'oracle'")
         if self.frames is not None and int(self.frames) < 1:
