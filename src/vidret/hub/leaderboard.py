@@ -252,7 +252,7 @@ def plot_table(table: LeaderboardTable, out_dir: str | Path) -> list[tuple[Path,
     shown = f"top {len(rows)} of {len(table.rows)} rows" if len(table.rows) > len(rows) else "all rows"
     for task_id, metrics in table.tasks.items():
         map_metrics = [m for m in metrics if m.startswith("mAP@")]
-        fig = Figure(figsize=(6.4, 4.0), dpi=100)
+        fig = Figure(figsize=(7.2, 4.0), dpi=100, layout="constrained")
         ax = fig.add_subplot()
         if map_metrics:
             ks = [m.split("@")[1] for m in map_metrics]
@@ -273,11 +273,10 @@ def plot_table(table: LeaderboardTable, out_dir: str | Path) -> list[tuple[Path,
             ax.set_xlabel("K")
             ax.set_ylabel("Recall@K (%)")
             name, caption = f"{table.benchmark}_{task_id}_recall.png", f"{task_id}: Recall@K ({shown})"
-        ax.set_ylim(0, 100)
+        ax.set_ylim(-2, 104)  # a little room so scores of 0 and 100 stay visible
         ax.set_title(f"{table.benchmark} {task_id}")
         ax.grid(alpha=0.3)
-        ax.legend(fontsize="small")
-        fig.tight_layout()
+        fig.legend(loc="outside right upper", fontsize="small")  # beside the axes: never over a bar at 100
         path = out_dir / name
         fig.savefig(path)
         plots.append((path, caption))
