@@ -188,3 +188,56 @@ def test_custom_code_needs_trust_remote_code(tiny_dirs, tmp_path):
     a = load_adapter(str(path), preset="clip", device="cpu", trust_remote_code=True)
     assert type(a.model).__name__ == "CustomModel"
     assert_unit_rows(a.encode_video([make_clip(2)]), 1)
+
+
+def test_unknown_model_type_without_code_is_refused(tiny_dirs, tmp_path):
+    dst = shutil.copytree(tiny_dirs["clip"], tmp_path / "future")
+    cfg = json.loads((dst / "config.json").read_text())
+    cfg["model_type"] = "clip_from_the_future"
+    (dst / "config.json").write_text(json.dumps(cfg))
+    with pytest.raises(ValueError, match="clip_from_the_future"):
+        load_adapter(str(dst), device="cpu")
+
+
+@pytest.fixture
+def preset_package(tmp_path, monkeypatch):
+    """A throwaway presets package; returns a function writing one module into it."""
+    from vidret.adapters import presets
+
+    pkg = tmp_path / "fake_presets"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(presets, "PRESET_PACKAGE", "fake_presets")
+    presets.available_presets.cache_clear()
+
+    def write(name: str, body: str) -> None:
+        (pkg / f"{name}.py").write_text("from vidret.adapters.presets import AdapterPreset\n" + body)
+
+    yield write
+    monkeypatch.undo()
+    presets.available_presets.cache_clear()
+    import sys
+
+    for mod in [m for m in sys.modules if m == "fake_presets" or m.startswith("fake_presets.")]:
+        del sys.modules[mod]
+
+
+def test_preset_discovery_rejects_duplicates(preset_package):
+    preset_package("a", "PRESETS = (AdapterPreset(name='dup', adapter='frame_pooling'),)\n")
+    preset_package("b", "PRESETS = (AdapterPreset(name='dup', adapter='native_video'),)\n")
+    preset_package("_private", "PRESETS = (AdapterPreset(name='hidden', adapter='frame_pooling'),)\n")
+    with pytest.raises(ValueError, match="duplicate adapter preset name 'dup' in fake_presets.b"):
+        available_presets()
+
+
+def test_preset_discovery_rejects_non_presets(preset_package):
+    preset_package("a", "PRESETS = ({'name': 'x'},)\n")
+    with pytest.raises(ValueError, match="fake_presets.a.PRESETS must hold AdapterPreset objects"):
+        available_presets()
+
+
+def test_preset_discovery_skips_private_modules(preset_package):
+    preset_package("one", "PRESETS = (AdapterPreset(name='one', adapter='frame_pooling'),)\n")
+    preset_package("_helpers", "PRESETS = (AdapterPreset(name='hidden', adapter='frame_pooling'),)\n")
+    assert set(available_presets()) == {"one"}

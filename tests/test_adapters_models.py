@@ -163,3 +163,30 @@ def test_bad_inputs_name_the_item(tiny_adapters):
         a.encode_video([make_clip(2), make_clip(2).astype(np.float32)])
     with pytest.raises(ValueError, match="clip 0"):
         tiny_adapters["xclip"].encode_video([np.zeros((2, 8, 8), dtype=np.uint8)])
+
+
+def test_adapter_classes_refuse_the_wrong_kind_of_model(tiny_adapters):
+    from vidret.adapters.preprocess import FrameTransform
+
+    clip_model, xclip_model = tiny_adapters["clip"].model, tiny_adapters["xclip"].model
+    tok, t = tiny_adapters["clip"].tokenizer, FrameTransform()
+    with pytest.raises(ValueError, match="not an image-text dual encoder"):
+        FramePoolingAdapter(xclip_model.text_model, tok, t, model_id="x")
+    with pytest.raises(ValueError, match="use the frame-pooling adapter"):
+        NativeVideoAdapter(clip_model, tok, t, model_id="x")
+    with pytest.raises(ValueError, match="unknown video_input"):
+        NativeVideoAdapter(xclip_model, tok, t, model_id="x", video_input="frames")
+    with pytest.raises(ValueError, match="unknown padding 'left'"):
+        FramePoolingAdapter(clip_model, tok, t, model_id="x", padding="left", device="cpu")
+
+
+def test_device_and_dtype_resolution():
+    from vidret.adapters.transformers_base import resolve_device, resolve_dtype
+
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert resolve_device().type == expected
+    assert resolve_device("cpu").type == "cpu"
+    assert resolve_dtype(None, torch.device("cpu")) == torch.float32
+    assert resolve_dtype(None, torch.device("cuda")) == torch.bfloat16
+    assert resolve_dtype("torch.float16", torch.device("cpu")) == torch.float16
+    assert resolve_dtype(torch.bfloat16, torch.device("cpu")) == torch.bfloat16
