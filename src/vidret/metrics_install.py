@@ -15,6 +15,7 @@ import hashlib
 import importlib.resources
 import os
 import shutil
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,9 +50,12 @@ def modules_cache_dir(cache_dir: str | os.PathLike | None = None) -> Path:
     """Resolve the HF modules cache: `cache_dir`, else evaluate's HF_MODULES_CACHE."""
     if cache_dir is not None:
         return Path(cache_dir).expanduser()
-    import evaluate.config
-
-    return Path(evaluate.config.HF_MODULES_CACHE)
+    loaded = sys.modules.get("evaluate.config")
+    if loaded is not None:
+        return Path(loaded.HF_MODULES_CACHE)
+    # Same resolution as evaluate.config, without importing evaluate (it pulls in transformers: seconds).
+    hf_home = os.getenv("HF_HOME", os.path.join(os.getenv("XDG_CACHE_HOME", "~/.cache"), "huggingface"))
+    return Path(os.getenv("HF_MODULES_CACHE", os.path.join(os.path.expanduser(hf_home), "modules")))
 
 
 def _check_names(names: list[str] | tuple[str, ...] | None) -> tuple[str, ...]:
