@@ -1,0 +1,177 @@
+"""TF-CoVR builder: CSVs with dict/list literals + flat clip folder -> triplets/videos Parquet repo."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+from builders_helpers import read_parquet, tree_bytes
+
+from vidret.benchmarks import BENCHMARKS
+from vidret.builders import BuildError, build
+from vidret.builders.tf_covr import video_source
+from vidret.samples import make_tfcovr_release
+
+
+@pytest.fixture(scope="module")
+def raw(tmp_path_factory) -> Path:
+    return make_tfcovr_release(tmp_path_factory.mktemp("tfcovr") / "raw")
+
+
+@pytest.fixture(scope="module")
+def built(raw, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("tfcovr_out") / "repo"
+    build("tf-covr", raw, out, progress=False)
+    return out
+
+
+def _rows(path: Path) -> list[dict]:
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def _write(path: Path, rows: list[dict], header: list[str] | None = None) -> None:
+    header = header or list(rows[0])
+    with open(path, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=header, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def test_triplets_parse_the_literals(raw, built):
+    release = _rows(raw / "val_finegd.csv")
+    triplets = read_parquet(built / "data/triplets/val-00000-of-00001.parquet")
+    assert [t["query_id"] for t in triplets] == [r["query_id"] for r in release]  # release order kept
+    first, row = triplets[0], release[0]
+    assert first["modification"] in row["modification"] and first["target_label"] in first["modification"]
+    assert first["target_videos"] == sorted(eval_free_list(row["target_videos_ids"]))
+    assert first["target_video"] in first["target_videos"]
+    assert first["query_label"] is not None and first["query_label"] != first["target_label"]
+    train = read_parquet(built / "data/triplets/train-00000-of-00001.parquet")
+    train_release = _rows(raw / "train_finegd.csv")
+    assert [(t["query_label"], t["target_label"], t["target_videos"]) for t in train] == [
+        (r["label1"], r["label2"], [r["target_video"]]) for r in train_release
+    ]
+    assert train[0]["query_id"] == "train-0000001"
+
+
+def eval_free_list(text: str) -> list[str]:
+    import ast
+
+    return ast.literal_eval(text)
+
+
+def test_videos_config_flags_the_gallery(raw, built):
+    for split in ("val", "test"):
+        videos = read_parquet(built / f"data/videos/{split}-00000-of-00001.parquet")
+        triplets = read_parquet(built / f"data/triplets/{split}-00000-of-00001.parquet")
+        gallery = {t["target_video"] for t in triplets}
+        assert {v["video_id"] for v in videos if v["in_gallery"]} == gallery
+        assert all(v["duration"] > 0 and v["video"] == f"videos/{v['video_id']}.mp4" for v in videos)
+        assert all((built / v["video"]).is_file() for v in videos)
+        assert {v["source"] for v in videos} == {"finegym", "finediving"}
+        assert all(v["label"] is not None for v in videos)
+    card = (built / "README.md").read_text()
+    assert "distinct" in card and "deduplicated" in card and "2506.05274" in card
+    header = yaml.safe_load(card.split("---")[1])
+    assert {"name": "target_videos", "list": "string"} in header["dataset_info"][0]["features"]
+    assert [t["id"] for t in yaml.safe_load((built / "eval.yaml").read_text())["tasks"]] == list(BENCHMARKS["tf-covr"].tasks)
+
+
+def test_source_from_stem():
+    assert video_source("0LtLS9wROrk_E_002407_002435_A_0003_0005") == "finegym"
+    assert video_source("FINADivingWorldCup2021_Men3m_final_r1_3") == "finediving"
+
+
+def test_rebuild_is_byte_identical(raw, built, tmp_path):
+    build("tf-covr", raw, tmp_path / "again", progress=False)
+    assert tree_bytes(tmp_path / "again") == tree_bytes(built)
+
+
+def test_targets_absent_from_gallery_are_counted(raw, tmp_path):
+    copy = tmp_path / "raw"
+    shutil.copytree(raw, copy)
+    rows = _rows(copy / "test_finegd.csv")
+    stray = "FINADiving_TEST_00_99"
+    shutil.copyfile(next((copy / "FineGD_videos").iterdir()), copy / f"FineGD_videos/{stray}.mp4")
+    rows[0]["target_videos_ids"] = str(eval_free_list(rows[0]["target_videos_ids"]) + [stray + ".mp4"])
+    _write(copy / "test_finegd.csv", rows)
+    report = build("tf-covr", copy, tmp_path / "out", progress=False)
+    assert report.targets_absent_from_gallery == {"train": 0, "val": 0, "test": 1}
+    videos = read_parquet(tmp_path / "out/data/videos/test-00000-of-00001.parquet")
+    assert [v["in_gallery"] for v in videos if v["video_id"] == stray] == [False]
+    assert "test 1" in (tmp_path / "out/README.md").read_text()
+
+
+def test_missing_clip_fails_or_is_listed(raw, tmp_path):
+    copy = tmp_path / "raw"
+    shutil.copytree(raw, copy)
+    victim = _rows(copy / "val_finegd.csv")[0]["query_video"]
+    (copy / f"FineGD_videos/{victim}.mp4").unlink()
+    with pytest.raises(BuildError, match=f"FineGD_videos/{victim}.mp4 \\(absent"):
+        build("tf-covr", copy, tmp_path / "out", progress=False)
+    build("tf-covr", copy, tmp_path / "out", progress=False, allow_missing=True, videos="none")
+    assert [m["video_id"] for m in json.loads((tmp_path / "out/missing.json").read_text())] == [victim]
+
+
+@pytest.mark.parametrize(
+    "split, column, value, message",
+    [
+        ("val", "modification", "{'407c': {'modification': 'x'}, '107b': {'modification': 'y'}}", "val_finegd.csv, row 2: 'modification' must hold exactly one target label"),
+        ("val", "modification", "{'407c': {'text': 'x'}}", "val_finegd.csv, row 2: 'modification' entry for '407c' has no non-empty 'modification' text"),
+        ("val", "modification", "__import__('os').system('echo hi')", "val_finegd.csv, row 2: 'modification' is not a Python literal"),
+        ("val", "modification", "['407c']", "val_finegd.csv, row 2: 'modification' must be a dict literal, got list"),
+        ("test", "target_videos_ids", "[]", "test_finegd.csv, row 2: 'target_videos_ids' must be a non-empty list"),
+        ("test", "target_videos_ids", "'a_1'", "test_finegd.csv, row 2: 'target_videos_ids' must be a list literal"),
+        ("test", "query_video", "", "test_finegd.csv, row 2: empty 'query_video'"),
+        ("train", "label2", "zzz", "train_finegd.csv, row 2: 'modification' is keyed by '.*' but label2 is 'zzz'"),
+        ("train", "modification", "{'x': 1}", "train_finegd.csv, row 2: 'modification' entry for 'x' has no"),
+    ],
+)
+def test_validation_errors_name_file_and_row(raw, tmp_path, split, column, value, message):
+    copy = tmp_path / "raw"
+    copy.mkdir()
+    for name in ("train", "val", "test"):
+        shutil.copyfile(raw / f"{name}_finegd.csv", copy / f"{name}_finegd.csv")
+    rows = _rows(copy / f"{split}_finegd.csv")
+    rows[1][column] = value
+    _write(copy / f"{split}_finegd.csv", rows)
+    with pytest.raises(BuildError, match=message):
+        build("tf-covr", copy, tmp_path / "out", progress=False)
+
+
+def test_file_level_errors(raw, tmp_path):
+    copy = tmp_path / "raw"
+    copy.mkdir()
+    for name in ("train", "val", "test"):
+        shutil.copyfile(raw / f"{name}_finegd.csv", copy / f"{name}_finegd.csv")
+    rows = _rows(copy / "val_finegd.csv")
+    _write(copy / "val_finegd.csv", rows + [rows[0]])
+    with pytest.raises(BuildError, match=rf"val_finegd.csv, row {len(rows) + 1}: duplicate query_id 'val_00000' \(first seen in row 1\)"):
+        build("tf-covr", copy, tmp_path / "out", progress=False)
+    _write(copy / "val_finegd.csv", rows, header=["query_id", "query_video", "target_video", "modification"])
+    with pytest.raises(BuildError, match=r"val_finegd.csv: missing column\(s\) \['target_videos_ids'\]"):
+        build("tf-covr", copy, tmp_path / "out", progress=False)
+    (copy / "val_finegd.csv").write_text("")
+    with pytest.raises(BuildError, match="val_finegd.csv: empty file"):
+        build("tf-covr", copy, tmp_path / "out", progress=False)
+    (copy / "val_finegd.csv").unlink()
+    with pytest.raises(BuildError, match="val_finegd.csv: file not found"):
+        build("tf-covr", copy, tmp_path / "out", progress=False)
+    _write(copy / "val_finegd.csv", rows)
+    with pytest.raises(BuildError, match="FineGD_videos: video folder not found"):
+        build("tf-covr", copy, tmp_path / "out", progress=False)
+
+
+def test_conflicting_labels_warn(raw, tmp_path):
+    copy = tmp_path / "raw"
+    shutil.copytree(raw, copy)
+    rows = _rows(copy / "train_finegd.csv")
+    rows[0]["label1"] = "999z"
+    _write(copy / "train_finegd.csv", rows)
+    report = build("tf-covr", copy, tmp_path / "out", progress=False, videos="none")
+    assert any("carries several labels" in w and "999z" in w for w in report.warnings)

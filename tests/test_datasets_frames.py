@@ -1,0 +1,163 @@
+"""Loading built repos with `datasets` (map-style and streaming) and decoding frames lazily."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from builders_helpers import read_parquet
+
+import vidret
+from vidret.builders import build
+from vidret.datasets import FrameDecoder, hub_root, infer_video_root, load, repo_id, resolve_video_path, with_frames
+from vidret.samples import frame_index_offset, make_lovr_release, make_tfcovr_release
+from vidret.video import sample_frames
+from vidret.video.synthetic import decode_frame_index
+
+datasets = pytest.importorskip("datasets")
+SIZE = (64, 64)  # decode_frame_index needs >= 64x64
+
+
+@pytest.fixture(scope="module")
+def lovr(tmp_path_factory) -> tuple[Path, Path]:
+    base = tmp_path_factory.mktemp("lovr_ds")
+    raw = make_lovr_release(base / "raw", archive=True)
+    build("lovr", raw, base / "repo", progress=False, work_dir=base)
+    make_lovr_release(base / "raw_dirs")  # same seed: the same videos, extracted, to read clip files
+    return base / "raw_dirs", base / "repo"
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory) -> str:
+    return str(tmp_path_factory.mktemp("hf_cache"))
+
+
+def _codes(frames: np.ndarray, video_id: str) -> list[int]:
+    return [decode_frame_index(f) - frame_index_offset(video_id) for f in frames]
+
+
+@pytest.mark.parametrize("streaming", [False, True])
+def test_load_dataset_without_torchcodec_and_clip_frames_match_the_full_video(lovr, cache, streaming):
+    raw, repo = lovr
+    ds = datasets.load_dataset(str(repo), "clips", split="test", streaming=streaming, cache_dir=cache)
+    framed = with_frames(ds, num_frames=4, size=SIZE, video_root=repo)
+    rows = list(framed) if streaming else [framed[i] for i in range(len(framed))]
+    assert len(rows) == len(read_parquet(repo / "data/clips/test-00000-of-00001.parquet"))
+    for row in rows:
+        assert row["decode_error"] is None and row["frames"].shape == (4, 64, 64, 3) and row["frames"].dtype == np.uint8
+        codes = _codes(row["frames"], row["video_id"])
+        # Frame k is the one shown at start + (k + 0.5) * (end - start) / 4 in the full video (10 fps) ...
+        times = [row["start"] + (k + 0.5) * (row["end"] - row["start"]) / 4 for k in range(4)]
+        assert codes == [int(t * 10 + 1e-6) for t in times]
+        # ... and the same frames as the clip file, decoded on its own.
+        clip_file = raw / f"video_data/long_video_clip/{row['video_id']}/{row['clip_id']}.mp4"
+        assert _codes(sample_frames(clip_file, 4, size=SIZE), row["video_id"]) == codes
+
+
+def test_streaming_infers_the_repo_root_and_works_with_dataloader_workers(lovr, cache):
+    import torch
+
+    _, repo = lovr
+    ds = datasets.load_dataset(str(repo), "videos", split="test", streaming=True, cache_dir=cache)
+    assert infer_video_root(ds) == str(repo)
+    framed = with_frames(ds, num_frames=2, size=SIZE)
+    loader = torch.utils.data.DataLoader(framed, batch_size=None, num_workers=2)
+    rows = list(loader)
+    assert len(rows) == 3 and all(r["decode_error"] is None for r in rows)
+    assert all(_codes(r["frames"].numpy(), r["video_id"])[0] >= 0 for r in rows)  # default_convert makes tensors
+
+
+def test_map_style_dataset_in_dataloader_workers(lovr, cache):
+    import torch
+
+    _, repo = lovr
+    ds = datasets.load_dataset(str(repo), "clips", split="train", cache_dir=cache)
+    framed = with_frames(ds, num_frames=2, size=SIZE, video_root=repo, mode="keyframe")
+    loader = torch.utils.data.DataLoader(framed, batch_size=None, num_workers=2)
+    assert sum(r["decode_error"] is None for r in loader) == len(ds)
+
+
+def test_decode_failures_are_rows_with_an_error_not_dropped(lovr, tmp_path, cache):
+    _, repo = lovr
+    copy = tmp_path / "repo"
+    shutil.copytree(repo, copy)
+    victim = copy / read_parquet(copy / "data/videos/test-00000-of-00001.parquet")[0]["video"]
+    victim.write_bytes(b"broken")
+    ds = datasets.load_dataset(str(copy), "clips", split="test", cache_dir=cache)
+    framed = with_frames(ds, num_frames=2, size=SIZE, video_root=copy)
+    batch = framed[0 : len(ds)]
+    failed = [i for i, e in enumerate(batch["decode_error"]) if e]
+    assert failed and len(batch["frames"]) == len(ds)
+    for i in range(len(ds)):
+        bad = batch["video"][i] == f"videos/{victim.name}"
+        assert (batch["frames"][i] is None) == bad == (batch["decode_error"][i] is not None)
+    assert victim.name in batch["decode_error"][failed[0]] and "VideoDecodeError" in batch["decode_error"][failed[0]]
+
+
+def test_rows_without_timestamps_or_path_fail_clearly():
+    decoder = FrameDecoder(2, SIZE, "/nowhere", "exact")
+    results = decoder.decode_rows(
+        [
+            {"video": "videos/a.mp4", "start": None, "end": None},
+            {"video": "", "start": 0.0, "end": 1.0},
+            {"video": "videos/absent.mp4"},
+        ]
+    )
+    assert results[0] == (None, "ValueError: /nowhere/videos/a.mp4: the row has no timestamps (a clip of this video was missing when the dataset was built)")
+    assert results[1] == (None, "ValueError: empty 'video' value")
+    assert results[2][0] is None and results[2][1].startswith("VideoNotFoundError")
+
+
+def test_annotations_only_repo_resolves_against_a_flat_video_root(tmp_path, cache):
+    raw = make_tfcovr_release(tmp_path / "raw", videos_per_label=1)
+    build("tf-covr", raw, tmp_path / "repo", videos="none", progress=False)
+    ds = datasets.load_dataset(str(tmp_path / "repo"), "videos", split="val", cache_dir=cache)
+    framed = with_frames(ds, num_frames=3, size=SIZE, video_root=raw / "FineGD_videos")
+    row = framed[0]
+    assert row["decode_error"] is None
+    assert _codes(row["frames"], row["video_id"])[0] >= 0
+    triplets = datasets.load_dataset(str(tmp_path / "repo"), "triplets", split="val", cache_dir=cache)
+    with pytest.raises(ValueError, match="no 'video' column .* 'videos' config"):
+        with_frames(triplets, video_root=tmp_path)
+
+
+def test_resolve_video_path(tmp_path):
+    (tmp_path / "videos").mkdir()
+    (tmp_path / "videos/a.mp4").write_bytes(b"")
+    (tmp_path / "b.mp4").write_bytes(b"")
+    assert resolve_video_path("videos/a.mp4", tmp_path) == str(tmp_path / "videos/a.mp4")
+    assert resolve_video_path("videos/b.mp4", tmp_path) == str(tmp_path / "b.mp4")
+    assert resolve_video_path("videos/c.mp4", tmp_path) == str(tmp_path / "videos/c.mp4")
+    assert resolve_video_path("videos/a.mp4", "hf://datasets/vidret/lovr@v1.0.0/") == "hf://datasets/vidret/lovr@v1.0.0/videos/a.mp4"
+    assert resolve_video_path("/abs/x.mp4", tmp_path) == "/abs/x.mp4"
+    assert resolve_video_path("videos/a.mp4", None) == "videos/a.mp4"
+
+
+def test_with_frames_argument_errors(lovr, cache):
+    _, repo = lovr
+    ds = datasets.load_dataset(str(repo), "videos", split="test", cache_dir=cache)
+    with pytest.raises(TypeError, match="expects a datasets.Dataset"):
+        with_frames([{"video": "x"}])
+    with pytest.raises(ValueError, match="num_frames must be an int >= 1"):
+        with_frames(ds, num_frames=0, video_root=repo)
+    with pytest.raises(ValueError, match="mode must be 'exact' or 'keyframe'"):
+        with_frames(ds, mode="approx", video_root=repo)
+    with pytest.raises(ValueError, match="pass video_root="):
+        with_frames(ds)  # a map-style dataset does not remember its folder
+
+
+def test_load_is_a_pinned_load_dataset(monkeypatch):
+    calls = []
+    monkeypatch.setattr(datasets, "load_dataset", lambda *a, **k: calls.append((a, k)) or "ds")
+    monkeypatch.delenv("VIDRET_HUB_ORG", raising=False)
+    assert vidret.load("lovr", "clips", "test") == "ds"
+    assert calls[-1] == (("vidret/lovr", "clips"), {"split": "test", "revision": "v1.0.0"})
+    monkeypatch.setenv("VIDRET_HUB_ORG", "me")
+    load("tf_covr", "triplets", "val", revision="v2.0.0", streaming=True)
+    assert calls[-1] == (("me/tf-covr", "triplets"), {"split": "val", "revision": "v2.0.0", "streaming": True})
+    assert repo_id("lovr", org="x") == "x/lovr"
+    assert hub_root("lovr") == "hf://datasets/me/lovr@v1.0.0"
+    with pytest.raises(ValueError, match="unknown benchmark"):
+        load("msrvtt", "clips")

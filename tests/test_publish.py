@@ -1,0 +1,191 @@
+"""`vidret publish`: the exact Hub requests, offline, through a mock httpx2 transport."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import httpx2
+import pytest
+from huggingface_hub.utils import set_client_factory
+from huggingface_hub.utils._http import default_client_factory
+
+from vidret.builders import build
+from vidret.cli.main import main
+from vidret.hub.publish import PublishError, publish
+from vidret.samples import make_tfcovr_release
+
+TOKEN = "hf_vidretTestTokenNeverShown"
+OID = "c0ffee" + "0" * 34
+REPO = "org/tf-covr"
+
+
+class FakeHub:
+    """Answers the Hub endpoints `publish` uses and records every request."""
+
+    def __init__(self) -> None:
+        self.requests: list[httpx2.Request] = []
+        self.remote_tree: list[dict] = []  # entries returned for videos/
+        self.repo_files: list[dict] = []  # entries returned for the whole repo (delete_patterns)
+        self.tag_status = 200
+
+    def handler(self, request: httpx2.Request) -> httpx2.Response:
+        path = request.url.path
+        if path == "/api/agent-harnesses":  # huggingface_hub's own cached lookup, not ours
+            return httpx2.Response(404)
+        self.requests.append(request)
+        if path == "/api/repos/create":
+            return httpx2.Response(200, json={"url": f"https://huggingface.co/datasets/{REPO}"})
+        if path == "/api/validate-yaml":
+            return httpx2.Response(200, json={"errors": [], "warnings": []})
+        if "/preupload/" in path:
+            files = json.loads(request.content)["files"]
+            return httpx2.Response(200, json={"files": [{"path": f["path"], "uploadMode": "regular", "shouldIgnore": False} for f in files]})
+        if "/commit/" in path:
+            pr = f"https://huggingface.co/datasets/{REPO}/discussions/1" if "refs/pr/" in path else None
+            return httpx2.Response(200, json={"commitUrl": f"https://huggingface.co/datasets/{REPO}/commit/{OID}", "commitOid": OID, "pullRequestUrl": pr})
+        if path.endswith("/discussions"):
+            return httpx2.Response(200, json={"num": 1, "url": f"https://huggingface.co/datasets/{REPO}/discussions/1"})
+        if path.endswith("/discussions/1"):
+            return httpx2.Response(200, json={
+                "num": 1, "title": "vidret build v1.0.0", "status": "draft", "createdAt": "2026-01-01T00:00:00.000Z",
+                "repo": {"name": REPO, "type": "dataset"}, "isPullRequest": True, "events": [],
+                "changes": {"base": "refs/heads/main"}, "filesWithConflicts": [], "author": {"name": "me"},
+            })
+        if path.endswith("/tree/main/videos"):
+            return httpx2.Response(200, json=self.remote_tree)
+        if path.endswith("/tree/main"):
+            return httpx2.Response(200, json=self.repo_files)
+        if "/tag/" in path:
+            return httpx2.Response(self.tag_status, json={} if self.tag_status == 200 else {"error": "Tag already exists"})
+        return httpx2.Response(500, json={"error": f"unexpected {request.method} {path}"})
+
+    def calls(self) -> list[tuple[str, str]]:
+        return [(r.method, r.url.path + (f"?{r.url.query.decode()}" if r.url.query else "")) for r in self.requests]
+
+
+@pytest.fixture
+def hub(monkeypatch):
+    monkeypatch.setenv("HF_HUB_DISABLE_TELEMETRY", "1")
+    fake = FakeHub()
+    set_client_factory(lambda: httpx2.Client(transport=httpx2.MockTransport(fake.handler)))
+    try:
+        yield fake
+    finally:
+        set_client_factory(default_client_factory)
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory) -> Path:
+    base = tmp_path_factory.mktemp("publish")
+    raw = make_tfcovr_release(base / "raw", videos_per_label=1, labels=("107b", "407c", "5253b"), targets_per_query=1)
+    build("tf-covr", raw, base / "repo", progress=False)
+    return base / "repo"
+
+
+def commit_lines(request: httpx2.Request) -> list[dict]:
+    return [json.loads(line) for line in request.content.decode().splitlines()]
+
+
+def committed_paths(request: httpx2.Request) -> list[str]:
+    return sorted(line["value"]["path"] for line in commit_lines(request) if line["key"] == "file")
+
+
+def test_publish_sends_exactly_these_requests(hub, repo, capsys):
+    hub.repo_files = [{"type": "file", "path": "data/videos/old-00000-of-00001.parquet", "oid": "1" * 40, "size": 3}]
+    videos = sorted(f"videos/{p.name}" for p in (repo / "videos").iterdir())
+    assert main(["publish", str(repo), "--repo", REPO, "--tag", "v1.0.0", "--private", "--token", TOKEN]) == 0
+    n = len(videos)
+    assert hub.calls() == [
+        ("POST", "/api/repos/create"),
+        ("GET", f"/api/datasets/{REPO}/tree/main/videos?recursive=true&expand=false"),
+        ("POST", f"/api/datasets/{REPO}/preupload/main"),
+        ("POST", f"/api/datasets/{REPO}/commit/main"),
+        ("GET", f"/api/datasets/{REPO}/tree/main?recursive=true&expand=false"),
+        ("POST", "/api/validate-yaml"),
+        ("POST", f"/api/datasets/{REPO}/preupload/main"),
+        ("POST", f"/api/datasets/{REPO}/commit/main"),
+        ("POST", f"/api/datasets/{REPO}/tag/{OID}"),
+    ]
+    create = json.loads(hub.requests[0].content)
+    assert create == {"name": "tf-covr", "organization": "org", "visibility": "private", "type": "dataset"}
+    assert committed_paths(hub.requests[3]) == videos and n == 9
+    last = commit_lines(hub.requests[7])
+    assert last[0]["value"]["summary"] == "vidret build v1.0.0"
+    assert committed_paths(hub.requests[7]) == sorted(
+        p.relative_to(repo).as_posix() for p in repo.rglob("*") if p.is_file() and not p.relative_to(repo).as_posix().startswith("videos/")
+    )
+    assert [line["value"]["path"] for line in last if line["key"] == "deletedFile"] == ["data/videos/old-00000-of-00001.parquet"]
+    assert json.loads(hub.requests[8].content)["tag"] == "v1.0.0"
+    assert all(r.headers["authorization"] == f"Bearer {TOKEN}" for r in hub.requests)
+    out = capsys.readouterr()
+    assert f"published {REPO} at {OID} as v1.0.0" in out.out
+    assert TOKEN not in out.out + out.err
+    assert not any(TOKEN.encode() in p.read_bytes() for p in repo.rglob("*") if p.is_file())
+
+
+def test_video_batches_resume_where_they_stopped(hub, repo):
+    videos = sorted((repo / "videos").iterdir())
+    done = videos[:4]
+    hub.remote_tree = [
+        {"type": "file", "path": f"videos/{p.name}", "oid": "2" * 40, "size": p.stat().st_size,
+         "lfs": {"oid": hashlib.sha256(p.read_bytes()).hexdigest(), "size": p.stat().st_size, "pointerSize": 130}}
+        for p in done
+    ]
+    hub.remote_tree[0]["lfs"]["oid"] = "f" * 64  # same size, other content: uploaded again
+    result = publish(repo, REPO, "v1.0.0", token=TOKEN, batch_files=2)
+    assert result.skipped_videos == 3 and result.video_commits == 3  # 6 left, 2 per commit
+    commits = [r for r in hub.requests if "/commit/" in r.url.path]
+    uploaded = [p for c in commits[:-1] for p in committed_paths(c)]
+    assert uploaded == [f"videos/{p.name}" for p in [videos[0]] + videos[4:]]
+
+
+def test_create_pr_makes_one_commit_and_no_tag(hub, repo):
+    result = publish(repo, REPO, "v1.0.0", token=TOKEN, create_pr=True)
+    assert hub.calls() == [
+        ("POST", "/api/repos/create"),
+        ("POST", "/api/validate-yaml"),
+        ("POST", f"/api/datasets/{REPO}/preupload/main?create_pr=1"),
+        ("POST", f"/api/datasets/{REPO}/discussions"),
+        ("GET", f"/api/datasets/{REPO}/discussions/1?diff=1"),
+        ("POST", f"/api/datasets/{REPO}/commit/refs/pr/1"),
+    ]
+    assert not any("/tag/" in r.url.path for r in hub.requests)
+    assert len(committed_paths(hub.requests[-1])) == len([p for p in repo.rglob("*") if p.is_file()])
+    assert result.pr_url.endswith("/discussions/1") and result.tag is None
+
+
+def test_existing_tag_is_refused(hub, repo, capsys):
+    hub.tag_status = 409
+    assert main(["publish", str(repo), "--repo", REPO, "--tag", "v1.0.0", "--token", TOKEN]) == 1
+    assert "already exists" in capsys.readouterr().err
+
+
+def test_other_tag_errors_propagate(hub, repo):
+    from huggingface_hub.errors import HfHubHTTPError
+
+    hub.tag_status = 403
+    with pytest.raises(HfHubHTTPError):
+        publish(repo, REPO, "v1.0.0", token=TOKEN)
+
+
+def test_folder_checks_send_nothing(hub, repo, tmp_path):
+    with pytest.raises(PublishError, match="folder not found"):
+        publish(tmp_path / "nope", REPO, "v1.0.0")
+    (tmp_path / "README.md").write_text("x")
+    with pytest.raises(PublishError, match=r"missing \['eval.yaml', 'manifest.json'\]"):
+        publish(tmp_path, REPO, "v1.0.0")
+    with pytest.raises(PublishError, match="does not match the build's version '1.0.0': use --tag v1.0.0"):
+        publish(repo, REPO, "v2.0.0")
+    with pytest.raises(ValueError, match="batch_bytes and batch_files"):
+        publish(repo, REPO, "v1.0.0", batch_files=0)
+    linked = tmp_path / "linked"
+    linked.mkdir()
+    for name in ("README.md", "eval.yaml", "manifest.json"):
+        (linked / name).write_text((repo / name).read_text())
+    (linked / "videos").mkdir()
+    (linked / "videos/a.mp4").symlink_to(next((repo / "videos").iterdir()))
+    with pytest.raises(PublishError, match="symbolic link.*--videos copy"):
+        publish(linked, REPO, "v1.0.0")
+    assert hub.requests == []
