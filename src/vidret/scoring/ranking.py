@@ -122,18 +122,20 @@ def _topk_block(block: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor
     """
     import torch
 
-    k = min(k, block.shape[1])
-    values, idx = torch.topk(block, k, dim=1, largest=True, sorted=True)
-    kth = values[:, -1:]
-    # A row needs the exact fix when more cells tie at the k-th value than fit in the top k:
-    # topk may then keep any of them. Rows whose k-th value is -inf have < k rankable cells,
-    # so every finite one is already in.
-    straddle = ((block >= kth).sum(dim=1) > k) & torch.isfinite(kth[:, 0])
-    rows = straddle.nonzero().flatten()
-    if rows.numel():
-        full = torch.sort(block[rows], dim=1, descending=True, stable=True)
-        values[rows] = full.values[:, :k]
-        idx[rows] = full.indices[:, :k]
+    num_cols = block.shape[1]
+    k = min(k, num_cols)
+    # One extra candidate tells whether a tie straddles the k-th place: then topk may have kept
+    # any of the tied cells, and the row is re-ranked exactly. Rows whose k-th value is -inf
+    # have < k rankable cells, so every finite one is already in.
+    values, idx = torch.topk(block, min(k + 1, num_cols), dim=1, largest=True, sorted=True)
+    if values.shape[1] > k:
+        straddle = (values[:, k] == values[:, k - 1]) & torch.isfinite(values[:, k - 1])
+        values, idx = values[:, :k], idx[:, :k]
+        rows = straddle.nonzero().flatten()
+        if rows.numel():
+            full = torch.sort(block[rows], dim=1, descending=True, stable=True)
+            values[rows] = full.values[:, :k]
+            idx[rows] = full.indices[:, :k]
     # Within the top k, equal values must come in index order: sort by index, then stable by value.
     idx, perm = idx.sort(dim=1)
     values = values.gather(1, perm)
