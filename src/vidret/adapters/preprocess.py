@@ -5,7 +5,7 @@ beside our CPU torch wheel, and the `*Pil` backends convert frame by frame throu
 module reads the same `preprocessor_config.json` fields (size, crop_size, resample,
 rescale_factor, image_mean, image_std) and applies them to a whole stack of frames at once, on
 the model's device. Interpolation uses torch's antialiased bilinear/bicubic, which matches PIL's
-filters up to rounding (PIL rounds to uint8 after resizing; we stay in float).
+filters up to rounding (on the CPU both resize in uint8; on a GPU we resize in float).
 """
 
 from __future__ import annotations
@@ -134,7 +134,7 @@ class FrameTransform:
         """Transform a stack of frames.
 
         Args:
-            frames: (N, H, W, 3) uint8 tensor (any device).
+            frames: (N, H, W, 3) uint8 tensor (any device), e.g. `torch.from_numpy(clip)`.
 
         Returns:
             (N, 3, h, w) float32 tensor on the same device.
@@ -142,13 +142,20 @@ class FrameTransform:
         import torch
         import torch.nn.functional as F
 
-        x = frames.permute(0, 3, 1, 2).float()
+        x = frames.permute(0, 3, 1, 2)  # a channels-last view of the (N, H, W, 3) frames
         height, width = x.shape[-2:]
         new_h, new_w = self._resized_hw(height, width)
         if (new_h, new_w) != (height, width):
             antialias = self.interpolation in ("bilinear", "bicubic")
-            x = F.interpolate(x, size=(new_h, new_w), mode=self.interpolation, antialias=antialias)
-            x = x.clamp_(0, 255)  # bicubic overshoots; PIL clips to the uint8 range
+            if x.device.type == "cpu" and x.dtype == torch.uint8:
+                # torch's antialiased uint8 kernels on channels-last input are ~10x faster than
+                # float on the CPU, and round to uint8 like PIL does.
+                x = F.interpolate(x, size=(new_h, new_w), mode=self.interpolation, antialias=antialias).float()
+            else:
+                x = F.interpolate(x.float(), size=(new_h, new_w), mode=self.interpolation, antialias=antialias)
+                x = x.clamp_(0, 255)  # bicubic overshoots; PIL clips to the uint8 range
+        else:
+            x = x.float()
         if self.crop is not None:
             ch, cw = self.crop
             top = max((new_h - ch) // 2, 0)
