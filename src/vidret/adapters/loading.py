@@ -177,7 +177,8 @@ def load_adapter(
             )
         wanted_len = text_max_length
     else:  # the preset's length, capped by the checkpoint's position embeddings
-        wanted_len = min(x for x in (chosen.text_max_length, max_len, 77 if not (chosen.text_max_length or max_len) else None) if x)
+        limits = [n for n in (chosen.text_max_length, max_len) if n]
+        wanted_len = min(limits) if limits else 77
 
     image_size = _vision_image_size(config)
     processor_dict = _load_processor_dict(model, revision)

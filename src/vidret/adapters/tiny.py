@@ -113,7 +113,7 @@ def _sentencepiece_model(vocab_size: int = 64) -> bytes:
 
 def _save(model: Any, tokenizer: Any, processor: Any, out: Path, family: str) -> Path:
     out.mkdir(parents=True, exist_ok=True)
-    model.config.__setattr__(RANDOM_WEIGHTS_KEY, True)
+    setattr(model.config, RANDOM_WEIGHTS_KEY, True)  # read back by load_adapter -> describe()
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)
     if processor is not None:
