@@ -12,7 +12,7 @@ torch is imported lazily: importing `vidret.scoring` stays cheap for the evaluat
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from tqdm.auto import tqdm
@@ -50,11 +50,11 @@ def _index_gallery(gallery_ids: Sequence[Hashable], num_gallery: int) -> dict[Ha
         raise TypeError("gallery_ids must be a sequence of ids, not a single string")
     if len(gallery_ids) != num_gallery:
         raise ValueError(f"gallery_ids has {len(gallery_ids)} ids but the gallery has {num_gallery} items")
-    index = {gid: j for j, gid in enumerate(gallery_ids)}
-    if len(index) != num_gallery:
-        seen: set[Hashable] = set()
-        dup = next(g for g in gallery_ids if g in seen or seen.add(g))  # type: ignore[func-returns-value]
-        raise ValueError(f"gallery_ids must be unique; {dup!r} appears more than once")
+    index: dict[Hashable, int] = {}
+    for j, gid in enumerate(gallery_ids):
+        if gid in index:
+            raise ValueError(f"gallery_ids must be unique; {gid!r} appears at positions {index[gid]} and {j}")
+        index[gid] = j
     return index
 
 
@@ -150,6 +150,41 @@ def _ids_from_block(values: torch.Tensor, idx: torch.Tensor, gallery_ids: Sequen
     return [[gallery_ids[j] for j in row[:n]] for row, n in zip(idx.tolist(), counts)]
 
 
+def _rank_in_chunks(
+    block_of: Callable[[int, int], torch.Tensor],
+    num_queries: int,
+    step: int,
+    k: int,
+    exclude: Sequence[Iterable[Hashable] | None] | None,
+    id_index: dict[Hashable, int],
+    gallery_ids: Sequence[Hashable],
+    owned: bool,
+) -> list[list[Hashable]]:
+    """Top-k ids for queries [0, num_queries), `step` rows at a time; `block_of(a, b)` gives scores.
+
+    `owned` says whether a block may be written to (exclusions are masked with -inf).
+    """
+    import torch
+
+    num_gallery = len(gallery_ids)
+    if num_gallery == 0:
+        return [[] for _ in range(num_queries)]
+    out: list[list[Hashable]] = []
+    starts = range(0, num_queries, step)
+    with torch.inference_mode():
+        for start in tqdm(starts, desc="ranking", unit="chunk", disable=len(starts) < _PROGRESS_MIN_CHUNKS):
+            stop = min(start + step, num_queries)
+            block = block_of(start, stop)
+            rows, cols = _exclusion_cells(exclude, start, stop, id_index, num_gallery)
+            if rows:
+                if not owned:
+                    block = block.clone()
+                block[torch.tensor(rows, device=block.device), torch.tensor(cols, device=block.device)] = float("-inf")
+            values, idx = _topk_block(block, k)
+            out.extend(_ids_from_block(values, idx, gallery_ids))
+    return out
+
+
 def _check_exclude_len(exclude: Sequence | None, num_queries: int) -> None:
     if exclude is not None and len(exclude) != num_queries:
         raise ValueError(f"exclude must have one entry per query: got {len(exclude)} for {num_queries} queries")
@@ -185,30 +220,20 @@ def rank_from_scores(
             duplicates, `exclude` has the wrong length, or `k`/`chunk_size` < 1.
         TypeError: `k`/`chunk_size` is not an int, or an `exclude` entry is a bare string.
     """
-    import torch
-
     k = check_k(k)
     s = _as_matrix(scores, "scores")
     num_queries, num_gallery = s.shape
     id_index = _index_gallery(gallery_ids, num_gallery)
     _check_exclude_len(exclude, num_queries)
     step = _auto_chunk(chunk_size, num_gallery)
-    out: list[list[Hashable]] = []
-    if num_gallery == 0:
-        return [[] for _ in range(num_queries)]
-    starts = range(0, num_queries, step)
-    with torch.inference_mode():
-        for start in tqdm(starts, desc="ranking", unit="chunk", disable=len(starts) < _PROGRESS_MIN_CHUNKS):
-            stop = min(start + step, num_queries)
-            block = s[start:stop]
-            _check_finite(block, "scores", start)
-            rows, cols = _exclusion_cells(exclude, start, stop, id_index, num_gallery)
-            if rows:
-                block = block.clone()  # never write into the caller's tensor
-                block[torch.tensor(rows, device=block.device), torch.tensor(cols, device=block.device)] = float("-inf")
-            values, idx = _topk_block(block, k)
-            out.extend(_ids_from_block(values, idx, gallery_ids))
-    return out
+
+    def block_of(start: int, stop: int) -> torch.Tensor:
+        block = s[start:stop]
+        _check_finite(block, "scores", start)
+        return block
+
+    # Slices of `scores` are views: clone before masking, never write into the caller's tensor.
+    return _rank_in_chunks(block_of, num_queries, step, k, exclude, id_index, gallery_ids, owned=False)
 
 
 def _normalized(x: Any, name: str) -> torch.Tensor:
@@ -271,29 +296,17 @@ def rank_from_embeddings(
             or `k`/`chunk_size` < 1.
         TypeError: `k`/`chunk_size` is not an int.
     """
-    import torch
-
     k = check_k(k)
     q, g = _embedding_pair(queries, gallery)
     num_queries, num_gallery = q.shape[0], g.shape[0]
     id_index = _index_gallery(gallery_ids, num_gallery)
     _check_exclude_len(exclude, num_queries)
     step = _auto_chunk(chunk_size, num_gallery)
-    if num_gallery == 0:
-        return [[] for _ in range(num_queries)]
-    out: list[list[Hashable]] = []
     g_t = g.T
-    starts = range(0, num_queries, step)
-    with torch.inference_mode():
-        for start in tqdm(starts, desc="ranking", unit="chunk", disable=len(starts) < _PROGRESS_MIN_CHUNKS):
-            stop = min(start + step, num_queries)
-            block = q[start:stop] @ g_t  # a fresh tensor: masking in place is safe
-            rows, cols = _exclusion_cells(exclude, start, stop, id_index, num_gallery)
-            if rows:
-                block[torch.tensor(rows, device=block.device), torch.tensor(cols, device=block.device)] = float("-inf")
-            values, idx = _topk_block(block, k)
-            out.extend(_ids_from_block(values, idx, gallery_ids))
-    return out
+    # Each block is a fresh matmul result, so exclusions are masked in place.
+    return _rank_in_chunks(
+        lambda start, stop: q[start:stop] @ g_t, num_queries, step, k, exclude, id_index, gallery_ids, owned=True
+    )
 
 
 def first_relevant_ranks(
