@@ -44,10 +44,19 @@ def init_processes(cpu: bool = False) -> ProcessInfo:
     Returns:
         The process's rank, the world size and its device.
     """
+    import torch
     from accelerate import PartialState
 
-    state = PartialState(cpu=cpu)
-    return ProcessInfo(rank=state.process_index, world_size=state.num_processes, device=str(state.device))
+    # Without CUDA, accelerate joins the launcher's group (gloo) only when asked for the CPU:
+    # `accelerate launch --multi_gpu` / `torchrun` set WORLD_SIZE=2, yet a plain PartialState()
+    # on a CPU-only machine reports one process per rank.
+    state = PartialState(cpu=cpu or not torch.cuda.is_available())
+    device = state.device
+    return ProcessInfo(
+        rank=state.process_index,
+        world_size=state.num_processes,
+        device="cpu" if device.type == "cpu" else str(device),
+    )
 
 
 def shard(items: Sequence[T], rank: int, world_size: int) -> list[T]:

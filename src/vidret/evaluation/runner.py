@@ -22,7 +22,14 @@ import numpy as np
 
 from vidret.benchmarks import LOVR, TF_COVR, get_benchmark
 from vidret.evaluation.cache import EmbeddingCache
-from vidret.evaluation.distributed import ProcessInfo, barrier, gather_embeddings, init_processes, shard
+from vidret.evaluation.distributed import (
+    ProcessInfo,
+    barrier,
+    gather_embeddings,
+    gather_objects,
+    init_processes,
+    shard,
+)
 from vidret.evaluation.oracle import build_oracle, is_oracle
 from vidret.evaluation.results import build_record, write_results
 from vidret.evaluation.tasks import (
@@ -337,11 +344,16 @@ def _tqdm(iterable: Any, info: ProcessInfo, **kwargs: Any) -> Any:
 
 
 def embed_texts(
-    plan: TaskPlan, adapter: EmbeddingAdapter, cache: Any, info: ProcessInfo, batch_size: int, progress: _Progress
+    plan: TaskPlan,
+    adapter: EmbeddingAdapter,
+    cache: Any,
+    info: ProcessInfo,
+    batch_size: int,
+    progress: _Progress,
+    todo: list[str],
 ) -> dict[str, np.ndarray]:
-    """Embed the plan's texts (this process's share of the uncached ones) and gather them all."""
+    """Embed this process's share of `todo` (the uncached texts) and gather every text's embedding."""
     ids = list(plan.texts)
-    todo = cache.missing(ids)
     mine = shard(todo, info.rank, info.world_size)
     if info.is_main:
         progress.hits += len(ids) - len(todo)
@@ -441,12 +453,13 @@ def embed_segments(
     info: ProcessInfo,
     settings: EvalSettings,
     progress: _Progress,
+    todo_ids: list[str],
 ) -> dict[str, np.ndarray]:
-    """Decode and embed this process's share of the uncached segments; gather all of them."""
+    """Decode and embed this process's share of `todo_ids` (uncached segments); gather all of them."""
     import torch.utils.data
 
     ids = [s.item_id for s in plan.segments]
-    todo = set(cache.missing(ids))
+    todo = set(todo_ids)
     if info.is_main:
         progress.hits += len(ids) - len(todo)
         progress.misses += len(todo)
@@ -672,8 +685,13 @@ def evaluate(
             plan.benchmark.benchmark, plan.split, len(plan.texts), len(plan.segments),
             [t.task_id for t in plan.tasks], info.world_size,
         )
-    text_emb = embed_texts(plan, adapter, cache, info, settings.batch_size, progress)
-    segment_emb = embed_segments(plan, adapter, cache, info, settings, progress)
+    # Every process must shard the same work lists, but each sees the cache at its own moment
+    # (another rank may already be writing): take the main process's view.
+    text_todo, segment_todo = gather_objects(
+        (cache.missing(list(plan.texts)), cache.missing([s.item_id for s in plan.segments])), info
+    )[0]
+    text_emb = embed_texts(plan, adapter, cache, info, settings.batch_size, progress, text_todo)
+    segment_emb = embed_segments(plan, adapter, cache, info, settings, progress, segment_todo)
     truncated = sum(_gather_ints(progress.truncated, info))
     if not info.is_main:
         barrier(info)
@@ -709,8 +727,6 @@ def evaluate(
 
 
 def _gather_ints(value: int, info: ProcessInfo) -> list[int]:
-    from vidret.evaluation.distributed import gather_objects
-
     return [int(v) for v in gather_objects(value, info)]
 
 
