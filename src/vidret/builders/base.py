@@ -169,6 +169,11 @@ class DatasetBuilder(ABC):
         return dest
 
     def _display(self, path: Path) -> str:
+        """`path` relative to RAW, for messages and the manifest (its name when outside RAW)."""
+        try:
+            return path.relative_to(self.raw).as_posix()  # lexical: no filesystem calls for 40K clips
+        except ValueError:
+            pass
         try:
             return path.resolve().relative_to(self.raw.resolve()).as_posix()
         except ValueError:
@@ -195,16 +200,15 @@ class DatasetBuilder(ABC):
             return duration, None, digest
 
         keys = sorted(refs)
-        with ThreadPoolExecutor(max_workers=self.config.num_workers) as pool:
-            results = list(
-                tqdm(
-                    pool.map(lambda k: work(refs[k]), keys),
-                    total=len(keys),
-                    desc="probing videos",
-                    unit="video",
-                    disable=not self.config.progress,
-                )
-            )
+        # Chunks of keys per task: one future per file would cost more than a fast probe.
+        chunks = [keys[i : i + 64] for i in range(0, len(keys), 64)]
+        results = []
+        with ThreadPoolExecutor(max_workers=self.config.num_workers) as pool, tqdm(
+            total=len(keys), desc="probing videos", unit="video", disable=not self.config.progress
+        ) as bar:
+            for chunk_results in pool.map(lambda chunk: [work(refs[k]) for k in chunk], chunks):
+                results.extend(chunk_results)
+                bar.update(len(chunk_results))
         durations: dict[str, float | None] = {}
         problems: list[MissingVideo] = []
         for key, (duration, problem, digest) in zip(keys, results):

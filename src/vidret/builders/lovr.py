@@ -184,28 +184,32 @@ class LoVRBuilder(DatasetBuilder):
 
     def video_refs(self, annotations: _Annotations, video_dir: Path) -> dict[str, VideoRef]:
         refs: dict[str, VideoRef] = {}
+        shown_dir = self._display(video_dir)  # computed once: 40K clips make per-path work add up
 
-        def ref(key: str, video_id: str, source: Path, repo_path: str | None) -> VideoRef:
+        def merged(vid: str) -> None:
+            key = f"merged:{vid}"
             if key not in refs:
-                refs[key] = VideoRef(key, video_id, source, self._display(source), 0, repo_path)
+                rel = f"merged/{vid}.mp4"
+                refs[key] = VideoRef(key, vid, video_dir / rel, f"{shown_dir}/{rel}", 0, f"videos/{vid}.mp4")
             refs[key].rows += 1
-            return refs[key]
 
         for split in self.SPLITS["clips"]:
             for video in annotations.videos[split]:
-                ref(f"merged:{video.video_id}", video.video_id, video_dir / "merged" / f"{video.video_id}.mp4", f"videos/{video.video_id}.mp4")
+                merged(video.video_id)
             for clip in annotations.clips[split]:
-                vid = clip.video_id
-                ref(f"merged:{vid}", vid, video_dir / "merged" / f"{vid}.mp4", f"videos/{vid}.mp4")
-                ref(f"clip:{clip.clip_id}", clip.clip_id, self._clip_file(video_dir, clip), None)
+                merged(clip.video_id)
+                rel = self._clip_path(clip)
+                key = f"clip:{clip.clip_id}"
+                refs[key] = VideoRef(key, clip.clip_id, video_dir / rel, f"{shown_dir}/{rel}", 1, None)
         return refs
 
     @staticmethod
-    def _clip_file(video_dir: Path, clip: _Clip) -> Path:
+    def _clip_path(clip: _Clip) -> str:
+        """The clip file relative to the video root: from ``long_video_clip/`` on, else by video id."""
         parts = clip.path.split("/")
         if "long_video_clip" in parts:
-            return video_dir.joinpath(*parts[parts.index("long_video_clip") :])
-        return video_dir / "long_video_clip" / clip.video_id / parts[-1]
+            return "/".join(parts[parts.index("long_video_clip") :])
+        return f"long_video_clip/{clip.video_id}/{parts[-1]}"
 
     def make_tables(self, annotations: _Annotations, durations: Mapping[str, float | None]) -> dict[str, dict[str, list[dict]]]:
         tables: dict[str, dict[str, list[dict]]] = {"videos": {}, "clips": {}}
