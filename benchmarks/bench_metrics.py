@@ -159,7 +159,7 @@ def main() -> None:
     print(f"{'composed_map kernel on the same rankings':<46}{t_kernel:>10.2f}")
     sub_ours = composed_map(rankings[:n_tm], targets[:n_tm], k_values=(K,), recall_k_values=(K,))["mAP@50"]
     print(f"\nmAP@50 on the first {n_tm} queries: ours {sub_ours:.4f}, torchmetrics {tm_map:.4f} (they may differ by "
-          "definition: torchmetrics divides by the hits found, DESIGN.md); ours on all queries {ours_map:.4f}")
+          f"definition: torchmetrics divides by the hits found, DESIGN.md); ours on all queries {ours_map:.4f}")
     print(f"ours vs torchmetrics: {t_tm_all / t_ours:.1f}x faster (target >= 30x)")
     print(f"ours vs Python loop:  {t_loop_all / t_ours:.1f}x faster")
     print(f"ours / bare top-K:    {t_ours / t_topk:.2f}x the time (target <= 2x)")
