@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 
@@ -10,6 +11,8 @@ def model_label(record: Mapping[str, Any]) -> str:
     """The model's name as shown in tables; random-weight models say so."""
     model = record["model"]
     label = str(model["id"])
+    if Path(label).is_dir():  # a local folder: its name is enough
+        label = Path(label).name
     if model.get("random_weights"):
         label += " (random weights)"
     return label

@@ -1,0 +1,48 @@
+"""`vidret demo`: the README's main command, end to end on the sample data."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from vidret.cli.main import main
+from vidret.evaluation.demo import run_demo
+from vidret.evaluation.validation import validate_file
+
+
+def test_demo_end_to_end(tmp_path, capsys):
+    out = tmp_path / "demo"
+    result = run_demo(out, frames=2)
+    assert len(result.records) == 4
+    by = {(r["benchmark"], r["model"]["adapter"]): r for r in result.records}
+    assert set(b for b, _ in by) == {"lovr", "tf-covr"}
+    for record in result.records:
+        if record["model"]["adapter"] == "oracle":
+            assert all(v == 100.0 for t in record["tasks"].values() for k, v in t["metrics"].items() if "@" in k)
+        else:
+            assert record["model"]["random_weights"] is True
+    assert result.table.count("(random weights)") == 5  # 4 LoVR tasks + 1 TF-CoVR task
+    files = sorted(p.name for p in (out / "results").glob("*.json"))
+    assert files == ["lovr-oracle.json", "lovr-tiny-clip.json", "tf-covr-oracle.json", "tf-covr-tiny-clip.json"]
+    for f in (out / "results").glob("*.json"):
+        validate_file(f)
+
+    # The CLI re-uses the built data and the embedding cache, and prints the table.
+    assert main(["demo", "--out", str(out), "--frames", "2"]) == 0
+    printed = capsys.readouterr().out
+    assert "tiny-clip-random (random weights)" in printed and "oracle" in printed
+    again = json.loads((out / "results" / "lovr-tiny-clip.json").read_text())
+    assert again["cache"]["misses"] == 0
+    assert {k: t["metrics"] for k, t in again["tasks"].items()} == {
+        k: t["metrics"] for k, t in by[("lovr", again["model"]["adapter"])]["tasks"].items()
+    }
+
+
+@pytest.mark.parametrize("kwargs, match", [({"frames": 0}, "--frames"), ({"num_workers": -1}, "--num-workers")])
+def test_demo_bad_arguments(tmp_path, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        run_demo(tmp_path, **kwargs)
+    with pytest.raises(SystemExit, match=match):
+        flag, value = next(iter(kwargs.items()))
+        main(["demo", "--out", str(tmp_path), f"--{flag.replace('_', '-')}", str(value)])
