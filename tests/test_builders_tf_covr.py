@@ -175,3 +175,23 @@ def test_conflicting_labels_warn(raw, tmp_path):
     _write(copy / "train_finegd.csv", rows)
     report = build("tf-covr", copy, tmp_path / "out", progress=False, videos="none")
     assert any("carries several labels" in w and "999z" in w for w in report.warnings)
+
+
+def test_cli_and_entry_point(raw, tmp_path, capsys):
+    from vidret.cli.main import main
+    from vidret.dataset_repos.tf_covr.build import main as entry_point
+
+    assert main(["build", "tf-covr", "--raw", str(raw), "--out", str(tmp_path / "a"), "--videos", "none", "--no-progress", "--workers", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "triplets: train 40, val 20, test 20" in out and f"wrote {tmp_path / 'a'}" in out
+    assert entry_point(["--raw", str(raw), "--out", str(tmp_path / "b"), "--videos", "none", "--no-progress"]) == 0
+    assert (tmp_path / "b/data/triplets/test-00000-of-00001.parquet").read_bytes() == (
+        tmp_path / "a/data/triplets/test-00000-of-00001.parquet"
+    ).read_bytes()
+    assert main(["build", "tf-covr", "--raw", str(tmp_path / "nope"), "--out", str(tmp_path / "c")]) == 1
+    assert "vidret build: nope: raw release folder not found" in capsys.readouterr().err
+    copy = tmp_path / "raw"
+    shutil.copytree(raw, copy)
+    (copy / "FineGD_videos" / f"{_rows(copy / 'test_finegd.csv')[0]['query_video']}.mp4").unlink()
+    assert main(["build", "tf-covr", "--raw", str(copy), "--out", str(tmp_path / "d"), "--allow-missing", "--videos", "none", "--no-progress"]) == 0
+    assert "1 video(s) missing or unreadable: see" in capsys.readouterr().err
