@@ -35,6 +35,7 @@ def build_record(
     num_processes: int,
     wall_time_s: float,
     cache: Mapping[str, Any] | None = None,
+    timings: Mapping[str, float] | None = None,
 ) -> dict[str, Any]:
     """Assemble a results record; versions, hardware and the timestamp are stamped here.
 
@@ -50,6 +51,7 @@ def build_record(
         num_processes: the real world size of the run.
         wall_time_s: seconds from start to scores.
         cache: optional cache statistics.
+        timings: optional seconds per stage.
 
     Returns:
         The record (not yet validated; `write_results` validates).
@@ -74,6 +76,8 @@ def build_record(
     }
     if cache is not None:
         record["cache"] = dict(cache)
+    if timings is not None:
+        record["timings"] = {k: round(float(v), 3) for k, v in timings.items()}
     return record
 
 

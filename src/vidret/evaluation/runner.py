@@ -690,8 +690,14 @@ def evaluate(
     text_todo, segment_todo = gather_objects(
         (cache.missing(list(plan.texts)), cache.missing([s.item_id for s in plan.segments])), info
     )[0]
+    timings = {"load_s": time.perf_counter() - start}
+    mark = time.perf_counter()
     text_emb = embed_texts(plan, adapter, cache, info, settings.batch_size, progress, text_todo)
+    timings["texts_s"] = time.perf_counter() - mark
+    mark = time.perf_counter()
     segment_emb = embed_segments(plan, adapter, cache, info, settings, progress, segment_todo)
+    timings["videos_s"] = time.perf_counter() - mark
+    mark = time.perf_counter()
     truncated = sum(_gather_ints(progress.truncated, info))
     if not info.is_main:
         barrier(info)
@@ -706,6 +712,7 @@ def evaluate(
         tasks[task.task_id] = score_task(task, text_emb, visuals, fusion)
         if truncated:
             tasks[task.task_id]["num_truncated_texts"] = truncated
+    timings["scoring_s"] = time.perf_counter() - mark
     record = build_record(
         benchmark=plan.benchmark.benchmark,
         config=plan.config,
@@ -718,6 +725,7 @@ def evaluate(
         num_processes=info.world_size,
         wall_time_s=time.perf_counter() - start,
         cache={"dir": settings.cache_dir, "namespace": namespace, "hits": progress.hits, "misses": progress.misses},
+        timings=timings,
     )
     if settings.output:
         write_results(record, settings.output)
