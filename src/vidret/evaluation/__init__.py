@@ -1,0 +1,13 @@
+"""Evaluation: benchmark tasks from the built datasets, embedding cache, runner, results.
+
+Modules (import what you need; nothing heavy is imported here):
+
+- `vidret.evaluation.tasks`: `TaskPlan` — queries, galleries, relevance, exclusions, segments.
+- `vidret.evaluation.cache`: `EmbeddingCache` — resumable on-disk embeddings per settings.
+- `vidret.evaluation.distributed`: sharding and id-carrying gathers across processes.
+- `vidret.evaluation.runner`: `EvalSettings`, `evaluate(settings)` — the pipeline.
+- `vidret.evaluation.oracle`: the oracle adapter for the sample benchmarks.
+- `vidret.evaluation.results`: `build_record`, `write_results` (checked by `validation`).
+- `vidret.evaluation.validation`: schema + consistency checks of results files.
+- `vidret.evaluation.report`: text tables; `vidret.evaluation.demo`: `run_demo`.
+"""
