@@ -1,0 +1,126 @@
+"""Loading a built dataset repo's configs and deriving the benchmark's `TaskPlan`."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from vidret.benchmarks import LOVR, get_benchmark
+from vidret.evaluation.tasks import TaskPlan, parse_long_video, plan_lovr, plan_tfcovr, resolve_task_ids, rows_of
+
+
+def is_local(data: str) -> bool:
+    return Path(data).expanduser().exists()
+
+
+def make_resolver(data: str, revision: str | None, video_root: str | None) -> Callable[[str], str]:
+    """Map a dataset row's video reference to a decodable source.
+
+    Absolute paths and URLs are kept; a relative path resolves against `video_root` when given,
+    else against the dataset repo (a local folder, or ``hf://datasets/<repo>@<revision>/``).
+    """
+    if video_root is not None:
+        base: str | None = str(Path(video_root).expanduser().resolve())
+    elif is_local(data):
+        base = str(Path(data).expanduser().resolve())
+    else:
+        base = f"hf://datasets/{data}@{revision or 'main'}"
+
+    def resolve(ref: str) -> str:
+        if "://" in ref or os.path.isabs(ref):
+            return ref
+        return f"{base}/{ref}" if base.startswith("hf://") else os.path.join(base, ref)
+
+    return resolve
+
+
+def _load_rows(data: str, config: str, split: str, revision: str | None) -> tuple[list[dict[str, Any]], str | None]:
+    import datasets
+
+    path = str(Path(data).expanduser()) if is_local(data) else data
+    verbosity = datasets.logging.get_verbosity()
+    datasets.logging.set_verbosity_error()  # card-parsing chatter would bury the run's own log
+    try:
+        ds = datasets.load_dataset(path, config, split=split, revision=revision)
+    except ValueError as err:
+        raise ValueError(f"cannot load config {config!r} split {split!r} of {data!r}: {err}") from err
+    finally:
+        datasets.logging.set_verbosity(verbosity)
+    # Keep the raw video reference (path/URL), never decoded video objects.
+    for name, feature in ds.features.items():
+        if type(feature).__name__ == "Video":
+            ds = ds.cast_column(name, type(feature)(decode=False))
+    rows = rows_of(ds)
+    for row in rows:
+        for key, value in row.items():
+            if isinstance(value, dict) and "path" in value and "bytes" in value:
+                row[key] = value["path"]
+    return rows, getattr(ds, "_fingerprint", None)
+
+
+def _local_version(data: str) -> str | None:
+    """The version a local build records (its manifest or card), or None."""
+    import json
+
+    root = Path(data).expanduser()
+    for name in ("manifest.json", "build_manifest.json"):
+        f = root / name
+        if f.is_file():
+            try:
+                meta = json.loads(f.read_text("utf-8"))
+            except (OSError, ValueError):
+                continue
+            version = meta.get("version") if isinstance(meta, dict) else None
+            if version:
+                return str(version)
+    return None
+
+
+def load_plan(
+    benchmark: str,
+    data: str,
+    *,
+    split: str = "test",
+    revision: str | None = None,
+    tasks: str | Sequence[str] | None = None,
+    long_video: str = "clips",
+    aggregate: str = "mean",
+    limit: int | None = None,
+    video_root: str | None = None,
+) -> tuple[TaskPlan, dict[str, Any]]:
+    """Load the dataset configs a benchmark needs and derive its tasks.
+
+    Args:
+        benchmark: "lovr" or "tf-covr".
+        data: built dataset repo (local folder or Hub dataset id).
+        split: dataset split.
+        revision: dataset revision.
+        tasks: task ids; None = the benchmark's defaults.
+        long_video: "clips" or "window:<seconds>".
+        aggregate: "mean" or "max".
+        limit: see `EvalSettings.limit`.
+        video_root: folder holding the videos of an annotations-only repo.
+
+    Returns:
+        (plan, dataset record {"repo", "revision", "fingerprint"}).
+
+    Raises:
+        ValueError: bad arguments, or data that does not fit the benchmark (file/row named).
+    """
+    spec = get_benchmark(benchmark)
+    task_ids = resolve_task_ids(spec, tasks)
+    resolve = make_resolver(data, revision, video_root)
+    if spec.benchmark == LOVR:
+        videos, fp1 = _load_rows(data, "videos", split, revision)
+        clips, fp2 = _load_rows(data, "clips", split, revision)
+        plan = plan_lovr(videos, clips, task_ids, split, resolve, parse_long_video(long_video, aggregate), limit)
+    else:
+        triplets, fp1 = _load_rows(data, "triplets", split, revision)
+        videos, fp2 = _load_rows(data, "videos", split, revision)
+        plan = plan_tfcovr(triplets, videos, split, resolve, limit)
+    fingerprint = hashlib.sha256(f"{fp1}|{fp2}".encode()).hexdigest()[:16] if fp1 and fp2 else None
+    version = revision or (_local_version(data) if is_local(data) else None)
+    return plan, {"repo": data, "revision": version, "fingerprint": fingerprint}

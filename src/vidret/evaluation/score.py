@@ -1,0 +1,154 @@
+"""Scoring on the main process: segments → videos, fused composed queries, rankings, metrics."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from vidret.evaluation.tasks import Task, TaskPlan
+
+RETRIEVAL_K = (1, 5, 10, 50)
+COMPOSED_MAP_K = (5, 10, 25, 50)
+COMPOSED_RECALL_K = (1, 5, 10, 50)
+
+
+def build_visuals(
+    plan: TaskPlan, segment_emb: dict[str, np.ndarray], aggregate: str, failures: list[dict[str, Any]]
+) -> dict[str, np.ndarray]:
+    """One embedding per video/clip: its segments' embeddings, aggregated.
+
+    A video or clip with a segment that failed to decode gets no embedding (its queries miss);
+    a full video is then added to `failures` too (a clip is already listed as its segment).
+
+    Args:
+        plan: the plan (visual id → segment ids).
+        segment_emb: segment id → embedding, for the segments that were embedded.
+        aggregate: "mean" or "max" (see `vidret.adapters.aggregate_segments`).
+        failures: the run's failure list, extended in place.
+
+    Returns:
+        Visual id → unit-norm embedding.
+    """
+    import torch
+
+    from vidret.adapters.fusion import aggregate_segments
+
+    by_id = {s.item_id: s for s in plan.segments}
+    out: dict[str, np.ndarray] = {}
+    for visual_id, seg_ids in plan.visuals.items():
+        missing = [s for s in seg_ids if s not in segment_emb]
+        if missing:
+            seg = by_id[missing[0]]
+            if len(seg_ids) > 1 or seg.name != visual_id:
+                failures.append(
+                    {
+                        "item_id": visual_id,
+                        "kind": "video",
+                        "source": seg.source,
+                        "reason": f"{len(missing)} of {len(seg_ids)} segments failed to decode",
+                    }
+                )
+            continue
+        if len(seg_ids) == 1:
+            out[visual_id] = segment_emb[seg_ids[0]]
+        else:
+            rows = torch.from_numpy(np.stack([segment_emb[s] for s in seg_ids]))
+            out[visual_id] = aggregate_segments(rows, aggregate).numpy()
+    return out
+
+
+def _ref_embedding(ref: Any, texts: dict[str, np.ndarray], visuals: dict[str, np.ndarray]) -> tuple[Any, Any] | None:
+    if ref.kind == "text":
+        return (texts.get(ref.text),) if ref.text in texts else None
+    if ref.kind == "visual":
+        return (visuals.get(ref.visual),) if ref.visual in visuals else None
+    if ref.text in texts and ref.visual in visuals:
+        return visuals[ref.visual], texts[ref.text]
+    return None
+
+
+def score_task(
+    task: Task, texts: dict[str, np.ndarray], visuals: dict[str, np.ndarray], fusion: str
+) -> dict[str, Any]:
+    """Rank and score one task on the main process.
+
+    Queries whose own embedding failed count as misses (listed in ``failed_queries``); gallery
+    entries that failed are not ranked, so the queries that needed them miss too.
+
+    Args:
+        task: the task (queries, gallery, relevance, exclusions).
+        texts: text item id → embedding.
+        visuals: video/clip id → embedding (see `build_visuals`).
+        fusion: composed-query fusion (see `vidret.adapters.fuse`).
+
+    Returns:
+        The task's results entry: metrics in `vidret.benchmarks` order, main score, counts.
+    """
+    import torch
+
+    from vidret.adapters.fusion import fuse
+    from vidret.scoring import composed_map, first_relevant_ranks, rank_from_embeddings, retrieval_metrics
+
+    gallery_pairs = [(gid, _ref_embedding(ref, texts, visuals)) for gid, ref in zip(task.gallery_ids, task.gallery)]
+    gallery_ids = [gid for gid, e in gallery_pairs if e is not None]
+    gallery = np.stack([e[0] for _, e in gallery_pairs if e is not None]) if gallery_ids else None
+    ok: list[int] = []
+    q_rows: list[np.ndarray] = []
+    composed_v: list[np.ndarray] = []
+    composed_t: list[np.ndarray] = []
+    for i, ref in enumerate(task.queries):
+        e = _ref_embedding(ref, texts, visuals)
+        if e is None:
+            continue
+        ok.append(i)
+        if ref.kind == "composed":
+            composed_v.append(e[0])
+            composed_t.append(e[1])
+        else:
+            q_rows.append(e[0])
+    failed_queries = [task.query_ids[i] for i in range(len(task.queries)) if i not in set(ok)]
+    if composed_v:
+        queries = fuse(torch.from_numpy(np.stack(composed_v)), torch.from_numpy(np.stack(composed_t)), fusion).numpy()
+    else:
+        queries = np.stack(q_rows) if q_rows else None
+
+    spec = task.spec
+    n = len(task.queries)
+    if spec.query == "video+text":  # composed retrieval (TF-CoVR): mAP@K over the top K
+        rankings: list[list[str]] = [[] for _ in range(n)]
+        if queries is not None and gallery is not None:
+            ranked = rank_from_embeddings(
+                torch.from_numpy(queries),
+                torch.from_numpy(gallery),
+                gallery_ids,
+                k=max(COMPOSED_MAP_K + COMPOSED_RECALL_K),
+                exclude=[task.exclude[i] for i in ok] if task.exclude else None,
+            )
+            for i, r in zip(ok, ranked):
+                rankings[i] = list(r)
+        result = composed_map(rankings, task.relevant, k_values=COMPOSED_MAP_K, recall_k_values=COMPOSED_RECALL_K)
+    else:
+        ranks: list[int | None] = [None] * n
+        if queries is not None and gallery is not None:
+            found = first_relevant_ranks(
+                torch.from_numpy(queries),
+                torch.from_numpy(gallery),
+                [task.relevant[i] for i in ok],
+                gallery_ids=gallery_ids,
+            )
+            for i, r in zip(ok, found):
+                ranks[i] = r
+        result = retrieval_metrics(ranks=ranks, k_values=RETRIEVAL_K, gallery_size=max(1, len(gallery_ids)))
+    metrics = {name: float(result[name]) for name in spec.metrics}
+    return {
+        "name": spec.name,
+        "metrics": metrics,
+        "main_score": spec.main_score,
+        "num_queries": n,
+        "num_failed": len(failed_queries),
+        "gallery_size": len(gallery_ids),
+        "failed_queries": failed_queries,
+    }
+
+
