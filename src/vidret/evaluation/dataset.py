@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -17,24 +16,20 @@ def is_local(data: str) -> bool:
 
 
 def make_resolver(data: str, revision: str | None, video_root: str | None) -> Callable[[str], str]:
-    """Map a dataset row's video reference to a decodable source.
+    """Map a dataset row's video reference to a decodable source (`vidret.datasets.resolve_video_path`).
 
-    Absolute paths and URLs are kept; a relative path resolves against `video_root` when given,
-    else against the dataset repo (a local folder, or ``hf://datasets/<repo>@<revision>/``).
+    Relative paths resolve against `video_root` when given, else against the dataset repo itself:
+    the local folder, or ``hf://datasets/<repo>@<revision>`` for a Hub repo (streamed with range reads).
     """
+    from vidret.datasets import resolve_video_path
+
     if video_root is not None:
-        base: str | None = str(Path(video_root).expanduser().resolve())
+        root = str(Path(video_root).expanduser().resolve())
     elif is_local(data):
-        base = str(Path(data).expanduser().resolve())
+        root = str(Path(data).expanduser().resolve())
     else:
-        base = f"hf://datasets/{data}@{revision or 'main'}"
-
-    def resolve(ref: str) -> str:
-        if "://" in ref or os.path.isabs(ref):
-            return ref
-        return f"{base}/{ref}" if base.startswith("hf://") else os.path.join(base, ref)
-
-    return resolve
+        root = f"hf://datasets/{data}@{revision or 'main'}"
+    return lambda ref: resolve_video_path(ref, root)
 
 
 def _load_rows(data: str, config: str, split: str, revision: str | None) -> tuple[list[dict[str, Any]], str | None]:

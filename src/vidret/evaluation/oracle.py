@@ -74,12 +74,13 @@ class OracleAdapter(EmbeddingAdapter):
 
     Args:
         benchmark: "lovr" or "tf-covr".
-        videos: every video of the split (see `OracleVideo`).
+        videos: every readable video of the split (see `OracleVideo`); frames of any other
+            video, and texts naming none of them, embed as "unknown".
         num_frames: frames the runner samples per clip.
         shuffle_seed: when set, permute the identities read from pixels (the chance-level control).
 
     Raises:
-        ValueError: no videos, an unknown benchmark, or two videos with the same first frame code.
+        ValueError: an unknown benchmark, or two videos with the same first frame code.
     """
 
     def __init__(
@@ -93,8 +94,6 @@ class OracleAdapter(EmbeddingAdapter):
         super().__init__(num_frames=num_frames, frame_size=ORACLE_FRAME_SIZE, text_max_length=None, default_fusion="avg")
         if benchmark not in ("lovr", "tf-covr"):
             raise ValueError(f"oracle: unknown benchmark {benchmark!r}")
-        if not videos:
-            raise ValueError("oracle: the split has no videos")
         self.benchmark = benchmark
         self.shuffle_seed = shuffle_seed
         self._videos = sorted(videos, key=lambda v: v.first_index)

@@ -1,0 +1,33 @@
+"""Where the runner reads videos from: the repo itself, a Hub prefix, or --video-root."""
+
+from __future__ import annotations
+
+from runner_helpers import run
+from vidret.evaluation.dataset import is_local, make_resolver
+
+
+def test_resolver_local_repo_hub_and_absolute(tmp_path):
+    local = make_resolver(str(tmp_path), None, None)
+    assert local("videos/a.mp4") == str(tmp_path.resolve() / "videos" / "a.mp4")
+    assert local("/abs/a.mp4") == "/abs/a.mp4"
+    hub = make_resolver("vidret/lovr", "v1.0.0", None)
+    assert hub("videos/a.mp4") == "hf://datasets/vidret/lovr@v1.0.0/videos/a.mp4"
+    assert make_resolver("vidret/lovr", None, None)("videos/a.mp4").startswith("hf://datasets/vidret/lovr@main/")
+    assert is_local(str(tmp_path)) and not is_local("vidret/lovr")
+
+
+def test_annotations_only_repo_with_video_root(tmp_path):
+    from vidret.builders import build
+    from vidret.samples import make_lovr_release
+
+    raw = make_lovr_release(tmp_path / "raw", videos_per_split={"train": 1, "test": 2}, clips_per_video=(2, 2))
+    repo = tmp_path / "repo"
+    build("lovr", raw, repo, videos="none")
+    assert not (repo / "videos").exists()
+    merged = raw / "video_data" / "merged"  # a flat folder of <id>.mp4
+    resolver = make_resolver(str(repo), None, str(merged))
+    assert resolver("videos/x.mp4") == str(merged.resolve() / "videos" / "x.mp4")  # absent: named where expected
+    record = run("lovr", repo, "oracle", video_root=str(merged))
+    assert all(t["metrics"]["R@1"] == 100.0 for t in record["tasks"].values())
+    missing = run("lovr", repo, "oracle", tasks="t2v")  # without the videos every item fails, counted
+    assert missing["num_failed"] > 0 and missing["tasks"]["t2v"]["metrics"]["R@1"] == 0.0
