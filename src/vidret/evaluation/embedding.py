@@ -44,6 +44,11 @@ class RunInterrupted(SystemExit):
 
 
 def stop_after_from_env() -> int | None:
+    """The `VIDRET_STOP_AFTER_BATCHES` test hook's value (None when unset).
+
+    Raises:
+        ValueError: the value is not a positive integer.
+    """
     value = os.environ.get(STOP_AFTER_ENV)
     if not value:
         return None
@@ -103,7 +108,23 @@ def embed_texts(
     progress: Progress,
     todo: list[str],
 ) -> dict[str, np.ndarray]:
-    """Embed this process's share of `todo` (the uncached texts) and gather every text's embedding."""
+    """Embed this process's share of `todo` (the uncached texts) and gather every text's embedding.
+
+    Args:
+        plan: the plan (its `texts`).
+        adapter: the model.
+        cache: `EmbeddingCache` or `NoCache`; each batch is stored as soon as it is embedded.
+        info: this process.
+        batch_size: texts per `encode_text` call.
+        progress: counters (cache hits/misses on the main process, batches for the stop hook).
+        todo: the uncached text ids, identical on every process.
+
+    Returns:
+        On the main process, text id → embedding for every text; on the others, what was gathered.
+
+    Raises:
+        RunInterrupted: the stop hook fired.
+    """
     ids = list(plan.texts)
     mine = shard(todo, info.rank, info.world_size)
     if info.is_main:
@@ -210,7 +231,31 @@ def embed_segments(
     decode_mode: str = "exact",
     strict: bool = False,
 ) -> dict[str, np.ndarray]:
-    """Decode and embed this process's share of `todo_ids` (uncached segments); gather all of them."""
+    """Decode and embed this process's share of `todo_ids` (uncached segments); gather all of them.
+
+    Segments are grouped by video file (decoded together with `sample_segments`) and the groups
+    sharded across processes. A segment that fails to decode is logged and recorded in
+    ``progress.failures`` (gathered from every process).
+
+    Args:
+        plan: the plan (its `segments`).
+        adapter: the model (`num_frames` and `frame_size` say how to decode).
+        cache: `EmbeddingCache` or `NoCache`.
+        info: this process.
+        progress: counters and failures.
+        todo_ids: the uncached segment ids, identical on every process.
+        batch_size: clips per `encode_video` call.
+        num_workers: DataLoader worker processes decoding ahead of the model.
+        decode_mode: "exact" or "keyframe".
+        strict: a decode failure raises instead of being counted.
+
+    Returns:
+        On the main process, segment id → embedding for every segment that could be embedded.
+
+    Raises:
+        EvaluationError: a segment failed to decode and `strict` is set.
+        RunInterrupted: the stop hook fired.
+    """
     import torch.utils.data
 
     ids = [s.item_id for s in plan.segments]

@@ -191,9 +191,11 @@ def _require_columns(rows: list[dict[str, Any]], columns: Sequence[str], what: s
 
 
 def _span_id(source: str, start: float | None, end: float | None) -> str:
+    """Cache id of a span: the video reference plus the span to the millisecond ("all" = whole file)."""
     if start is None and end is None:
         return f"seg:{source}@all"
-    return f"seg:{source}@{float(start or 0.0):.3f}-{float(end):.3f}" if end is not None else f"seg:{source}@{float(start or 0.0):.3f}-end"
+    stop = "end" if end is None else f"{float(end):.3f}"
+    return f"seg:{source}@{float(start or 0.0):.3f}-{stop}"
 
 
 def _add_segment(
