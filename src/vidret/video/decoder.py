@@ -1,0 +1,242 @@
+"""Fetch the frames shown at a sorted list of times from one open container.
+
+Exact mode walks the targets in order and, for each, either keeps decoding forward from where
+the decoder is, or seeks back to the keyframe before the target and decodes forward from there.
+It seeks only when that skips enough frames: a keyframe lies beyond the current position (known
+from the container's index when it has one, e.g. MP4), or, without an index, the gap exceeds
+the longest keyframe interval seen so far. So dense targets are one forward pass and sparse
+targets cost one seek each, about GOP/2 decoded frames per target.
+
+Keyframe mode returns, per target, the first frame after seeking to it (a keyframe at or before
+the target); targets that map to the same keyframe share one seek.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+
+from vidret.video.errors import VideoDecodeError
+from vidret.video.probe import StreamTiming
+
+logger = logging.getLogger(__name__)
+
+#: Seek instead of decoding forward only when it skips at least this many frames.
+MIN_SEEK_SKIP_FRAMES = 15
+#: Without a container index, seek when the gap exceeds max(this, longest keyframe interval seen).
+NO_INDEX_SEEK_GAP_S = 2.0
+
+
+class FrameFetcher:
+    """Decode frames of one open video stream at given pts (see the module docstring).
+
+    Args:
+        container: Open PyAV input container.
+        stream: Its video stream.
+        timing: The stream's timing.
+        label: Source name for error messages.
+        size: Output (width, height), resized inside FFmpeg; None keeps the native size.
+        progress: Optional callback called with the number of targets just resolved.
+    """
+
+    def __init__(
+        self,
+        container: Any,
+        stream: Any,
+        timing: StreamTiming,
+        label: str,
+        size: tuple[int, int] | None = None,
+        progress: Any = None,
+    ) -> None:
+        self.container, self.stream, self.timing, self.label = container, stream, timing, label
+        self.size = size
+        self.progress = progress or (lambda n: None)
+        self.frame_ticks = max(1, round(1 / (timing.fps * float(timing.time_base))))
+        try:
+            entries = stream.index_entries
+            self.index = entries if len(entries) else None
+        except AttributeError:  # older PyAV without index access
+            self.index = None
+        self.max_key_gap: int | None = None  # longest keyframe interval seen (no-index heuristic)
+        self.seeks = 0  # counted for tests and benchmarks
+        self._out_size: tuple[int, int] | None = size
+
+    # -- helpers ---------------------------------------------------------------------------------
+
+    def _to_array(self, frame: Any) -> np.ndarray:
+        if self._out_size is None:
+            self._out_size = (frame.width, frame.height)
+        width, height = self._out_size
+        if (frame.width, frame.height) == (width, height):
+            return frame.to_ndarray(format="rgb24")
+        return frame.to_ndarray(format="rgb24", width=width, height=height)
+
+    def _pts(self, frame: Any) -> int:
+        pts = frame.pts if frame.pts is not None else frame.dts
+        if pts is None:
+            raise VideoDecodeError(f"{self.label}: decoded a frame without a timestamp")
+        return int(pts)
+
+    def _seek_frames(self, pts: int) -> Iterator[Any]:
+        """Seek to the keyframe at or before `pts` and return a frame iterator from there."""
+        import av
+
+        self.seeks += 1
+        try:
+            self.container.seek(max(pts, self.timing.start_pts), stream=self.stream, backward=True)
+        except av.error.FFmpegError as err:
+            raise VideoDecodeError(f"{self.label}: seek to {self.timing.to_seconds(pts):.3f} s failed: {err}") from err
+        return self._frames()
+
+    def _frames(self) -> Iterator[Any]:
+        """Decoded frames from the current position; stops quietly at unreadable data."""
+        import av
+
+        try:
+            yield from self.container.decode(self.stream)
+        except (av.error.FFmpegError, OSError) as err:
+            # Truncated or damaged data: treat as end of the readable part; targets past the
+            # last decoded frame then fail with a message that says so.
+            self.read_error = f"{type(err).__name__}: {err}"
+            logger.debug("%s: decoding stopped: %s", self.label, self.read_error)
+
+    def _start_at(self, target: int) -> tuple[Iterator[Any], Any, bool]:
+        """Seek for `target`; return (iterator, first frame with pts <= target, stepped back).
+
+        Some containers land after the target (e.g. MP4 indexes keyframes by decode time, which
+        runs a few frames ahead of presentation time with B-frames): step back until they don't.
+        """
+        back = 0
+        while True:
+            frames = self._seek_frames(target - back)
+            first = next(frames, None)
+            if first is None:
+                return frames, None, back > 0
+            if self._pts(first) <= target or target - back <= self.timing.start_pts:
+                return frames, first, back > 0
+            back = max(back * 4, self.frame_ticks * 8)
+
+    def _keyframe_after(self, position: int, target: int) -> int | None:
+        """pts of the last keyframe in (position, target] by the index, if the index knows one."""
+        if self.index is None:
+            return None
+        try:
+            i = self.index.search_timestamp(target, backward=True)
+        except Exception:  # noqa: BLE001  (index lookups are an optimisation only)
+            return None
+        if i < 0:
+            return None
+        timestamp = self.index[i].timestamp
+        return timestamp if timestamp > position else None
+
+    def _should_seek(self, position: int | None, last_key: int | None, target: int) -> bool:
+        if position is None or target < position:
+            return True
+        if self.index is not None:
+            key = self._keyframe_after(position, target)
+            return key is not None and key - position >= MIN_SEEK_SKIP_FRAMES * self.frame_ticks
+        seen = max(self.max_key_gap or 0, position - (last_key if last_key is not None else position))
+        threshold = max(seen, int(NO_INDEX_SEEK_GAP_S / float(self.timing.time_base)))
+        return target - position > threshold
+
+    def _missing(self, target: int, last: int | None) -> VideoDecodeError:
+        when = self.timing.to_seconds(target)
+        if last is None:
+            reason = "no frame could be decoded there"
+        else:
+            reason = f"the last readable frame is at {self.timing.to_seconds(last):.3f} s"
+        extra = getattr(self, "read_error", None)
+        return VideoDecodeError(
+            f"{self.label}: no frame at {when:.3f} s: video is truncated or corrupt ({reason}"
+            + (f"; {extra}" if extra else "")
+            + ")"
+        )
+
+    # -- public ----------------------------------------------------------------------------------
+
+    def exact(self, targets: Sequence[int]) -> dict[int, np.ndarray]:
+        """Exact frames shown at each pts in `targets` (sorted ascending, unique).
+
+        Raises:
+            VideoDecodeError: If a target lies past the readable part of the video.
+        """
+        out: dict[int, np.ndarray] = {}
+        pending = list(targets)
+        i = 0
+        frames: Iterator[Any] | None = None
+        prev: Any = None  # last decoded frame
+        prev_pts: int | None = None
+        last_key: int | None = None
+        while i < len(pending):
+            target = pending[i]
+            if frames is None or self._should_seek(prev_pts, last_key, target):
+                frames, first, _ = self._start_at(target)
+                if first is None:
+                    raise self._missing(target, None)
+                prev, prev_pts, last_key = first, self._pts(first), self._pts(first)
+            advanced = False
+            for frame in frames:
+                pts = self._pts(frame)
+                if frame.key_frame and pts != last_key:
+                    if last_key is not None and pts > last_key:
+                        self.max_key_gap = max(self.max_key_gap or 0, pts - last_key)
+                    last_key = pts
+                if pts <= prev_pts:  # reordered or duplicate timestamp: keep the later frame
+                    prev, prev_pts = frame, max(pts, prev_pts)
+                    continue
+                array = None
+                while i < len(pending) and pending[i] < pts:  # prev is shown at these targets
+                    array = array if array is not None else self._to_array(prev)
+                    out[pending[i]] = array
+                    i += 1
+                    self.progress(1)
+                prev, prev_pts = frame, pts
+                if i >= len(pending) or self._should_seek(prev_pts, last_key, pending[i]):
+                    advanced = True
+                    break
+            if advanced:
+                continue
+            # End of the readable stream: the last frame is shown until it ends.
+            frames = None
+            end = prev_pts + self.frame_ticks
+            while i < len(pending) and pending[i] < end:
+                out[pending[i]] = self._to_array(prev)
+                i += 1
+                self.progress(1)
+            if i < len(pending):
+                raise self._missing(pending[i], prev_pts)
+        return out
+
+    def keyframe(self, targets: Sequence[int]) -> dict[int, np.ndarray]:
+        """Per target, the first frame after seeking to it: a keyframe at or before the target.
+
+        Raises:
+            VideoDecodeError: If nothing can be decoded at a target.
+        """
+        out: dict[int, np.ndarray] = {}
+        # Index entry of the keyframe the previous seek landed on directly (None: don't reuse).
+        last_key_entry: int | None = None
+        last_array: np.ndarray | None = None
+        for target in targets:
+            entry = None
+            if self.index is not None:
+                try:
+                    entry = self.index.search_timestamp(target, backward=True)
+                except Exception:  # noqa: BLE001  (index lookups are an optimisation only)
+                    entry = None
+            if entry is not None and entry >= 0 and entry == last_key_entry and last_array is not None:
+                out[target] = last_array  # same keyframe as the previous target: no new seek
+            else:
+                _, first, stepped_back = self._start_at(target)
+                if first is None:
+                    raise self._missing(target, None)
+                last_array = out[target] = self._to_array(first)
+                # A later target with the same index entry lands on the same keyframe, unless
+                # this seek had to step back past it (then seek again to stay per-target exact).
+                direct = entry is not None and entry >= 0 and not stepped_back
+                last_key_entry = entry if direct else None
+            self.progress(1)
+        return out

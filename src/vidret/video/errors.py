@@ -1,0 +1,18 @@
+"""Exceptions raised by `vidret.video`."""
+
+from __future__ import annotations
+
+
+class VideoDecodeError(Exception):
+    """A video could not be opened or decoded.
+
+    The message names the source and what was wrong (missing file, unreachable URL, not a
+    video, no video stream, truncated or corrupt data).
+    """
+
+
+class VideoNotFoundError(VideoDecodeError, FileNotFoundError):
+    """The video source does not exist (missing local file, HTTP 404, missing Hub file).
+
+    Also a `FileNotFoundError`, so callers may catch either.
+    """
