@@ -62,6 +62,8 @@ class FrameFetcher:
             self.index = None
         self.max_key_gap: int | None = None  # longest keyframe interval seen (no-index heuristic)
         self.seeks = 0  # counted for tests and benchmarks
+        self._seeked_for: int | None = None  # target of the last exact-mode seek
+        self._seek_entry: int | None = None  # its index entry
         self._out_size: tuple[int, int] | None = size
 
     # -- helpers ---------------------------------------------------------------------------------
@@ -119,25 +121,29 @@ class FrameFetcher:
                 return frames, first, back > 0
             back = max(back * 4, self.frame_ticks * 8)
 
-    def _keyframe_after(self, position: int, target: int) -> int | None:
-        """pts of the last keyframe in (position, target] by the index, if the index knows one."""
+    def _key_entry(self, target: int) -> int | None:
+        """Index entry of the keyframe a seek to `target` lands on, when the index knows it."""
         if self.index is None:
             return None
         try:
-            i = self.index.search_timestamp(target, backward=True)
+            entry = self.index.search_timestamp(target, backward=True)
         except Exception:  # noqa: BLE001  (index lookups are an optimisation only)
             return None
-        if i < 0:
-            return None
-        timestamp = self.index[i].timestamp
-        return timestamp if timestamp > position else None
+        return entry if entry >= 0 else None
 
     def _should_seek(self, position: int | None, last_key: int | None, target: int) -> bool:
         if position is None or target < position:
             return True
-        if self.index is not None:
-            key = self._keyframe_after(position, target)
-            return key is not None and key - position >= MIN_SEEK_SKIP_FRAMES * self.frame_ticks
+        if target == self._seeked_for:
+            return False  # already seeked for it: seeking again lands on the same spot
+        entry = self._key_entry(target)
+        if entry is not None:
+            if entry == self._seek_entry:
+                return False  # would land on the keyframe the last seek used (or stepped back from)
+            # Index timestamps are decode times, a few frames ahead of presentation times with
+            # B-frames; the skip threshold is far larger than that shift.
+            key = self.index[entry].timestamp
+            return key > position and key - position >= MIN_SEEK_SKIP_FRAMES * self.frame_ticks
         seen = max(self.max_key_gap or 0, position - (last_key if last_key is not None else position))
         threshold = max(seen, int(NO_INDEX_SEEK_GAP_S / float(self.timing.time_base)))
         return target - position > threshold
@@ -170,9 +176,11 @@ class FrameFetcher:
         prev: Any = None  # last decoded frame
         prev_pts: int | None = None
         last_key: int | None = None
+        self._seeked_for, self._seek_entry = None, None
         while i < len(pending):
             target = pending[i]
             if frames is None or self._should_seek(prev_pts, last_key, target):
+                self._seeked_for, self._seek_entry = target, self._key_entry(target)
                 frames, first, _ = self._start_at(target)
                 if first is None:
                     raise self._missing(target, None)
@@ -221,22 +229,23 @@ class FrameFetcher:
         last_key_entry: int | None = None
         last_array: np.ndarray | None = None
         for target in targets:
-            entry = None
-            if self.index is not None:
-                try:
-                    entry = self.index.search_timestamp(target, backward=True)
-                except Exception:  # noqa: BLE001  (index lookups are an optimisation only)
-                    entry = None
-            if entry is not None and entry >= 0 and entry == last_key_entry and last_array is not None:
+            entry = self._key_entry(target)
+            if entry is not None and entry == last_key_entry and last_array is not None:
                 out[target] = last_array  # same keyframe as the previous target: no new seek
             else:
                 _, first, stepped_back = self._start_at(target)
                 if first is None:
                     raise self._missing(target, None)
                 last_array = out[target] = self._to_array(first)
-                # A later target with the same index entry lands on the same keyframe, unless
-                # this seek had to step back past it (then seek again to stay per-target exact).
-                direct = entry is not None and entry >= 0 and not stepped_back
+                # A later target with the same index entry lands on the same keyframe, provided
+                # this seek landed on that entry's keyframe itself (FFmpeg may pick another, or
+                # we may have stepped back); otherwise seek again to stay per-target exact.
+                direct = (
+                    entry is not None
+                    and not stepped_back
+                    and first.dts is not None
+                    and first.dts == self.index[entry].timestamp
+                )
                 last_key_entry = entry if direct else None
             self.progress(1)
         return out
