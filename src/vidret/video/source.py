@@ -20,11 +20,11 @@ VideoSource = Union[str, "os.PathLike[str]", BinaryIO, bytes, bytearray, memoryv
 
 #: Bytes fetched per HTTP range request for remote sources. Small next to a GOP of a typical
 #: web video (hundreds of KB), so a seek does not drag in much more than the frames it decodes.
-REMOTE_BLOCK_SIZE = 256 * 1024
-#: Blocks kept in memory per open remote file (REMOTE_BLOCK_SIZE * this = 16 MiB).
+REMOTE_BLOCK_SIZE = 128 * 1024
+#: Blocks kept in memory per open remote file (REMOTE_BLOCK_SIZE * this = 8 MiB).
 REMOTE_MAX_BLOCKS = 64
 #: Size of the buffer FFmpeg reads through for Python file objects.
-PYIO_BUFFER_SIZE = 64 * 1024
+PYIO_BUFFER_SIZE = 32 * 1024
 
 
 def is_remote(source: object) -> bool:
@@ -65,9 +65,26 @@ def _open_remote(url: str, label: str, block_size: int) -> BinaryIO:
             cache_options={"maxblocks": REMOTE_MAX_BLOCKS},
         )
     except FileNotFoundError as err:
-        raise VideoNotFoundError(f"{label}: not found ({err})") from err
+        # fsspec's HTTP filesystem reports connection failures as FileNotFoundError too.
+        cause = _connection_failure(err)
+        if cause is not None:
+            raise VideoDecodeError(f"{label}: cannot reach the server: {type(cause).__name__}: {cause}") from err
+        raise VideoNotFoundError(f"{label}: not found") from err
     except Exception as err:  # network stacks raise many types (aiohttp, httpx, OSError, ...)
         raise VideoDecodeError(f"{label}: cannot open remote video: {type(err).__name__}: {err}") from err
+
+
+def _connection_failure(err: BaseException) -> BaseException | None:
+    """The connection error in `err`'s cause chain, if any (refused, DNS, timeout...)."""
+    seen: set[int] = set()
+    current: BaseException | None = err
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        name = type(current).__name__
+        if isinstance(current, (ConnectionError, TimeoutError)) or "Connect" in name or "Timeout" in name:
+            return current
+        current = current.__cause__ or current.__context__
+    return None
 
 
 def _local_path(source: str | os.PathLike, label: str) -> str:
@@ -95,13 +112,13 @@ def _file_object(source: Any, label: str) -> BinaryIO:
 
 
 @contextmanager
-def open_video(source: VideoSource, *, block_size: int = REMOTE_BLOCK_SIZE) -> Iterator[OpenVideo]:
+def open_video(source: VideoSource, *, block_size: int | None = None) -> Iterator[OpenVideo]:
     """Open `source` and yield its first video stream; closes everything on exit.
 
     Args:
         source: Local path (str, PathLike or ``file://``), ``http(s)://`` URL, ``hf://`` path or
             any other fsspec URL, a seekable binary file object (read from its start), or bytes.
-        block_size: Range-request size for remote sources.
+        block_size: Range-request size for remote sources (default REMOTE_BLOCK_SIZE).
 
     Yields:
         An `OpenVideo` with the container, its first video stream and the source's name.
@@ -117,7 +134,7 @@ def open_video(source: VideoSource, *, block_size: int = REMOTE_BLOCK_SIZE) -> I
     with ExitStack() as stack:
         if isinstance(source, (str, os.PathLike)):
             target: Any = (
-                stack.enter_context(_open_remote(str(source), label, block_size))
+                stack.enter_context(_open_remote(str(source), label, block_size or REMOTE_BLOCK_SIZE))
                 if is_remote(source)
                 else _local_path(source, label)
             )

@@ -17,7 +17,6 @@ resizing, so `decode_frame_index` is exact for frames decoded at 64x64 or larger
 from __future__ import annotations
 
 import os
-import shutil
 from fractions import Fraction
 from pathlib import Path
 
@@ -360,8 +359,3 @@ def make_audio_only(path: str | os.PathLike, duration_s: float = 1.0) -> Path:
             container.mux(stream.encode(frame))
         container.mux(stream.encode(None))
     return out
-
-
-def copy_video(src: str | os.PathLike, dst: str | os.PathLike) -> Path:
-    """Copy a video file (helper for tests that need several names for one video)."""
-    return Path(shutil.copyfile(src, dst))
