@@ -12,7 +12,7 @@ Test videos that encode their own frame index live in `vidret.video.synthetic`.
 """
 
 from vidret.video.errors import VideoDecodeError, VideoNotFoundError
-from vidret.video.probe import VideoInfo, probe
+from vidret.video.metadata import VideoInfo, probe
 from vidret.video.sampler import sample_frames, sample_frames_at, sample_segments
 from vidret.video.source import VideoSource, open_video
 from vidret.video.timeline import uniform_timestamps

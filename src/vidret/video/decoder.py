@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from vidret.video.errors import VideoDecodeError
-from vidret.video.probe import StreamTiming
+from vidret.video.metadata import StreamTiming
 
 logger = logging.getLogger(__name__)
 

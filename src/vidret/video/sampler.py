@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from vidret.video.decoder import FrameFetcher
-from vidret.video.probe import StreamTiming, stream_timing
+from vidret.video.metadata import StreamTiming, stream_timing
 from vidret.video.source import VideoSource, open_video
 from vidret.video.timeline import (
     check_mode,
