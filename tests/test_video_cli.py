@@ -1,0 +1,88 @@
+"""`vidret --help` and `vidret sample` (on a generated video, as a demo, and on bad input)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from vidret.cli.main import main
+from vidret.cli.sample import contact_sheet
+from vidret.video.synthetic import decode_frame_index
+from video_helpers import small_video, video_dir  # noqa: F401  (fixtures)
+
+
+def test_vidret_help_lists_sample():
+    result = subprocess.run([sys.executable, "-m", "vidret", "--help"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0
+    assert "sample" in result.stdout and "env" in result.stdout
+
+
+def test_sample_help():
+    with pytest.raises(SystemExit) as info:
+        main(["sample", "--help"])
+    assert info.value.code == 0
+
+
+def test_sample_on_a_video_writes_a_contact_sheet(small_video, tmp_path, capsys):
+    out = tmp_path / "sheets" / "sheet.png"
+    code = main(["sample", str(small_video), "--frames", "6", "--start", "2", "--end", "8",
+                 "--size", "64x64", "--columns", "3", "--out", str(out)])
+    assert code == 0
+    sheet = np.asarray(Image.open(out).convert("RGB"))
+    gap = 4
+    assert sheet.shape == (2 * (64 + gap) + gap, 3 * (64 + gap) + gap, 3)
+    tiles = [sheet[gap + r * 68 : gap + r * 68 + 64, gap + c * 68 : gap + c * 68 + 64] for r in range(2) for c in range(3)]
+    assert [decode_frame_index(t) for t in tiles] == [75, 105, 135, 165, 195, 225]
+    text = capsys.readouterr().out
+    assert "64x48 h264" in text and "2.500" in text and "wrote" in text
+
+
+def test_sample_without_video_runs_the_demo(tmp_path, capsys):
+    out = tmp_path / "demo.png"
+    assert main(["sample", "--frames", "4", "--size", "64x64", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "demo: generated" in text
+    lines = [line for line in text.splitlines() if "expected" in line]
+    assert len(lines) == 4
+    for line in lines:  # "t= ... s  frame N  (expected N)"
+        got, expected = line.split("frame")[1].split("(expected")
+        assert int(got) == int(expected.strip(" )"))
+    assert Image.open(out).size == (4 * 68 + 4, 72)
+
+
+def test_sample_keyframe_mode(small_video, tmp_path):
+    out = tmp_path / "k.png"
+    assert main(["sample", str(small_video), "--frames", "2", "--mode", "keyframe", "--out", str(out)]) == 0
+    assert out.exists()
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["sample", "/nonexistent/video.mp4"], "no such file"),
+        (["sample", "{video}", "--start", "5", "--end", "2"], "must be < end"),
+        (["sample", "{video}", "--frames", "0"], "num_frames"),
+        (["sample", "{video}", "--columns", "0"], "--columns must be >= 1"),
+    ],
+)
+def test_sample_bad_input_exits_with_a_message(small_video, tmp_path, argv, message):
+    argv = [a.format(video=small_video) for a in argv] + ["--out", str(tmp_path / "x.png")]
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert "vidret sample: error" in str(info.value.code) and message in str(info.value.code)
+
+
+@pytest.mark.parametrize("size", ["224", "0x10", "axb"])
+def test_sample_rejects_bad_size(size, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["sample", "--size", size])
+    assert info.value.code == 2 and "--size" in capsys.readouterr().err
+
+
+def test_contact_sheet_rejects_zero_columns():
+    with pytest.raises(ValueError, match="columns"):
+        contact_sheet(np.zeros((2, 8, 8, 3), np.uint8), columns=0)
