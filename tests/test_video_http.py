@@ -102,3 +102,34 @@ def test_range_server_semantics(served):
     assert response.status == 200 and body == b"" and int(response.getheader("Content-Length")) == len(data)
     response, _ = _get(server, "/../etc/passwd", {})
     assert response.status == 404
+
+
+def test_hf_paths_go_through_fsspec_with_a_block_cache(small_file_fs):
+    fs_class, opened, path = small_file_fs
+    frames = sample_frames("hf://datasets/someone/videos/clip.mp4", 2)
+    assert [decode_frame_index(f) for f in frames] == [15, 45]
+    assert opened and opened[0]["cache_type"] == "blockcache" and opened[0]["block_size"] > 0
+
+
+@pytest.fixture
+def small_file_fs(tmp_path, monkeypatch):
+    """Stands in for huggingface_hub's `hf://` filesystem (no Hub here): serves a local file."""
+    from fsspec.implementations.local import LocalFileSystem
+    from fsspec.registry import _registry
+
+    video = make_test_video(tmp_path / "clip.mp4", 2.0, size=(64, 48), gop=30)
+    opened: list[dict] = []
+
+    class FakeHub(LocalFileSystem):
+        protocol = "hf"
+
+        @classmethod
+        def _strip_protocol(cls, path):
+            return str(video)  # every hf:// path is this one video
+
+        def _open(self, path, mode="rb", block_size=None, **kwargs):
+            opened.append({"block_size": block_size, **kwargs})
+            return super()._open(path, mode, block_size=block_size, **kwargs)
+
+    monkeypatch.setitem(_registry, "hf", FakeHub)  # undone after the test
+    return FakeHub, opened, video

@@ -71,6 +71,9 @@ def _open_remote(url: str, label: str, block_size: int) -> BinaryIO:
             raise VideoDecodeError(f"{label}: cannot reach the server: {type(cause).__name__}: {cause}") from err
         raise VideoNotFoundError(f"{label}: not found") from err
     except Exception as err:  # network stacks raise many types (aiohttp, httpx, OSError, ...)
+        cause = _connection_failure(err)
+        if cause is not None:
+            raise VideoDecodeError(f"{label}: cannot reach the server: {type(cause).__name__}: {cause}") from err
         raise VideoDecodeError(f"{label}: cannot open remote video: {type(err).__name__}: {err}") from err
 
 
