@@ -64,6 +64,7 @@ class FrameFetcher:
         self.seeks = 0  # counted for tests and benchmarks
         self._seeked_for: int | None = None  # target of the last exact-mode seek
         self._seek_entry: int | None = None  # its index entry
+        self.read_error: str | None = None  # why decoding stopped early, for error messages
         self._out_size: tuple[int, int] | None = size
 
     # -- helpers ---------------------------------------------------------------------------------
@@ -154,7 +155,7 @@ class FrameFetcher:
             reason = "no frame could be decoded there"
         else:
             reason = f"the last readable frame is at {self.timing.to_seconds(last):.3f} s"
-        extra = getattr(self, "read_error", None)
+        extra = self.read_error
         return VideoDecodeError(
             f"{self.label}: no frame at {when:.3f} s: video is truncated or corrupt ({reason}"
             + (f"; {extra}" if extra else "")
