@@ -37,7 +37,8 @@ CHECK_SIZE = (64, 64)
 
 
 def cached_video(minutes: float) -> Path:
-    path = CACHE / f"decode_{minutes:g}min_{SIZE[0]}x{SIZE[1]}_{FPS}fps_gop{GOP}.mp4"
+    # "b3": the synthetic videos have 3 B-frames per mini-GOP (older cached files had none)
+    path = CACHE / f"decode_{minutes:g}min_{SIZE[0]}x{SIZE[1]}_{FPS}fps_gop{GOP}_b3.mp4"
     if not path.exists():
         partial = path.with_suffix(".partial.mp4")
         print(f"generating {path.name} (once; cached) ...", flush=True)

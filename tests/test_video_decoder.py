@@ -22,31 +22,45 @@ class FakeFrame:
 
 
 class FakeContainer:
-    """Frames 0..n-1 (pts = index), a keyframe every `gop`. With `late`, a seek that falls in
-    the last frame before a keyframe lands on that keyframe (after the target), as a container
-    indexing keyframes by decode time can."""
+    """Frames at `pts` (default 0..n-1), a keyframe every `gop` frames, odd pts non-reference.
+    With `late`, a seek that falls in the last frame before a keyframe lands on that keyframe
+    (after the target), as a container indexing keyframes by decode time can."""
 
-    def __init__(self, n: int, gop: int, late: bool = False) -> None:
-        self.n, self.gop, self.late = n, gop, late
+    def __init__(self, n: int, gop: int, late: bool = False, pts: list[int] | None = None) -> None:
+        self.pts = pts if pts is not None else list(range(n))
+        self.n, self.gop, self.late = self.pts[-1] + 1, gop, late
         self.position = 0
         self.seeks: list[int] = []
         self.decoded = 0
+        self.skip_frame = "DEFAULT"
 
     def seek(self, offset: int, stream=None, backward: bool = True) -> None:
         self.seeks.append(offset)
-        key = offset // self.gop * self.gop
-        if self.late and (offset + 1) % self.gop == 0:
-            key = offset + 1
-        self.position = min(key, self.n - 1)
+        keys = [p for p in self.pts if p % self.gop == 0]
+        if self.late and offset + 1 in keys:
+            offset += 1
+        self.position = max([k for k in keys if k <= offset], default=self.pts[0])
 
-    def decode(self, stream):
-        for pts in range(self.position, self.n):
-            self.decoded += 1
-            yield FakeFrame(pts, pts % self.gop == 0)
+    def demux(self, stream):
+        for pts in self.pts:
+            if pts >= self.position:
+                yield FakePacket(self, pts)
+
+
+class FakePacket:
+    def __init__(self, container: FakeContainer, pts: int) -> None:
+        self.container, self.pts = container, pts
+
+    def decode(self):
+        if self.container.skip_frame == "NONREF" and self.pts % 2:
+            return []
+        self.container.decoded += 1
+        return [FakeFrame(self.pts, self.pts % self.container.gop == 0)]
 
 
 def fetcher(container: FakeContainer) -> FrameFetcher:
-    stream = type("Stream", (), {"index_entries": []})()  # no index: heuristics only
+    # no index (heuristics only); the container doubles as the codec context (skip_frame)
+    stream = type("Stream", (), {"index_entries": [], "codec_context": container})()
     timing = StreamTiming(Fraction(1, 30), 0, container.n / 30, 30.0)
     return FrameFetcher(container, stream, timing, "fake.mp4")
 
@@ -88,3 +102,18 @@ def test_without_index_sparse_targets_seek_after_learning_the_gop():
 def test_last_frame_is_shown_until_the_end():
     container = FakeContainer(60, 30)
     assert pts_of(fetcher(container).exact([59])) == {59: 59}
+
+
+def test_skipped_nonreference_frames_are_never_the_answer():
+    # one frame per tick, then a 50-tick gap: the frame shown at 140 is 99, a non-reference frame
+    container = FakeContainer(0, 30, pts=list(range(100)) + list(range(150, 300)))
+    got = pts_of(fetcher(container).exact([60, 140, 151, 299]))
+    assert got == {60: 60, 140: 99, 151: 151, 299: 299}
+    # 140 is decoded twice: skipping non-reference frames, then (99 was skipped) without
+    assert container.seeks == [60, 140, 140, 299]
+
+
+def test_nonreference_frames_far_from_targets_are_skipped():
+    container = FakeContainer(600, 250)
+    assert pts_of(fetcher(container).exact([101, 499])) == {101: 101, 499: 499}
+    assert container.decoded < 350  # about half of the 500 frames before the last target

@@ -232,7 +232,7 @@ def test_seek_failure():
 
 
 def test_video_decode_error_from_fake_empty_stream():
-    container = SimpleNamespace(seek=lambda *a, **k: None, decode=lambda stream: iter(()))
+    container = SimpleNamespace(seek=lambda *a, **k: None, demux=lambda stream: iter(()))
     with pytest.raises(VideoDecodeError, match="no frame could be decoded there"):
         _fetcher(container).keyframe([30])
 

@@ -26,6 +26,8 @@ logger = logging.getLogger(__name__)
 
 #: Seek instead of decoding forward only when it skips at least this many frames.
 MIN_SEEK_SKIP_FRAMES = 15
+#: Non-reference frames are skipped only when at least this many frames before the next target.
+SKIP_MARGIN_FRAMES = 2
 #: Without a container index, seek when the gap exceeds max(this, longest keyframe interval seen).
 NO_INDEX_SEEK_GAP_S = 2.0
 
@@ -40,6 +42,8 @@ class FrameFetcher:
         label: Source name for error messages.
         size: Output (width, height), resized inside FFmpeg; None keeps the native size.
         progress: Optional callback called with the number of targets just resolved.
+        skip_nonref: In exact mode, don't decode non-reference frames that lie well before
+            the next target (results are unchanged; see `exact`).
     """
 
     def __init__(
@@ -50,8 +54,10 @@ class FrameFetcher:
         label: str,
         size: tuple[int, int] | None = None,
         progress: Any = None,
+        skip_nonref: bool = True,
     ) -> None:
         self.container, self.stream, self.timing, self.label = container, stream, timing, label
+        self.skip_nonref = skip_nonref
         self.size = size
         self.progress = progress or (lambda n: None)
         self.frame_ticks = max(1, round(1 / (timing.fps * float(timing.time_base))))
@@ -65,6 +71,11 @@ class FrameFetcher:
         self._seeked_for: int | None = None  # target of the last exact-mode seek
         self._seek_entry: int | None = None  # its index entry
         self.read_error: str | None = None  # why decoding stopped early, for error messages
+        # Non-reference frames with pts below skip_before are not decoded (None: decode all);
+        # max_skipped is the latest pts skipped since the last seek.
+        self.skip_before: int | None = None
+        self.max_skipped: int | None = None
+        self._skipping = False
         self._out_size: tuple[int, int] | None = size
 
     # -- helpers ---------------------------------------------------------------------------------
@@ -88,6 +99,7 @@ class FrameFetcher:
         import av
 
         self.seeks += 1
+        self.max_skipped = None
         try:
             self.container.seek(max(pts, self.timing.start_pts), stream=self.stream, backward=True)
         except av.error.FFmpegError as err:
@@ -98,8 +110,19 @@ class FrameFetcher:
         """Decoded frames from the current position; stops quietly at unreadable data."""
         import av
 
+        context = getattr(self.stream, "codec_context", None)
         try:
-            yield from self.container.decode(self.stream)
+            for packet in self.container.demux(self.stream):
+                # Frames no other frame references, well before the next target, are not
+                # decoded at all (about a third of an x264 stream). `exact` checks afterwards
+                # that none of them was the frame it needed.
+                skip = self.skip_before is not None and packet.pts is not None and packet.pts < self.skip_before
+                if skip:
+                    self.max_skipped = packet.pts if self.max_skipped is None else max(self.max_skipped, packet.pts)
+                if context is not None and skip != self._skipping:
+                    context.skip_frame = "NONREF" if skip else "DEFAULT"
+                    self._skipping = skip
+                yield from packet.decode()
         except (av.error.FFmpegError, OSError) as err:
             # Truncated or damaged data: treat as end of the readable part; targets past the
             # last decoded frame then fail with a message that says so.
@@ -178,8 +201,11 @@ class FrameFetcher:
         prev_pts: int | None = None
         last_key: int | None = None
         self._seeked_for, self._seek_entry = None, None
+        skipping = self.skip_nonref
+        margin = SKIP_MARGIN_FRAMES * self.frame_ticks
         while i < len(pending):
             target = pending[i]
+            self.skip_before = target - margin if skipping else None
             if frames is None or self._should_seek(prev_pts, last_key, target):
                 self._seeked_for, self._seek_entry = target, self._key_entry(target)
                 frames, first, _ = self._start_at(target)
@@ -196,6 +222,11 @@ class FrameFetcher:
                 if pts <= prev_pts:  # reordered or duplicate timestamp: keep the later frame
                     prev, prev_pts = frame, max(pts, prev_pts)
                     continue
+                if i < len(pending) and pending[i] < pts and self.max_skipped is not None and self.max_skipped > prev_pts:
+                    # A skipped frame lay between prev and the target (a gap in a variable
+                    # frame rate stream): decode this stretch again without skipping.
+                    skipping, frames, advanced = False, None, True
+                    break
                 array = None
                 while i < len(pending) and pending[i] < pts:  # prev is shown at these targets
                     array = array if array is not None else self._to_array(prev)
@@ -203,6 +234,8 @@ class FrameFetcher:
                     i += 1
                     self.progress(1)
                 prev, prev_pts = frame, pts
+                if i < len(pending) and skipping:
+                    self.skip_before = pending[i] - margin
                 if i >= len(pending) or self._should_seek(prev_pts, last_key, pending[i]):
                     advanced = True
                     break
@@ -210,6 +243,9 @@ class FrameFetcher:
                 continue
             # End of the readable stream: the last frame is shown until it ends.
             frames = None
+            if i < len(pending) and self.max_skipped is not None and self.max_skipped > prev_pts:
+                skipping = False  # a skipped frame may have been the one shown: decode again
+                continue
             end = prev_pts + self.frame_ticks
             while i < len(pending) and pending[i] < end:
                 out[pending[i]] = self._to_array(prev)
@@ -226,6 +262,7 @@ class FrameFetcher:
             VideoDecodeError: If nothing can be decoded at a target.
         """
         out: dict[int, np.ndarray] = {}
+        self.skip_before = None  # the first frame after a seek is a keyframe: nothing to skip
         # Index entry of the keyframe the previous seek landed on directly (None: don't reuse).
         last_key_entry: int | None = None
         last_array: np.ndarray | None = None

@@ -212,7 +212,7 @@ def make_test_video(
 
     The video has ``round(duration_s * fps)`` frames with presentation times ``i / fps``; with
     ``codec="h264"`` keyframes fall exactly every `gop` frames (scene-cut detection is off) and
-    x264 uses its default B-frames, like real videos.
+    every mini-GOP has 3 B-frames (x264's default B-pyramid), like typical web videos.
 
     Args:
         path: Output file (parent folders are created).
@@ -261,7 +261,9 @@ def make_test_video(
             stream.codec_context.options = {
                 "preset": "veryfast",
                 "crf": str(crf),
-                "x264-params": f"keyint={gop}:min-keyint={gop}:scenecut=0",
+                # Always 3 B-frames (b-adapt=0; x264 would pick P-frames for this content),
+                # so tests see the reordering and non-reference frames of real videos.
+                "x264-params": f"keyint={gop}:min-keyint={gop}:scenecut=0:bframes=3:b-adapt=0",
             }
         frames = range(num_frames)
         if progress:
