@@ -154,3 +154,15 @@ def test_moov_at_end(tmp_path: Path):
     data = path.read_bytes()
     assert data.find(b"mdat") < data.find(b"moov")
     assert indices(sample_frames(path, 4)) == [15, 45, 75, 105]
+
+
+def test_exact_frames_are_bit_identical_to_sequential_decode(small_video, long_gop_video):
+    import av
+
+    for path in (small_video, long_gop_video):
+        with av.open(str(path)) as container:
+            everything = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+        wanted = [7, 29, 30, 31, 250, 413, 599]
+        got = sample_frames_at(path, [(i + 0.5) / 30 for i in wanted])
+        for frame, i in zip(got, wanted):
+            assert np.array_equal(frame, everything[i]), i

@@ -5,7 +5,11 @@ the decoder is, or seeks back to the keyframe before the target and decodes forw
 It seeks only when that skips enough frames: a keyframe lies beyond the current position (known
 from the container's index when it has one, e.g. MP4), or, without an index, the gap exceeds
 the longest keyframe interval seen so far. So dense targets are one forward pass and sparse
-targets cost one seek each, about GOP/2 decoded frames per target.
+targets cost one seek each, about GOP/2 decoded frames per target. On the way to a target,
+non-reference frames (B-frames nothing else predicts from) more than SKIP_MARGIN_FRAMES before
+it are not decoded at all; if one of them turns out to be the frame shown at the target (only
+possible with gaps in a variable-frame-rate stream), that stretch is decoded again in full.
+Returned frames are bit-identical to a sequential decode.
 
 Keyframe mode returns, per target, the first frame after seeking to it (a keyframe at or before
 the target); targets that map to the same keyframe share one seek.
