@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Sequence
 
-from vidret.adapters.base import check_clip
 from vidret.adapters.fusion import l2_normalize
-from vidret.adapters.transformers_base import TransformersAdapter, accepts_argument, batched, unwrap_features
+from vidret.adapters.transformers_base import TransformersAdapter, accepts_argument, unwrap_features
 
 if TYPE_CHECKING:
     import numpy as np
@@ -50,27 +49,19 @@ class FramePoolingAdapter(TransformersAdapter):
         pooled = frame_embeddings.mean(dim=0) if self.pooling == "mean" else frame_embeddings.max(dim=0).values
         return l2_normalize(pooled)
 
-    def encode_video(self, clips: Sequence["np.ndarray"]) -> "torch.Tensor":
+    def embed_clips(self, clips: Sequence["np.ndarray"]) -> "torch.Tensor":
         import torch
 
-        for i, clip in enumerate(clips):
-            check_clip(clip, i)
-        if len(clips) == 0:
-            return self.empty_video_result()
-        out = []
-        with torch.inference_mode():
-            for chunk in batched(list(clips), self.batch_size):
-                # All frames of the chunk go through the image tower in one pass; clips may differ
-                # in T, so remember where each clip's frames are.
-                pixel_values = torch.cat([self.pixels(clip) for clip in chunk])
-                # Only passed when the tower takes it: ALIGN's EfficientNet has no position
-                # embeddings (any size works) and no such argument.
-                kwargs = {"interpolate_pos_encoding": True} if self._interpolate else {}
-                feats = unwrap_features(self.model.get_image_features(pixel_values=pixel_values, **kwargs))
-                feats = l2_normalize(feats.float())
-                per_clip = torch.split(feats, [clip.shape[0] for clip in chunk])
-                out.append(self.finalize(torch.stack([self.pool(f) for f in per_clip])))
-        return torch.cat(out)
+        # All frames of the batch go through the image tower in one pass; clips may differ in T,
+        # so remember where each clip's frames are.
+        pixel_values = torch.cat([self.pixels(clip) for clip in clips])
+        # Only passed when the tower takes it: ALIGN's EfficientNet has no position embeddings
+        # (any size works) and no such argument.
+        kwargs = {"interpolate_pos_encoding": True} if self._interpolate else {}
+        feats = unwrap_features(self.model.get_image_features(pixel_values=pixel_values, **kwargs))
+        feats = l2_normalize(feats.float())
+        per_clip = torch.split(feats, [clip.shape[0] for clip in clips])
+        return torch.stack([self.pool(f) for f in per_clip])
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "pooling": self.pooling}

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Sequence
 
-from vidret.adapters.base import check_clip
-from vidret.adapters.transformers_base import TransformersAdapter, batched, unwrap_features
+from vidret.adapters.transformers_base import TransformersAdapter, unwrap_features
 
 if TYPE_CHECKING:
     import numpy as np
@@ -60,24 +59,16 @@ class NativeVideoAdapter(TransformersAdapter):
     # precomputed gallery needs, at the cost of the prompt generator's refinement. The inherited
     # `encode_text` already calls `get_text_features`.
 
-    def encode_video(self, clips: Sequence["np.ndarray"]) -> "torch.Tensor":
+    def embed_clips(self, clips: Sequence["np.ndarray"]) -> "torch.Tensor":
         import torch
 
-        for i, clip in enumerate(clips):
-            check_clip(clip, i)
-        if len(clips) == 0:
-            return self.empty_video_result()
-        out = []
-        with torch.inference_mode():
-            for chunk in batched(list(clips), self.batch_size):
-                videos = torch.stack([self.pixels(resample_frames(clip, self.num_frames)) for clip in chunk])
-                kwargs = {self.video_input: videos}
-                if self.interpolate_pos_encoding:
-                    kwargs["interpolate_pos_encoding"] = True
-                feats = unwrap_features(self.model.get_video_features(**kwargs))
-                # VideoPrism quirk: its attention-pooling head returns (batch, 1, hidden); flatten.
-                out.append(self.finalize(feats.reshape(feats.shape[0], -1)))
-        return torch.cat(out)
+        videos = torch.stack([self.pixels(resample_frames(clip, self.num_frames)) for clip in clips])
+        kwargs = {self.video_input: videos}
+        if self.interpolate_pos_encoding:
+            kwargs["interpolate_pos_encoding"] = True
+        feats = unwrap_features(self.model.get_video_features(**kwargs))
+        # VideoPrism quirk: its attention-pooling head returns (batch, 1, hidden); flatten.
+        return feats.reshape(feats.shape[0], -1)
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "pooling": "model", "video_input": self.video_input}

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
-from vidret.adapters.base import EmbeddingAdapter
+from vidret.adapters.base import EmbeddingAdapter, check_clip
 from vidret.adapters.preprocess import FrameTransform
 
 if TYPE_CHECKING:
+    import numpy as np
     import torch
 
 _DTYPES = {
@@ -215,7 +216,22 @@ class TransformersAdapter(EmbeddingAdapter):
             self.num_truncated_texts = counted
         return self._dim
 
-    # ---- video helpers ----------------------------------------------------------------------
+    # ---- video ------------------------------------------------------------------------------
+    def encode_video(self, clips: Sequence["np.ndarray"]) -> "torch.Tensor":
+        import torch
+
+        for i, clip in enumerate(clips):
+            check_clip(clip, i)
+        if len(clips) == 0:
+            return self.empty_video_result()
+        with torch.inference_mode():
+            out = [self.finalize(self.embed_clips(chunk)) for chunk in batched(list(clips), self.batch_size)]
+        return torch.cat(out)
+
+    def embed_clips(self, clips: Sequence["np.ndarray"]) -> "torch.Tensor":
+        """(B, D) embeddings of one batch of validated clips (normalised afterwards by `finalize`)."""
+        raise NotImplementedError
+
     def pixels(self, clip: Any) -> "torch.Tensor":
         """One clip's frames as (T, 3, h, w) pixel values on the model's device and dtype."""
         import torch
