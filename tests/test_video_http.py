@@ -104,11 +104,11 @@ def test_range_server_semantics(served):
     assert response.status == 404
 
 
-def test_hf_paths_go_through_fsspec_with_a_block_cache(small_file_fs):
+def test_hf_paths_go_through_fsspec_with_range_reads(small_file_fs):
     fs_class, opened, path = small_file_fs
     frames = sample_frames("hf://datasets/someone/videos/clip.mp4", 2)
     assert [decode_frame_index(f) for f in frames] == [15, 45]
-    assert opened and opened[0]["cache_type"] == "blockcache" and opened[0]["block_size"] > 0
+    assert opened and opened[0]["cache_type"] == "readahead" and opened[0]["block_size"] > 0
 
 
 @pytest.fixture
