@@ -88,7 +88,8 @@ def test_ranks_match_plain_python_reference(case):
     out = retrieval_metrics(ranks=ranks, k_values=ks, gallery_size=gallery_size)
     filled = [gallery_size + 1 if r is None else r for r in ranks]
     for k in ks:
-        assert out[f"R@{k}"] == pytest.approx(100 * sum(r <= k for r in filled) / len(filled))
+        # A failed query (None) is a miss for every K, even K > gallery_size.
+        assert out[f"R@{k}"] == pytest.approx(100 * sum(r is not None and r <= k for r in ranks) / len(ranks))
     assert out["MdR"] == pytest.approx(statistics.median(filled))
     assert out["MnR"] == pytest.approx(statistics.fmean(filled))
     assert out["num_failed"] == ranks.count(None)
@@ -139,3 +140,19 @@ def test_rankings_and_ranks_agree(queries):
 def test_errors(kwargs, error, match):
     with pytest.raises(error, match=match):
         retrieval_metrics(**kwargs)
+
+
+# ---------------------------------------------------------------- regressions
+
+
+def test_misses_never_count_as_hits_when_k_exceeds_the_gallery():
+    # Gallery of 3, K = 5. q0's relevant item is at rank 2: a hit. q1 failed ([] / None): it
+    # enters MdR/MnR as rank 3 + 1 = 4, but 4 <= 5 must not make it a hit in R@5.
+    # R@5 = 1/2 = 50; MdR = MnR = (2 + 4) / 2 = 3.
+    by_ranks = retrieval_metrics(ranks=[2, None], k_values=(1, 5), gallery_size=3)
+    assert (by_ranks["R@1"], by_ranks["R@5"], by_ranks["MdR"], by_ranks["MnR"]) == (0.0, 50.0, 3.0, 3.0)
+    by_rankings = retrieval_metrics(rankings=[["a", "b", "c"], []], relevant=[["b"], ["a"]], k_values=(1, 5), gallery_size=3)
+    assert by_rankings == by_ranks
+    # A complete ranking without any relevant item is a miss too, whatever K is.
+    out = retrieval_metrics(rankings=[["a", "b", "c"]], relevant=[["zz"]], k_values=(50,), gallery_size=3)
+    assert (out["R@50"], out["MdR"]) == (0.0, 4.0)

@@ -133,7 +133,10 @@ def retrieval_metrics(
         )
     fill = float(gallery_size + 1) if gallery_size is not None else math.nan
     values = np.array([fill if math.isnan(v) else v for v in rank_values], dtype=np.float64)
-    out: dict[str, float | int | None] = {f"R@{k}": float(100.0 * (values <= k).mean()) for k in ks}
+    # A real rank never exceeds gallery_size, so capping K there keeps the gallery_size + 1 given
+    # to misses (failed queries, complete rankings without a hit) out of every R@K.
+    cap = gallery_size if gallery_size is not None else math.inf
+    out: dict[str, float | int | None] = {f"R@{k}": float(100.0 * (values <= min(k, cap)).mean()) for k in ks}
     exact = bool(np.isfinite(values).all())
     out["MdR"] = float(np.median(values)) if exact else None
     out["MnR"] = float(values.mean()) if exact else None
