@@ -226,6 +226,22 @@ def test_raw_layout_errors(raw, tmp_path):
         build("lovr", copy, tmp_path / "out", progress=False)
 
 
+def test_raw_inside_out_is_refused_and_left_intact(raw, tmp_path):
+    # OUT/data is both where the release sits and what a build clears: refusing keeps the release.
+    nested = tmp_path / "repo" / "data"
+    shutil.copytree(raw, nested)
+    before = tree_bytes(nested)
+    with pytest.raises(BuildError, match="data: the raw release folder must not be inside the output folder"):
+        build("lovr", nested, tmp_path / "repo", progress=False)
+    assert tree_bytes(nested) == before
+
+
+def test_work_dir_is_created_and_removed(raw, tmp_path):
+    work = tmp_path / "not" / "yet"
+    build("lovr", raw, tmp_path / "out", progress=False, videos="none", work_dir=work)
+    assert work.is_dir() and list(work.iterdir()) == []
+
+
 def test_orphan_clips_are_warned(raw, tmp_path):
     copy = tmp_path / "raw"
     shutil.copytree(raw, copy)

@@ -137,15 +137,22 @@ class DatasetBuilder(ABC):
 
         Raises:
             BuildError: bad raw input (names file and row), referenced videos absent or
-                unreadable without ``allow_missing``, or an unsafe archive.
+                unreadable without ``allow_missing``, an unsafe archive, or RAW and OUT
+                nested in each other.
         """
         if not self.raw.is_dir():
             raise BuildError("raw release folder not found", file=self.raw)
-        if self.out.resolve() == self.raw.resolve() or self.raw.resolve() in self.out.resolve().parents:
+        raw, out = self.raw.resolve(), self.out.resolve()
+        if out == raw or raw in out.parents:
             raise BuildError("the output folder must not be inside the raw release folder", file=self.out)
+        if out in raw.parents:
+            # A rebuild clears OUT's data/ and videos/, and publish uploads all of OUT: keep RAW out of it.
+            raise BuildError("the raw release folder must not be inside the output folder", file=self.raw)
         annotations = self.read_annotations()
         self.out.mkdir(parents=True, exist_ok=True)
-        work = Path(tempfile.mkdtemp(prefix=".vidret-build-", dir=self.config.work_dir or self.out.parent))
+        work_parent = Path(self.config.work_dir) if self.config.work_dir is not None else self.out.parent
+        work_parent.mkdir(parents=True, exist_ok=True)
+        work = Path(tempfile.mkdtemp(prefix=".vidret-build-", dir=work_parent))
         try:
             video_dir = self.locate_videos(work)
             refs = self.video_refs(annotations, video_dir)
