@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import statistics
 
+import numpy as np
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -156,3 +158,14 @@ def test_misses_never_count_as_hits_when_k_exceeds_the_gallery():
     # A complete ranking without any relevant item is a miss too, whatever K is.
     out = retrieval_metrics(rankings=[["a", "b", "c"]], relevant=[["zz"]], k_values=(50,), gallery_size=3)
     assert (out["R@50"], out["MdR"]) == (0.0, 4.0)
+
+
+def test_integer_scalars_are_accepted_as_ranks_and_cut_offs():
+    # numpy ranks (e.g. from argsort) and numpy cut-offs are ints; floats and bools still are not.
+    out = retrieval_metrics(ranks=np.array([1, 3]), k_values=np.array([1, 5]), gallery_size=np.int64(4))
+    assert out == retrieval_metrics(ranks=[1, 3], k_values=(1, 5), gallery_size=4)
+    assert isinstance(out["MdR"], float)
+    with pytest.raises(TypeError, match="rank of query 0 must be an int"):
+        retrieval_metrics(ranks=[np.float64(1.0)])
+    with pytest.raises(TypeError, match="gallery_size must be an int"):
+        retrieval_metrics(ranks=[1], gallery_size=True)

@@ -2,22 +2,29 @@
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Hashable, Iterable, Sequence
 from typing import Any
 
 
 def check_k(k: Any, name: str = "k") -> int:
-    """Return `k` if it is an int >= 1 (bools are rejected), else raise.
+    """Return `k` as a Python int if it is an integer >= 1, else raise.
+
+    Integer scalars (numpy, 0-d torch tensors) are accepted; bools and floats are not.
 
     Raises:
-        TypeError: `k` is not an int.
+        TypeError: `k` is not an integer.
         ValueError: `k` < 1.
     """
-    if isinstance(k, bool) or not isinstance(k, int):
+    try:
+        value = None if isinstance(k, bool) else operator.index(k)
+    except TypeError:
+        value = None
+    if value is None:
         raise TypeError(f"{name} must be an int >= 1, got {k!r} ({type(k).__name__})")
-    if k < 1:
-        raise ValueError(f"{name} must be >= 1, got {k}")
-    return k
+    if value < 1:
+        raise ValueError(f"{name} must be >= 1, got {value}")
+    return value
 
 
 def check_k_values(k_values: Any, name: str = "k_values") -> tuple[int, ...]:

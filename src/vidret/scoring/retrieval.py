@@ -113,12 +113,9 @@ def retrieval_metrics(
     else:
         if relevant is not None:
             raise ValueError("relevant is only used with rankings; ranks already say where the first hit is")
-        rank_list = list(ranks)  # type: ignore[arg-type]
+        rank_list = [None if r is None else check_k(r, f"rank of query {i}") for i, r in enumerate(ranks)]  # type: ignore[arg-type]
         for i, r in enumerate(rank_list):
-            if r is None:
-                continue
-            check_k(r, f"rank of query {i}")
-            if gallery_size is not None and r > gallery_size:
+            if r is not None and gallery_size is not None and r > gallery_size:
                 raise ValueError(f"rank of query {i} is {r}, beyond gallery_size={gallery_size}")
         rank_values = [math.nan if r is None else float(r) for r in rank_list]
     n = len(rank_list)
