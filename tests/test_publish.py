@@ -162,12 +162,16 @@ def test_existing_tag_is_refused(hub, repo, capsys):
     assert "already exists" in capsys.readouterr().err
 
 
-def test_other_tag_errors_propagate(hub, repo):
+def test_other_tag_errors_propagate(hub, repo, capsys):
     from huggingface_hub.errors import HfHubHTTPError
 
     hub.tag_status = 403
     with pytest.raises(HfHubHTTPError):
         publish(repo, REPO, "v1.0.0", token=TOKEN)
+    # The CLI reports them in one line, without a traceback and without the token.
+    assert main(["publish", str(repo), "--repo", REPO, "--tag", "v1.0.0", "--token", TOKEN]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("vidret publish: the Hub refused the request: ") and "403" in err and TOKEN not in err
 
 
 def test_folder_checks_send_nothing(hub, repo, tmp_path):
@@ -187,5 +191,9 @@ def test_folder_checks_send_nothing(hub, repo, tmp_path):
     (linked / "videos").mkdir()
     (linked / "videos/a.mp4").symlink_to(next((repo / "videos").iterdir()))
     with pytest.raises(PublishError, match="symbolic link.*--videos copy"):
+        publish(linked, REPO, "v1.0.0")
+    (linked / "videos/a.mp4").unlink()
+    (linked / "manifest.json").write_text('{"version": ')  # an interrupted build
+    with pytest.raises(PublishError, match=r"manifest.json: not valid JSON .*rebuild"):
         publish(linked, REPO, "v1.0.0")
     assert hub.requests == []

@@ -24,6 +24,8 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
+    from huggingface_hub.errors import HfHubHTTPError
+
     from vidret.hub.publish import PublishError, publish
 
     try:
@@ -32,6 +34,9 @@ def run(args: argparse.Namespace) -> int:
         )
     except PublishError as err:
         print(f"vidret publish: {err}", file=sys.stderr)
+        return 1
+    except HfHubHTTPError as err:  # authentication, permissions, ...: the message holds no token
+        print(f"vidret publish: the Hub refused the request: {err}", file=sys.stderr)
         return 1
     if result.pr_url:
         print(f"opened {result.pr_url} (tag {args.tag} after merging)")

@@ -58,7 +58,7 @@ def check_folder(folder: Path, tag: str) -> dict:
 
     Raises:
         PublishError: a required file is absent, a file is a symbolic link (built with
-            ``--videos link``), or `tag` is not ``v<version>``.
+            ``--videos link``), the manifest is not valid JSON, or `tag` is not ``v<version>``.
     """
     if not folder.is_dir():
         raise PublishError(f"{folder}: folder not found")
@@ -71,7 +71,10 @@ def check_folder(folder: Path, tag: str) -> dict:
             f"{folder}: {len(links)} symbolic link(s), e.g. {links[0]}; the Hub stores no links. "
             "Rebuild with --videos copy (or --videos none for an annotations-only repo)."
         )
-    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise PublishError(f"{folder / 'manifest.json'}: not valid JSON ({err}); rebuild with `vidret build`") from None
     version = manifest.get("version")
     if tag != f"v{version}":
         raise PublishError(f"tag {tag!r} does not match the build's version {version!r}: use --tag v{version} or rebuild with --version")
