@@ -190,3 +190,12 @@ def test_device_and_dtype_resolution():
     assert resolve_dtype(None, torch.device("cuda")) == torch.bfloat16
     assert resolve_dtype("torch.float16", torch.device("cpu")) == torch.float16
     assert resolve_dtype(torch.bfloat16, torch.device("cpu")) == torch.bfloat16
+
+
+def test_clips_may_be_non_contiguous_views(tiny_adapters):
+    # A reversed or strided view of a decoded array (negative strides) is a valid clip.
+    clip = make_clip(4, seed=6)
+    for family in ("clip", "xclip"):
+        a = tiny_adapters[family]
+        torch.testing.assert_close(a.encode_video([clip[::-1]]), a.encode_video([clip[::-1].copy()]))
+        torch.testing.assert_close(a.encode_video([clip[:, ::2]]), a.encode_video([clip[:, ::2].copy()]))

@@ -104,3 +104,38 @@ def test_float_path_used_on_gpus_agrees_with_the_uint8_path():
     t = FrameTransform(resize_mode="shortest_edge", size=(56, 56), crop=(56, 56))
     diff = (t(frame.float()) - t(frame)).abs()
     assert diff.mean() < 0.002 and diff.max() < 0.02
+
+
+def test_matches_the_efficientnet_processor_of_align():
+    # ALIGN's processor (as converted by transformers) rescales to [-1, 1] with an offset instead of
+    # normalising: x / 127.5 - 1; the `include_top` variant divides by std once more.
+    from transformers import EfficientNetImageProcessorPil
+
+    frame = _smooth_frame()
+    for include_top in (False, True):
+        processor = EfficientNetImageProcessorPil(
+            size={"height": 70, "width": 70},
+            crop_size={"height": 56, "width": 56},
+            do_center_crop=True,
+            rescale_factor=1 / 127.5,
+            rescale_offset=True,
+            do_normalize=False,
+            include_top=include_top,
+            resample=2,
+        )
+        ref = processor(images=[frame], return_tensors="pt")["pixel_values"]
+        t = FrameTransform.from_processor_config(processor.to_dict(), default_size=224)
+        got = t(torch.from_numpy(frame[None]))
+        assert got.shape == ref.shape == (1, 3, 56, 56)
+        assert (got - ref).abs().max() < 0.05, include_top
+    assert got.min() < -0.5  # the [-1, 1] range, not [0, 2]
+
+
+def test_resample_codes(caplog):
+    assert FrameTransform.from_processor_config({"resample": 2}, 32).interpolation == "bilinear"
+    assert FrameTransform.from_processor_config({"resample": 0}, 32).interpolation == "nearest"
+    with caplog.at_level("WARNING", logger="vidret.adapters.preprocess"):
+        t = FrameTransform.from_processor_config({"resample": 1}, 32)
+    assert t.interpolation == "bicubic" and "resample=1 (LANCZOS)" in caplog.text
+    with pytest.raises(ValueError, match="unsupported 'resample' field 'fancy'"):
+        FrameTransform.from_processor_config({"resample": "fancy"}, 32)

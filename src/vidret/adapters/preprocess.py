@@ -3,21 +3,26 @@
 Why not the transformers image processors: the default (torchvision) backends cannot be used
 beside our CPU torch wheel, and the `*Pil` backends convert frame by frame through PIL. This
 module reads the same `preprocessor_config.json` fields (size, crop_size, resample,
-rescale_factor, image_mean, image_std) and applies them to a whole stack of frames at once, on
+rescale_factor, image_mean, image_std, and EfficientNet's rescale_offset/include_top for ALIGN)
+and applies them to a whole stack of frames at once, on
 the model's device. Interpolation uses torch's antialiased bilinear/bicubic, which matches PIL's
 filters up to rounding (on the CPU both resize in uint8; on a GPU we resize in float).
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Mapping
 
 if TYPE_CHECKING:
     import torch
 
+logger = logging.getLogger(__name__)
+
 # PIL resample codes used in preprocessor_config.json -> torch interpolate modes.
 _RESAMPLE = {0: "nearest", 2: "bilinear", 3: "bicubic"}
+_PIL_NAMES = {1: "LANCZOS", 4: "BOX", 5: "HAMMING"}  # no torch kernel: bicubic is the closest
 
 
 @dataclass(frozen=True)
@@ -31,6 +36,8 @@ class FrameTransform:
         crop: (height, width) centre crop applied after resizing, or None.
         interpolation: torch interpolate mode ("bicubic", "bilinear", "nearest").
         rescale_factor: multiplier from 0..255 to the model's range (usually 1/255).
+        offset: subtracted right after rescaling (1.0 for EfficientNet's `rescale_offset`, which
+            maps 0..255 to [-1, 1] with rescale_factor 1/127.5; ALIGN uses it).
         mean: per-channel mean subtracted after rescaling, or None for no normalisation.
         std: per-channel std divided by after subtracting the mean, or None.
     """
@@ -40,6 +47,7 @@ class FrameTransform:
     crop: tuple[int, int] | None = None
     interpolation: str = "bicubic"
     rescale_factor: float = 1 / 255
+    offset: float = 0.0
     mean: tuple[float, float, float] | None = None
     std: tuple[float, float, float] | None = None
 
@@ -60,7 +68,7 @@ class FrameTransform:
             The transform.
 
         Raises:
-            ValueError: a size field of a shape this module does not understand, or resolution < 1.
+            ValueError: a size or resample field this module does not understand, or resolution < 1.
         """
         if resolution is not None and int(resolution) < 1:
             raise ValueError(f"resolution must be a positive number of pixels, got {resolution}")
@@ -90,16 +98,17 @@ class FrameTransform:
             target = (edge, edge)
             crop = (edge, edge) if crop is not None else None
             mode = mode if mode != "none" else "exact"
-        normalize = config.get("do_normalize", True)
-        rescale = config.get("rescale_factor", 1 / 255) if config.get("do_rescale", True) else 1.0
+        do_rescale = config.get("do_rescale", True)
+        mean, std = _mean_std(config)
         return cls(
             resize_mode=mode,
             size=target,
             crop=crop,
-            interpolation=_RESAMPLE.get(int(config.get("resample", 3)), "bicubic"),
-            rescale_factor=float(rescale),
-            mean=tuple(float(x) for x in config["image_mean"]) if normalize and config.get("image_mean") else None,
-            std=tuple(float(x) for x in config["image_std"]) if normalize and config.get("image_std") else None,
+            interpolation=_interpolation(config.get("resample", 3)),
+            rescale_factor=float(config.get("rescale_factor", 1 / 255)) if do_rescale else 1.0,
+            offset=1.0 if do_rescale and config.get("rescale_offset", False) else 0.0,
+            mean=mean,
+            std=std,
         )
 
     @property
@@ -164,7 +173,7 @@ class FrameTransform:
             if x.shape[-2:] != (ch, cw):  # frame smaller than the crop: pad like the HF processors
                 pad_h, pad_w = ch - x.shape[-2], cw - x.shape[-1]
                 x = F.pad(x, (pad_w // 2, pad_w - pad_w // 2, pad_h // 2, pad_h - pad_h // 2))
-        x = x * self.rescale_factor
+        x = x * self.rescale_factor - self.offset
         if self.mean is not None and self.std is not None:
             mean = torch.tensor(self.mean, device=x.device).view(1, 3, 1, 1)
             std = torch.tensor(self.std, device=x.device).view(1, 3, 1, 1)
@@ -178,5 +187,44 @@ class FrameTransform:
             "size": list(self.size),
             "crop": list(self.crop) if self.crop else None,
             "interpolation": self.interpolation,
+            "offset": self.offset,
             "normalize": self.mean is not None,
         }
+
+
+def _interpolation(resample: Any) -> str:
+    """The torch interpolate mode for a processor's PIL `resample` code (bicubic if unknown).
+
+    Raises:
+        ValueError: `resample` is not an integer code.
+    """
+    try:
+        code = int(resample)
+    except (TypeError, ValueError):
+        raise ValueError(f"preprocessor config: unsupported 'resample' field {resample!r} (a PIL code)") from None
+    if code not in _RESAMPLE:
+        logger.warning(
+            "preprocessor config: resample=%s (%s) has no torch equivalent; resizing with bicubic instead",
+            code,
+            _PIL_NAMES.get(code, "unknown"),
+        )
+    return _RESAMPLE.get(code, "bicubic")
+
+
+def _mean_std(config: Mapping[str, Any]) -> tuple[Any, Any]:
+    """(mean, std) of the normalisation a processor config asks for, or (None, None).
+
+    EfficientNet's `include_top` (ALIGN) divides by `image_std` once more after the usual
+    normalisation (or instead of it when `do_normalize` is off); both fold into one (mean, std).
+    """
+    mean = tuple(float(x) for x in config.get("image_mean") or ()) or None
+    std = tuple(float(x) for x in config.get("image_std") or ()) or None
+    normalize = bool(config.get("do_normalize", True)) and mean is not None and std is not None
+    include_top = bool(config.get("include_top", False)) and std is not None
+    if normalize and include_top:
+        return mean, tuple(s * s for s in std)
+    if normalize:
+        return mean, std
+    if include_top:
+        return (0.0, 0.0, 0.0), std
+    return None, None

@@ -232,11 +232,13 @@ class TransformersAdapter(EmbeddingAdapter):
         """(B, D) embeddings of one batch of validated clips (normalised afterwards by `finalize`)."""
         raise NotImplementedError
 
-    def pixels(self, clip: Any) -> "torch.Tensor":
+    def pixels(self, clip: "np.ndarray") -> "torch.Tensor":
         """One clip's frames as (T, 3, h, w) pixel values on the model's device and dtype."""
+        import numpy as np
         import torch
 
-        frames = torch.from_numpy(clip).to(self.device)
+        # A reversed or strided view (negative strides) cannot become a tensor without a copy.
+        frames = torch.from_numpy(np.ascontiguousarray(clip)).to(self.device)
         return self.frame_transform(frames).to(self.dtype)
 
     def empty_video_result(self) -> "torch.Tensor":
