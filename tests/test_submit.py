@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx2
 import pytest
@@ -16,7 +17,7 @@ from results_helpers import make_results, with_change, write_results
 
 from vidret.benchmarks import BENCHMARKS
 from vidret.cli.main import main
-from vidret.evaluation.validation import ResultsValidationError
+from vidret.evaluation.validation import ResultsValidationError, validate_results
 from vidret.hub.submit import (
     SubmissionError,
     eval_result_entries,
@@ -24,6 +25,8 @@ from vidret.hub.submit import (
     format_plan,
     hub_dataset_id,
     plan_submission,
+    publishable_results,
+    resolve_dataset_id,
     results_repo_path,
     submit,
 )
@@ -37,6 +40,7 @@ class FakeHub:
     def __init__(self) -> None:
         self.requests: list[httpx2.Request] = []
         self.pr_numbers = iter(range(7, 100))
+        self.refused: set[str] = set()  # repo paths, e.g. "datasets/acme/vidret-results", answered 403
 
     def handler(self, request: httpx2.Request) -> httpx2.Response:
         path = request.url.path
@@ -52,6 +56,8 @@ class FakeHub:
             )
         if "/commit/" in path:
             repo = path.split("/api/")[1].split("/commit/")[0]  # e.g. models/acme/vclip
+            if repo in self.refused:
+                return httpx2.Response(403, json={"error": "You don't have the rights to create a pull request"})
             prefix = "" if repo.startswith("models/") else "datasets/"
             repo_id = repo.split("/", 1)[1]
             number = next(self.pr_numbers)
@@ -111,6 +117,16 @@ def test_local_dataset_needs_dataset_id(tmp_path):
     assert eval_result_entries(results, "acme/lovr")[0].dataset_id == "acme/lovr"
 
 
+@pytest.mark.parametrize(
+    "dataset_id, message",
+    [("other/lovr", "dataset.repo is 'vidret/lovr' but --dataset-id is 'other/lovr'"), ("lovr", "--dataset-id must be")],
+)
+def test_dataset_id_must_be_a_hub_id_naming_the_dataset_evaluated(dataset_id, message):
+    with pytest.raises(SubmissionError, match=message):
+        resolve_dataset_id(make_results("lovr"), dataset_id)
+    assert resolve_dataset_id(make_results("lovr"), "vidret/lovr") == "vidret/lovr"
+
+
 def test_null_dataset_revision_is_refused():
     with pytest.raises(SubmissionError, match="dataset.revision is null"):
         eval_result_entries(with_change(make_results("lovr"), "dataset.revision", None))
@@ -130,6 +146,68 @@ def test_results_repo_path_is_keyed_by_model_and_revision():
     assert results_repo_path(unpinned, "acme/vclip") == "results/acme__vclip/no_revision_available/tf-covr.json"
     val = with_change(make_results("tf-covr"), "split", "val")
     assert results_repo_path(val, "acme/vclip").endswith("/tf-covr_val.json")
+
+
+# --- no local path reaches the Hub ----------------------------------------------------------------
+
+
+def local_run_results(tmp_path) -> dict:
+    """Results of a run on a local build with a local checkpoint, one video failed, cache in $HOME."""
+    home = Path.home()
+    results = make_results("lovr", model_id=str(home / "ckpt" / "my-vclip"), model_revision=None)
+    results["dataset"]["repo"] = str(tmp_path / "repos" / "lovr")
+    results["cache"] = {"dir": str(home / ".cache" / "vidret"), "namespace": "abc", "hits": 0, "misses": 3}
+    source = str(tmp_path / "repos" / "lovr" / "videos" / "vid1.mp4")
+    results["failures"] = [{"item_id": "vid1", "kind": "video", "source": source, "reason": f"cannot open {source}: moov atom not found"}]
+    results["num_failed"] = 1
+    return results
+
+
+def test_results_repo_json_names_no_local_path(tmp_path):
+    results = local_run_results(tmp_path)
+    before = json.dumps(results)
+    uploads = plan_submission(results, "acme/vclip", results_repo="acme/vidret-results", dataset_id="vidret/lovr")
+    assert json.dumps(results) == before  # the caller's dict is left as it was
+    text = uploads[1].content.decode()
+    assert str(Path.home()) not in text and str(tmp_path) not in text
+    public = json.loads(text)
+    assert public["dataset"]["repo"] == "vidret/lovr"
+    assert public["model"]["id"] == "acme/vclip"
+    assert public["cache"] == {"dir": None, "namespace": "abc", "hits": 0, "misses": 3}
+    assert public["failures"] == [
+        {"item_id": "vid1", "kind": "video", "source": "<local>/vid1.mp4", "reason": "cannot open <local>/vid1.mp4: moov atom not found"}
+    ]
+    validate_results(public)  # still valid results
+    assert "Local paths removed from: dataset.repo, model.id, cache.dir, failures.0.source, failures.0.reason." in uploads[1].commit_description
+    for upload in uploads:  # nor in the model repo's file or either description
+        assert str(tmp_path) not in upload.content.decode() + upload.commit_description
+
+
+def test_publishable_results_leave_hub_ids_and_urls_alone():
+    results = make_results("tf-covr")
+    results["failures"] = [{"item_id": "q1", "source": "hf://datasets/vidret/tf-covr/videos/q1.mp4", "reason": "see https://x.org/a/b"}]
+    results["num_failed"] = 1
+    public, changed = publishable_results(results, "acme/vclip")
+    assert (public, changed) == (results, [])
+    redacted, _ = publishable_results(local_run_results(Path("/srv/data")), "acme/vclip", "vidret/lovr")
+    assert publishable_results(redacted, "acme/vclip", "vidret/lovr") == (redacted, [])  # idempotent
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("~/videos/a.mp4 is missing", "<local>/a.mp4 is missing"),
+        ("file:///data/a.mp4", "<local>/a.mp4"),
+        ("C:\\Users\\me\\a.mp4", "<local>/a.mp4"),
+        ("(/data/x/)", "(<local>/x)"),
+        ("t2v/R@1 and org/name and 3/4", "t2v/R@1 and org/name and 3/4"),
+    ],
+)
+def test_local_paths_in_text_are_cut_to_the_file_name(text, expected):
+    results = with_change(make_results("lovr"), "config", text)
+    public, changed = publishable_results(results, "acme/vclip")
+    assert public["config"] == expected
+    assert changed == ([] if text == expected else ["config"])
 
 
 # --- refusals ----------------------------------------------------------------------------------
@@ -201,6 +279,17 @@ def test_cli_submit_prints_pr_urls_and_never_the_token(hub, tmp_path, capsys):
     assert len(hub.requests) == 2
 
 
+def test_cli_reports_a_refused_pull_request_and_the_ones_already_opened(hub, tmp_path, capsys):
+    hub.refused.add("datasets/acme/vidret-results")
+    path = write_results(tmp_path / "r.json", make_results("lovr"))
+    argv = ["submit", str(path), "--model-repo", "acme/vclip", "--results-repo", "acme/vidret-results", "--token", TOKEN]
+    assert main(argv) == 1
+    out, err = capsys.readouterr()
+    assert out.strip() == f"{constants.ENDPOINT}/acme/vclip/discussions/7"
+    assert err.startswith("vidret submit: the Hub refused the pull request on dataset repo acme/vidret-results: 403")
+    assert "Traceback" not in err and TOKEN not in out + err
+
+
 def test_cli_dry_run_prints_everything_and_sends_nothing(hub, tmp_path, capsys):
     results = make_results("lovr")
     path = write_results(tmp_path / "r.json", results)
@@ -215,6 +304,7 @@ def test_cli_dry_run_prints_everything_and_sends_nothing(hub, tmp_path, capsys):
     assert "pull request on dataset repo acme/vidret-results" in out
     assert "+++ results/acme__vclip/0123abcd/lovr.json" in out
     assert eval_results_yaml(results).rstrip() in out
+    assert "    Scores of `acme/vclip` (0123abcd) on" in out  # the pull request's description too
     assert "(dry run: 2 pull request(s) not opened)" in out
 
 

@@ -33,6 +33,8 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
+    from huggingface_hub.errors import HfHubHTTPError
+
     from vidret.evaluation.validation import ResultsValidationError, load_results
     from vidret.hub.submit import SubmissionError, format_plan, plan_submission, submit
 
@@ -56,6 +58,16 @@ def run(args: argparse.Namespace) -> int:
         print(format_plan(uploads))
         print(f"(dry run: {len(uploads)} pull request(s) not opened)")
         return 0
-    for url in submit(uploads, token=args.token):
-        print(url)
+    # One pull request at a time, each URL printed as soon as it exists: if a later one is
+    # refused, the user still sees what was already opened.
+    for upload in uploads:
+        try:
+            (url,) = submit([upload], token=args.token)
+        except HfHubHTTPError as err:  # authentication, permissions, ...: the message holds no token
+            print(
+                f"vidret submit: the Hub refused the pull request on {upload.repo_type} repo {upload.repo_id}: {err}",
+                file=sys.stderr,
+            )
+            return 1
+        print(url, flush=True)
     return 0

@@ -8,13 +8,23 @@ the task's headline score. Optionally, the whole results JSON goes to a results 
 `results/<org>__<model>/<revision>/<benchmark>.json` (keyed by model and revision, as mteb does),
 which feeds `vidret leaderboard`. Both are opened as pull requests, never pushed to main.
 
+Local paths never leave the machine. A results file of a run on a local build or a local
+checkpoint names folders (`dataset.repo`, `model.id`, `cache.dir`, failed videos' sources and the
+reasons quoting them) that would become public in the results repo. So the uploaded JSON is a
+copy where `dataset.repo` is the benchmark's Hub id (`--dataset-id` when the run read a local
+folder; a run without either is refused), a local `model.id` is the `--model-repo` it is
+submitted to, `cache.dir` is null, and every other absolute or home-relative path in a string is
+cut to `<local>/<file name>`. The pull request's description lists the fields that were changed.
+
 Nothing here prints or stores the token: it is passed to huggingface_hub and nowhere else.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +35,14 @@ from vidret.evaluation.validation import validate_results
 logger = logging.getLogger(__name__)
 
 NO_REVISION = "no_revision_available"  # mteb's folder name for results without a model revision
+LOCAL = "<local>"  # what a local folder becomes in uploaded text
+
+# A local path inside free text: file:// URIs, Windows drive paths, "~/..." and POSIX absolute
+# paths. A "/" right after a word character, ":", "/" or ">" is not a path start, so "t2v/R@1",
+# "org/name", "hf://datasets/org/name" and an already redacted "<local>/x.mp4" are left alone.
+_LOCAL_PATH = re.compile(
+    r"file://[^\s'\"]*|(?<![\w])[A-Za-z]:\\[^\s'\"]*|(?<![\w/:~.>-])~?/[^\s'\",;:()\[\]{}]+"
+)
 
 
 class SubmissionError(ValueError):
@@ -70,6 +88,91 @@ def hub_dataset_id(repo: str) -> str | None:
     return repo
 
 
+def resolve_dataset_id(results: dict[str, Any], dataset_id: str | None = None) -> str:
+    """The Hub id of the benchmark dataset the results were computed on.
+
+    Args:
+        results: valid results.
+        dataset_id: `--dataset-id`: the published dataset a local build corresponds to.
+
+    Returns:
+        `dataset_id` when given, else `dataset.repo` as a Hub id.
+
+    Raises:
+        SubmissionError: when `dataset_id` is not "<org>/<name>", when `dataset.repo` is a Hub id
+            other than `dataset_id`, or when it is a local folder and no `dataset_id` is given.
+    """
+    repo = results["dataset"]["repo"]
+    evaluated = hub_dataset_id(repo)
+    if dataset_id is not None:
+        _check_repo_id(dataset_id, "--dataset-id")
+        if evaluated is not None and evaluated != dataset_id:
+            raise SubmissionError(f"dataset.repo is {repo!r} but --dataset-id is {dataset_id!r}; they must name the same dataset")
+        return dataset_id
+    if evaluated is None:
+        raise SubmissionError(
+            f"dataset.repo is the local folder {repo!r}; pass --dataset-id <org>/<name> "
+            "naming the published benchmark dataset these results correspond to"
+        )
+    return evaluated
+
+
+def _redact_text(text: str) -> str:
+    def file_name(match: re.Match) -> str:
+        name = re.split(r"[/\\]", match.group(0).rstrip("/\\"))[-1]
+        return LOCAL + "/" + name
+
+    return _LOCAL_PATH.sub(file_name, text)
+
+
+def _redact_strings(node: Any, path: str, changed: list[str]) -> Any:
+    if isinstance(node, dict):
+        return {key: _redact_strings(value, f"{path}.{key}" if path else str(key), changed) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_redact_strings(value, f"{path}.{i}", changed) for i, value in enumerate(node)]
+    if isinstance(node, str):
+        redacted = _redact_text(node)
+        if redacted != node:
+            changed.append(path)
+        return redacted
+    return node
+
+
+def publishable_results(
+    results: dict[str, Any], model_repo: str, dataset_id: str | None = None
+) -> tuple[dict[str, Any], list[str]]:
+    """A copy of valid results that names no local path, for a public results repo.
+
+    `dataset.repo` becomes the benchmark's Hub id, a local `model.id` becomes `model_repo`,
+    `cache.dir` becomes null, and any other local path inside a string is cut to
+    `<local>/<file name>` (e.g. a failed video's source, or an error message quoting it).
+
+    Args:
+        results: valid results.
+        model_repo: the model repo the results are submitted to.
+        dataset_id: see `resolve_dataset_id`.
+
+    Returns:
+        (the copy, dotted paths of the fields that were changed).
+
+    Raises:
+        SubmissionError: see `resolve_dataset_id`.
+    """
+    public = copy.deepcopy(results)
+    changed: list[str] = []
+    hub_id = resolve_dataset_id(results, dataset_id)
+    if public["dataset"]["repo"] != hub_id:
+        public["dataset"]["repo"] = hub_id
+        changed.append("dataset.repo")
+    if hub_dataset_id(public["model"]["id"]) is None:  # a local checkpoint folder
+        public["model"]["id"] = model_repo
+        changed.append("model.id")
+    if isinstance(public.get("cache"), dict) and public["cache"].get("dir") is not None:
+        public["cache"]["dir"] = None
+        changed.append("cache.dir")
+    return _redact_strings(public, "", changed), changed
+
+
 def _variant(results: dict[str, Any]) -> str:
     # The test split is the leaderboard; another split gets its own file so it never mixes in.
     split = results["split"]
@@ -99,17 +202,12 @@ def eval_result_entries(results: dict[str, Any], dataset_id: str | None = None) 
         A list of `huggingface_hub.EvalResultEntry`.
 
     Raises:
-        SubmissionError: when the dataset is a local folder and no `dataset_id` is given, or when
-            `dataset.revision` is null (a leaderboard score must say which data it was computed on).
+        SubmissionError: see `resolve_dataset_id`; also when `dataset.revision` is null (a
+            leaderboard score must say which data it was computed on).
     """
     from huggingface_hub import EvalResultEntry
 
-    dataset_id = dataset_id or hub_dataset_id(results["dataset"]["repo"])
-    if dataset_id is None:
-        raise SubmissionError(
-            f"dataset.repo is the local folder {results['dataset']['repo']!r}; pass --dataset-id <org>/<name> "
-            "naming the published benchmark dataset these results correspond to"
-        )
+    dataset_id = resolve_dataset_id(results, dataset_id)
     revision = results["dataset"]["revision"]
     if not revision:
         raise SubmissionError("dataset.revision is null; evaluate a published (tagged) dataset revision to submit")
@@ -219,12 +317,15 @@ def plan_submission(
         )
     ]
     if results_repo is not None:
+        public, changed = publishable_results(results, model_repo, dataset_id)
+        if changed:
+            body += f"\n\nLocal paths removed from: {', '.join(changed)}."
         uploads.append(
             Upload(
                 repo_id=results_repo,
                 repo_type="dataset",
                 path_in_repo=results_repo_path(results, model_repo),
-                content=(json.dumps(results, indent=2, ensure_ascii=False) + "\n").encode("utf-8"),
+                content=(json.dumps(public, indent=2, ensure_ascii=False) + "\n").encode("utf-8"),
                 commit_message=f"Add results of {model_repo} on {results['benchmark']}",
                 commit_description=body,
             )
@@ -233,11 +334,19 @@ def plan_submission(
 
 
 def format_plan(uploads: list[Upload]) -> str:
-    """A dry-run description: each target repo, file path and the exact file contents."""
+    """A dry-run description: each pull request's target repo, title, description, file path and exact contents.
+
+    Args:
+        uploads: from `plan_submission`.
+
+    Returns:
+        The text to print.
+    """
     blocks = []
     for upload in uploads:
+        description = "\n".join(f"    {line}".rstrip() for line in upload.commit_description.splitlines())
         blocks.append(
-            f"--- pull request on {upload.repo_type} repo {upload.repo_id}: {upload.commit_message}\n"
+            f"--- pull request on {upload.repo_type} repo {upload.repo_id}: {upload.commit_message}\n{description}\n"
             f"+++ {upload.path_in_repo} ({len(upload.content)} bytes)\n{upload.content.decode('utf-8').rstrip()}\n"
         )
     return "\n".join(blocks)
