@@ -19,6 +19,8 @@ from vidret.benchmarks import BenchmarkSpec
 
 # Paths a build owns inside OUT; a rebuild replaces exactly these and leaves the rest (e.g. .git).
 MANAGED_PATHS = ("data", "videos", "README.md", "eval.yaml", "manifest.json", "missing.json")
+# Card sections shared by every benchmark's card (`{% include %}`d by the templates).
+SHARED_TEMPLATES = "vidret.dataset_repos"
 
 
 def clear_managed(out: Path) -> None:
@@ -111,18 +113,39 @@ def card_yaml(
 def render_card(template_package: str, template_name: str, context: Mapping[str, Any]) -> str:
     """Render a card template shipped in `vidret.dataset_repos.<benchmark>` with Jinja2.
 
+    ``{% include "<name>" %}`` in a template loads a section shared by every card from
+    `SHARED_TEMPLATES` (``datasets_scripts/<name>`` in the source tree).
+
+    Args:
+        template_package: the package holding the template (``vidret.dataset_repos.lovr``).
+        template_name: its file name (``README.md.jinja``).
+        context: the template variables; a variable the template uses but `context` lacks
+            is an error.
+
+    Returns:
+        The rendered card.
+
     Raises:
-        FileNotFoundError: the template is not in the package.
+        FileNotFoundError: the template, or a section it includes, is not shipped.
     """
     from importlib.resources import files
 
     import jinja2
 
-    resource = files(template_package).joinpath(template_name)
-    if not resource.is_file():
-        raise FileNotFoundError(f"card template {template_name!r} not found in package {template_package!r}")
-    env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
-    return env.from_string(resource.read_text(encoding="utf-8")).render(**context)
+    def read(package: str, name: str) -> str:
+        resource = files(package).joinpath(name)
+        if not resource.is_file():
+            raise FileNotFoundError(f"card template {name!r} not found in package {package!r}")
+        return resource.read_text(encoding="utf-8")
+
+    env = jinja2.Environment(
+        loader=jinja2.FunctionLoader(lambda name: read(SHARED_TEMPLATES, name)),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    return env.from_string(read(template_package, template_name)).render(**context)
 
 
 def eval_yaml(spec: BenchmarkSpec, version: str, split: str, description: str) -> str:
