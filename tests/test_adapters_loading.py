@@ -136,7 +136,7 @@ def test_forcing_a_preset_on_a_compatible_checkpoint(tiny_dirs):
     [
         ("xclip", {"frames": 8}, "exactly 4 frames"),
         ("videoprism", {"frames": 2}, "--frames 4"),
-        ("xclip", {"pooling": "max"}, "Drop --pooling"),
+        ("xclip", {"pooling": "max"}, "Drop the pooling setting"),
         ("clip", {"text_max_length": 100}, "supports (32 positions)"),
         ("clip", {"frames": 0}, "frames must be >= 1"),
         ("clip", {"fusion": "concat"}, "unknown fusion"),
@@ -241,3 +241,25 @@ def test_preset_discovery_skips_private_modules(preset_package):
     preset_package("one", "PRESETS = (AdapterPreset(name='one', adapter='frame_pooling'),)\n")
     preset_package("_helpers", "PRESETS = (AdapterPreset(name='hidden', adapter='frame_pooling'),)\n")
     assert set(available_presets()) == {"one"}
+
+
+def test_preset_resolution_is_the_default_and_an_argument_overrides_it(preset_package, tiny_dirs):
+    preset_package(
+        "sized",
+        "PRESETS = (AdapterPreset(name='sized', adapter='frame_pooling', model_types=('clip',), resolution=48),)\n",
+    )
+    a = load_adapter(str(tiny_dirs["clip"]), device="cpu")  # found by model_type
+    assert a.describe()["resolution"] == [48, 48] and a.interpolate_pos_encoding
+    assert_unit_rows(a.encode_video([make_clip(2)]), 1)
+    b = load_adapter(str(tiny_dirs["clip"]), device="cpu", resolution=40)
+    assert b.describe()["resolution"] == [40, 40]
+
+
+def test_forcing_a_preset_of_another_model_type_warns(tiny_dirs, caplog):
+    with caplog.at_level("WARNING", logger="vidret.adapters.loading"):
+        resolve_preset(str(tiny_dirs["clip"]), "clip", preset="siglip")
+    assert "preset siglip is meant for model types siglip" in caplog.text and "model_type clip" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="vidret.adapters.loading"):
+        resolve_preset("x", "clip", preset="metaclip")
+    assert caplog.text == ""

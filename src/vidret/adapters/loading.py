@@ -58,7 +58,14 @@ def resolve_preset(model: str, model_type: str | None, preset: str | None = None
         ValueError: an unknown preset name, or no preset for this model (the message lists them).
     """
     if preset is not None:
-        return get_preset(preset)
+        chosen = get_preset(preset)
+        if model_type and chosen.model_types and model_type not in chosen.model_types:
+            # The user's choice stands (e.g. a fine-tune with an unusual model_type), but say so.
+            logger.warning(
+                "preset %s is meant for model types %s, but %s has model_type %s",
+                chosen.name, ", ".join(chosen.model_types), model, model_type,
+            )
+        return chosen
     found = find_preset(model, None)
     # A name pattern is a guess; the config is the truth. E.g. "google/siglip2-*-naflex" matches
     # the siglip pattern but is a different architecture (model_type siglip2).
@@ -128,8 +135,8 @@ def load_adapter(
         revision: Hub revision; None = the preset's pinned commit for this id, if any, else main.
         preset: preset name forcing the adapter and defaults (see `available_presets()`).
         frames: frames per clip (overrides the preset).
-        resolution: square model input in pixels (overrides the checkpoint's processor size;
-            the vision tower interpolates its position embeddings).
+        resolution: square model input in pixels (overrides the preset's, else the checkpoint's
+            processor size; the vision tower interpolates its position embeddings).
         pooling: temporal pooling, "mean" or "max" (frame-pooling adapters only).
         text_max_length: tokens kept per text (<= the model's maximum).
         fusion: default composed-query fusion.
@@ -173,7 +180,7 @@ def load_adapter(
         if max_len is not None and text_max_length > max_len:
             raise ValueError(
                 f"text_max_length={text_max_length} exceeds what {model!r} supports ({max_len} positions); "
-                f"use --text-max-length {max_len} or less"
+                f"use text_max_length={max_len} or less"
             )
         wanted_len = text_max_length
     else:  # the preset's length, capped by the checkpoint's position embeddings
@@ -184,6 +191,8 @@ def load_adapter(
     processor_dict = _load_processor_dict(model, revision)
     if processor_dict is None:
         processor_dict = dict(chosen.processor_defaults) if chosen.processor_defaults else None
+    if resolution is None:
+        resolution = chosen.resolution
     transform = FrameTransform.from_processor_config(processor_dict, image_size, resolution)
     model_input = transform.output_size
     interpolate = model_input is not None and tuple(model_input) != (image_size, image_size)
@@ -198,7 +207,7 @@ def load_adapter(
         if not accepts_argument(loaded.get_video_features, "interpolate_pos_encoding"):
             raise ValueError(
                 f"{model!r} cannot run at resolution {resolution}: its video tower has fixed position embeddings for "
-                f"{image_size}x{image_size} and no interpolation. Drop --resolution"
+                f"{image_size}x{image_size} and no interpolation. Drop the resolution setting"
             )
     common = dict(
         model_id=model,
@@ -230,7 +239,7 @@ def _check_overrides(preset: AdapterPreset, *, frames: int | None, pooling: str 
     if pooling is not None and preset.adapter != "frame_pooling":
         raise ValueError(
             f"pooling={pooling!r} does not apply to preset {preset.name!r}: its model pools frames inside its own "
-            "video tower. Drop --pooling, or pick a frame-pooling preset with --adapter"
+            "video tower. Drop the pooling setting, or pick a frame-pooling preset with --adapter"
         )
 
 
