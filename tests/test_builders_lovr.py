@@ -267,6 +267,14 @@ def test_options_are_checked():
     assert get_builder("lovr") is LoVRBuilder
 
 
+def test_entry_point_builds_like_the_cli(raw, tmp_path, capsys):
+    from vidret.dataset_repos.lovr.build import main as entry_point
+
+    assert entry_point(["--raw", str(raw), "--out", str(tmp_path / "out"), "--videos", "none", "--no-progress"]) == 0
+    assert "clips: train 6, test 11" in capsys.readouterr().out
+    assert json.loads((tmp_path / "out/manifest.json").read_text())["benchmark"] == "lovr"
+
+
 def test_shards_split_by_rows(raw, tmp_path):
     build("lovr", raw, tmp_path / "out", progress=False, max_rows_per_shard=4, videos="none")
     shards = sorted(p.name for p in (tmp_path / "out/data/clips").iterdir())

@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from collections.abc import Sequence
 
 logger = logging.getLogger(__name__)
 
 
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Add the ``build`` subcommand to the `vidret` parser."""
     parser = subparsers.add_parser(
         "build",
         help="build a Hub dataset repo folder (Parquet + card + eval.yaml) from a raw release",
@@ -47,6 +49,7 @@ def add_arguments(parser: argparse.ArgumentParser, benchmark: str | None = None)
 
 
 def run(args: argparse.Namespace) -> int:
+    """Build the repo folder; print its row counts and warnings. Returns 1 on bad input (message on stderr)."""
     from pathlib import Path
 
     from vidret.builders import BuildError, build
@@ -75,3 +78,21 @@ def run(args: argparse.Namespace) -> int:
         print(f"{len(report.missing)} video(s) missing or unreadable: see {Path(args.out) / 'missing.json'}", file=sys.stderr)
     print(f"wrote {args.out}")
     return 0
+
+
+def benchmark_main(benchmark: str, module: str, description: str | None, argv: Sequence[str] | None = None) -> int:
+    """A dataset repo's entry point (``python -m <module>``): `vidret build` with the benchmark fixed.
+
+    Args:
+        benchmark: "lovr" or "tf-covr".
+        module: the entry point's module, shown as the program name.
+        description: help text.
+        argv: arguments (default: the command line).
+
+    Returns:
+        The exit status of `run`.
+    """
+    parser = argparse.ArgumentParser(prog=f"python -m {module}", description=description)
+    add_arguments(parser, benchmark=benchmark)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    return run(parser.parse_args(argv))

@@ -7,6 +7,7 @@ import sys
 
 
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Add the ``publish`` subcommand to the `vidret` parser."""
     parser = subparsers.add_parser(
         "publish",
         help="upload a built dataset repo folder to the Hub and tag its version",
@@ -24,6 +25,7 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Publish the folder; returns 1 with a one-line message when the folder or the Hub refuses."""
     from huggingface_hub.errors import HfHubHTTPError
 
     from vidret.hub.publish import PublishError, publish
