@@ -6,6 +6,7 @@ import doctest
 import json
 import os
 import random
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -90,6 +91,19 @@ def test_docstring_examples_run(name, monkeypatch):
     module = evaluate.load(f"metrics/{name}")
     script = sys.modules[type(module).__module__]
     test = doctest.DocTestParser().get_doctest(script._KWARGS_DESCRIPTION, {"evaluate": evaluate}, name, None, 0)
+    assert test.examples
+    runner = doctest.DocTestRunner(optionflags=doctest.NORMALIZE_WHITESPACE)
+    runner.run(test)
+    assert runner.summarize(verbose=False).failed == 0
+
+
+@pytest.mark.parametrize("name", METRIC_NAMES)
+def test_metric_card_examples_run(name):
+    # The card's worked examples are doctests against the module itself: card and code cannot drift.
+    # A closing ``` fence right after an expected output would be read as part of it: blank fences.
+    card = re.sub(r"^```.*$", "", (REPO / "metrics" / name / "README.md").read_text(), flags=re.M)
+    globs = {"metric": evaluate.load(str(REPO / "metrics" / name))}
+    test = doctest.DocTestParser().get_doctest(card, globs, f"{name}/README.md", None, 0)
     assert test.examples
     runner = doctest.DocTestRunner(optionflags=doctest.NORMALIZE_WHITESPACE)
     runner.run(test)
@@ -182,6 +196,26 @@ def test_install_layout_and_list(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "installed video_retrieval ->" in printed
     assert "not installed" not in printed.split("installed video_retrieval")[-1]
+    assert printed.count("(current)") == 2
+
+
+def test_list_flags_a_newer_foreign_copy_that_shadows_ours(tmp_path, capsys):
+    # evaluate loads the newest cached copy offline: a Hub download written after the install wins.
+    cache = tmp_path / "modules"
+    ours = install_metrics(["composed_map"], cache_dir=cache)["composed_map"]
+    foreign = ours.parent.parent / ("f" * 64) / "composed_map.py"
+    foreign.parent.mkdir()
+    foreign.write_text("# someone else's composed_map\n")
+    now = ours.stat().st_mtime
+    os.utime(ours, (now - 20,) * 2)
+    os.utime(foreign, (now - 10,) * 2)
+    module = next(m for m in list_metrics(cache_dir=cache) if m.name == "composed_map")
+    assert module.installed == (ours, foreign) and not module.current
+    assert cli_main(["metrics", "list", "--cache-dir", str(cache)]) == 0
+    assert "NOT vidret's current script" in capsys.readouterr().out
+    install_metrics(["composed_map"], cache_dir=cache)  # reinstalling makes ours the newest again
+    module = next(m for m in list_metrics(cache_dir=cache) if m.name == "composed_map")
+    assert module.installed[-1] == ours and module.current
 
 
 def test_install_errors(tmp_path, monkeypatch):

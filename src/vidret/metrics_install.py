@@ -33,12 +33,23 @@ class MetricModule:
     Attributes:
         name: the bare load name, e.g. "composed_map".
         source: folder holding `<name>.py` and its card.
-        installed: script paths found in the module cache (newest last), empty if not installed.
+        installed: script paths found in the module cache (newest last), empty if not installed;
+            evaluate loads the newest when it cannot reach the Hub.
     """
 
     name: str
     source: Path
     installed: tuple[Path, ...] = ()
+
+    @property
+    def current(self) -> bool:
+        """Whether the copy evaluate picks offline (the newest) is this vidret's script.
+
+        False when not installed, or when a Hub download or an older vidret wrote it last.
+        """
+        if not self.installed:
+            return False
+        return self.installed[-1].read_bytes() == (self.source / f"{self.name}.py").read_bytes()
 
 
 def metric_source_dir() -> Path:

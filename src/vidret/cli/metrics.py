@@ -6,6 +6,7 @@ import argparse
 
 
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Add the `metrics` subcommand (actions `install` and `list`) to the vidret parser."""
     parser = subparsers.add_parser(
         "metrics",
         help="install/list vidret's evaluate modules (composed_map, video_retrieval)",
@@ -29,6 +30,11 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Install or list the modules; exit status 0, or 1 (help printed) without an action.
+
+    Raises:
+        SystemExit: an unknown module name or a script missing from the installation.
+    """
     from vidret.metrics_install import install_metrics, list_metrics
 
     if args.action == "install":
@@ -42,7 +48,12 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if args.action == "list":
         for module in list_metrics(cache_dir=args.cache_dir):
-            where = str(module.installed[-1]) if module.installed else "not installed"
+            if not module.installed:
+                where = "not installed"
+            elif module.current:
+                where = f"{module.installed[-1]} (current)"
+            else:  # a Hub copy or an older vidret wrote the newest copy: it shadows ours offline
+                where = f"{module.installed[-1]} (NOT vidret's current script; run `vidret metrics install`)"
             print(f"{module.name}\tsource: {module.source}\tinstalled: {where}")
         return 0
     args._parser.print_help()
