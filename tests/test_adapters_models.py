@@ -199,3 +199,23 @@ def test_clips_may_be_non_contiguous_views(tiny_adapters):
         a = tiny_adapters[family]
         torch.testing.assert_close(a.encode_video([clip[::-1]]), a.encode_video([clip[::-1].copy()]))
         torch.testing.assert_close(a.encode_video([clip[:, ::2]]), a.encode_video([clip[:, ::2].copy()]))
+
+
+def test_transformers_adapter_needs_an_embed_clips(tiny_adapters):
+    from vidret.adapters import TransformersAdapter
+    from vidret.adapters.preprocess import FrameTransform
+
+    with pytest.raises(TypeError, match="embed_clips"):
+        TransformersAdapter(tiny_adapters["clip"].model, tiny_adapters["clip"].tokenizer, FrameTransform(), model_id="x")
+
+
+def test_unwrap_features_handles_every_output_form():
+    from transformers.modeling_outputs import BaseModelOutputWithPooling
+
+    from vidret.adapters.transformers_base import unwrap_features
+
+    hidden, pooled = torch.zeros(2, 5, 4), torch.ones(2, 4)
+    assert unwrap_features(BaseModelOutputWithPooling(last_hidden_state=hidden, pooler_output=pooled)) is pooled
+    assert unwrap_features((hidden, pooled)) is pooled  # return_dict=False
+    assert unwrap_features((pooled,)) is pooled
+    assert unwrap_features(pooled) is pooled  # transformers 4.x returned the tensor

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Sequence
 
 from vidret.adapters.fusion import l2_normalize
-from vidret.adapters.transformers_base import TransformersAdapter, accepts_argument, unwrap_features
+from vidret.adapters.transformers_base import TransformersAdapter, accepts_argument, require_methods, unwrap_features
 
 if TYPE_CHECKING:
     import numpy as np
@@ -33,11 +33,11 @@ class FramePoolingAdapter(TransformersAdapter):
     def __init__(self, model: Any, tokenizer: Any, frame_transform: Any, *, pooling: str = "mean", **kwargs: Any):
         if pooling not in POOLING_CHOICES:
             raise ValueError(f"unknown pooling {pooling!r}; choose one of {', '.join(POOLING_CHOICES)}")
-        if not hasattr(model, "get_image_features") or not hasattr(model, "get_text_features"):
-            raise ValueError(
-                f"{type(model).__name__} has no get_image_features/get_text_features: it is not an image-text "
-                "dual encoder, so it cannot be used with the frame-pooling adapter"
-            )
+        require_methods(
+            model,
+            ("get_image_features", "get_text_features"),
+            "it is not an image-text dual encoder, so it cannot be used with the frame-pooling adapter",
+        )
         super().__init__(model, tokenizer, frame_transform, **kwargs)
         self.pooling = pooling
         self._interpolate = self.interpolate_pos_encoding and accepts_argument(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Sequence
 
-from vidret.adapters.transformers_base import TransformersAdapter, unwrap_features
+from vidret.adapters.transformers_base import TransformersAdapter, require_methods, unwrap_features
 
 if TYPE_CHECKING:
     import numpy as np
@@ -44,11 +44,9 @@ class NativeVideoAdapter(TransformersAdapter):
     def __init__(self, model: Any, tokenizer: Any, frame_transform: Any, *, video_input: str = "pixel_values", **kwargs: Any):
         if video_input not in VIDEO_INPUT_CHOICES:
             raise ValueError(f"unknown video_input {video_input!r}; choose one of {', '.join(VIDEO_INPUT_CHOICES)}")
-        if not hasattr(model, "get_video_features") or not hasattr(model, "get_text_features"):
-            raise ValueError(
-                f"{type(model).__name__} has no get_video_features/get_text_features: use the frame-pooling "
-                "adapter for image-text models"
-            )
+        require_methods(
+            model, ("get_video_features", "get_text_features"), "use the frame-pooling adapter for image-text models"
+        )
         super().__init__(model, tokenizer, frame_transform, **kwargs)
         self.video_input = video_input
 

@@ -89,6 +89,27 @@ def _clip_tokenizer() -> Any:
     return CLIPTokenizer(vocab=vocab, merges=[], model_max_length=TEXT_POSITIONS)
 
 
+def _clip_text_config(tok: Any) -> dict[str, Any]:
+    """The tiny CLIP-style text tower shared by the CLIP and X-CLIP builders."""
+    return dict(
+        vocab_size=len(tok),
+        num_hidden_layers=2,
+        max_position_embeddings=TEXT_POSITIONS,
+        # CLIP's text pooler picks the eos position: these ids must be the tokenizer's.
+        bos_token_id=tok.bos_token_id,
+        eos_token_id=tok.eos_token_id,
+        pad_token_id=tok.pad_token_id,
+        **_TOWER,
+    )
+
+
+def _clip_processor() -> Any:
+    """CLIP's shortest-edge resize + centre crop at the tiny input size."""
+    from transformers import CLIPImageProcessorPil
+
+    return CLIPImageProcessorPil(size={"shortest_edge": IMAGE_SIZE}, crop_size={"height": IMAGE_SIZE, "width": IMAGE_SIZE})
+
+
 def _sentencepiece_model(vocab_size: int = 64) -> bytes:
     """A unigram SentencePiece model trained in memory (pad=0, eos=1, unk=2, no bos)."""
     import sentencepiece as spm
@@ -132,30 +153,18 @@ def build_tiny_clip(directory: str | Path) -> Path:
         The folder, loadable with `load_adapter(path)`.
     """
     import torch
-    from transformers import CLIPConfig, CLIPImageProcessorPil, CLIPModel
+    from transformers import CLIPConfig, CLIPModel
 
     with _quiet():
         tok = _clip_tokenizer()
         config = CLIPConfig(
-            text_config=dict(
-                vocab_size=len(tok),
-                num_hidden_layers=2,
-                max_position_embeddings=TEXT_POSITIONS,
-                # CLIP's text pooler picks the eos position: these ids must be the tokenizer's.
-                bos_token_id=tok.bos_token_id,
-                eos_token_id=tok.eos_token_id,
-                pad_token_id=tok.pad_token_id,
-                **_TOWER,
-            ),
+            text_config=_clip_text_config(tok),
             vision_config=dict(image_size=IMAGE_SIZE, patch_size=PATCH_SIZE, num_hidden_layers=2, **_TOWER),
             projection_dim=16,
         )
         torch.manual_seed(SEED)
         model = CLIPModel(config)
-        processor = CLIPImageProcessorPil(
-            size={"shortest_edge": IMAGE_SIZE}, crop_size={"height": IMAGE_SIZE, "width": IMAGE_SIZE}
-        )
-        return _save(model, tok, processor, Path(directory), "CLIP")
+        return _save(model, tok, _clip_processor(), Path(directory), "CLIP")
 
 
 def build_tiny_siglip(directory: str | Path) -> Path:
@@ -204,20 +213,12 @@ def build_tiny_xclip(directory: str | Path) -> Path:
         The folder, loadable with `load_adapter(path)`.
     """
     import torch
-    from transformers import CLIPImageProcessorPil, XCLIPConfig, XCLIPModel
+    from transformers import XCLIPConfig, XCLIPModel
 
     with _quiet():
         tok = _clip_tokenizer()
         config = XCLIPConfig(
-            text_config=dict(
-                vocab_size=len(tok),
-                num_hidden_layers=2,
-                max_position_embeddings=TEXT_POSITIONS,
-                bos_token_id=tok.bos_token_id,
-                eos_token_id=tok.eos_token_id,
-                pad_token_id=tok.pad_token_id,
-                **_TOWER,
-            ),
+            text_config=_clip_text_config(tok),
             vision_config=dict(
                 image_size=IMAGE_SIZE,
                 patch_size=PATCH_SIZE,
@@ -236,10 +237,7 @@ def build_tiny_xclip(directory: str | Path) -> Path:
         )
         torch.manual_seed(SEED)
         model = XCLIPModel(config)
-        processor = CLIPImageProcessorPil(
-            size={"shortest_edge": IMAGE_SIZE}, crop_size={"height": IMAGE_SIZE, "width": IMAGE_SIZE}
-        )
-        return _save(model, tok, processor, Path(directory), "X-CLIP")
+        return _save(model, tok, _clip_processor(), Path(directory), "X-CLIP")
 
 
 def build_tiny_videoprism(directory: str | Path) -> Path:

@@ -6,6 +6,7 @@ tokenisation with truncation counting, the output unwrapping and `describe()` li
 
 from __future__ import annotations
 
+import abc
 from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 from vidret.adapters.base import EmbeddingAdapter, check_clip
@@ -81,6 +82,17 @@ def accepts_argument(method: Any, name: str) -> bool:
         return name in inspect.signature(method).parameters
     except (TypeError, ValueError):
         return False
+
+
+def require_methods(model: Any, methods: Sequence[str], why: str) -> None:
+    """Raise unless `model` has every method in `methods`.
+
+    Raises:
+        ValueError: naming the model class, the missing methods and `why` (the fix).
+    """
+    missing = [m for m in methods if not hasattr(model, m)]
+    if missing:
+        raise ValueError(f"{type(model).__name__} has no {'/'.join(missing)}: {why}")
 
 
 def batched(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
@@ -228,9 +240,9 @@ class TransformersAdapter(EmbeddingAdapter):
             out = [self.finalize(self.embed_clips(chunk)) for chunk in batched(list(clips), self.batch_size)]
         return torch.cat(out)
 
+    @abc.abstractmethod
     def embed_clips(self, clips: Sequence["np.ndarray"]) -> "torch.Tensor":
         """(B, D) embeddings of one batch of validated clips (normalised afterwards by `finalize`)."""
-        raise NotImplementedError
 
     def pixels(self, clip: "np.ndarray") -> "torch.Tensor":
         """One clip's frames as (T, 3, h, w) pixel values on the model's device and dtype."""
