@@ -70,9 +70,31 @@ def test_corrupt_part_is_named(tmp_path):
 
 def test_malformed_part_is_named(tmp_path):
     cache = EmbeddingCache(tmp_path, KEY)
-    np.savez(cache.path / "parts" / "odd.npz", ids=np.array(["a", "b"]), embeddings=np.zeros((3, 2), np.float32))
+    np.savez(
+        cache.path / "parts" / "odd.npz",
+        ids=np.array(["a", "b"]),
+        embeddings=np.zeros((3, 2), np.float32),
+        truncated=np.zeros(2, bool),
+    )
     with pytest.raises(ValueError, match="odd.npz holds 2 ids"):
         EmbeddingCache(tmp_path, KEY)
+
+
+def test_part_without_truncation_flags_is_named(tmp_path):
+    cache = EmbeddingCache(tmp_path, KEY)
+    np.savez(cache.path / "parts" / "old.npz", ids=np.array(["a"]), embeddings=np.zeros((1, 2), np.float32))
+    with pytest.raises(ValueError, match="corrupt embedding cache part .*old.npz"):
+        EmbeddingCache(tmp_path, KEY)
+
+
+def test_truncation_flags_survive_a_reopen(tmp_path):
+    cache = EmbeddingCache(tmp_path, KEY)
+    cache.put(["long", "short"], np.ones((2, 2), np.float32), truncated=[True, False])
+    cache.put(["video"], np.ones((1, 2), np.float32))  # no flags: nothing was cut
+    reopened = EmbeddingCache(tmp_path, KEY)
+    assert [reopened.is_truncated(i) for i in ("long", "short", "video", "absent")] == [True, False, False, False]
+    with pytest.raises(ValueError, match="2 ids but embeddings of shape .* and 1 truncation flags"):
+        cache.put(["a", "b"], np.ones((2, 2), np.float32), truncated=[True])
 
 
 def test_text_ids_are_content_hashes():

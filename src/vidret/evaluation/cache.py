@@ -1,7 +1,9 @@
 """Embedding cache: a re-run skips embedded items, a killed run resumes to identical results.
 
 Layout: ``<cache_dir>/<namespace>/`` holds ``key.json`` (the settings the namespace stands for)
-and ``parts/*.npz`` files, each one batch of ``ids`` (str) and ``embeddings`` (float32, N x D).
+and ``parts/*.npz`` files, each one batch of ``ids`` (str), ``embeddings`` (float32, N x D) and,
+for texts, ``truncated`` (bool: the model cut the text to its maximum length, so a re-run that
+takes the text from the cache still reports it).
 The namespace is a hash of everything that changes an embedding: model id + revision, adapter
 preset, frames, resolution and the other adapter settings. Item ids name what was embedded
 (a text's content hash, a video segment's source and time span), so the same item met in another
@@ -18,7 +20,7 @@ import json
 import logging
 import os
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +28,8 @@ import numpy as np
 
 logger = logging.getLogger(__name__)
 
-CACHE_FORMAT = 1
+# 2: text parts carry `truncated` flags (format-1 namespaces are not reused).
+CACHE_FORMAT = 2
 
 
 def cache_namespace(key: Mapping[str, Any]) -> str:
@@ -80,6 +83,7 @@ class EmbeddingCache:
         else:
             _atomic_write_bytes(key_file, stored.encode("utf-8"))
         self._index: dict[str, np.ndarray] = {}
+        self._truncated: set[str] = set()
         self._seen_parts: set[str] = set()
         self.refresh()
 
@@ -96,12 +100,15 @@ class EmbeddingCache:
                 with np.load(part, allow_pickle=False) as data:
                     ids = [str(i) for i in data["ids"]]
                     emb = np.asarray(data["embeddings"], dtype=np.float32)
+                    cut = [bool(x) for x in data["truncated"]]
             except Exception as err:  # zip/format errors come in many types
                 raise ValueError(f"corrupt embedding cache part {part}: {err}; delete it to re-embed") from err
-            if emb.ndim != 2 or emb.shape[0] != len(ids):
-                raise ValueError(f"embedding cache part {part} holds {len(ids)} ids but embeddings {emb.shape}")
-            for item_id, row in zip(ids, emb):
-                self._index[item_id] = row
+            if emb.ndim != 2 or emb.shape[0] != len(ids) or len(cut) != len(ids):
+                raise ValueError(
+                    f"embedding cache part {part} holds {len(ids)} ids but embeddings {emb.shape} "
+                    f"and {len(cut)} truncation flags"
+                )
+            self._add(ids, emb, cut)
             self._seen_parts.add(part.name)
 
     def __contains__(self, item_id: object) -> bool:
@@ -114,33 +121,46 @@ class EmbeddingCache:
         """The cached embedding of `item_id`, or None."""
         return self._index.get(item_id)
 
+    def is_truncated(self, item_id: str) -> bool:
+        """True if `item_id` is a cached text that the model truncated."""
+        return item_id in self._truncated
+
     def missing(self, item_ids: Iterable[str]) -> list[str]:
         """The ids in `item_ids` (order kept) that have no cached embedding."""
         return [i for i in item_ids if i not in self._index]
 
-    def put(self, item_ids: list[str], embeddings: np.ndarray) -> None:
+    def put(self, item_ids: list[str], embeddings: np.ndarray, truncated: Sequence[bool] | None = None) -> None:
         """Store one batch as a new part file (atomically) and index it.
 
         Args:
             item_ids: ids of the rows of `embeddings`.
             embeddings: float array (N x D).
+            truncated: per id, whether the text was truncated (None = none was).
 
         Raises:
-            ValueError: if the number of ids and rows differ.
+            ValueError: if the numbers of ids, rows and flags differ.
         """
         emb = np.ascontiguousarray(embeddings, dtype=np.float32)
-        if emb.ndim != 2 or emb.shape[0] != len(item_ids):
-            raise ValueError(f"cache.put: {len(item_ids)} ids but embeddings of shape {emb.shape}")
+        cut = [False] * len(item_ids) if truncated is None else [bool(x) for x in truncated]
+        if emb.ndim != 2 or emb.shape[0] != len(item_ids) or len(cut) != len(item_ids):
+            raise ValueError(
+                f"cache.put: {len(item_ids)} ids but embeddings of shape {emb.shape} and {len(cut)} truncation flags"
+            )
         if not item_ids:
             return
         name = f"{os.getpid()}-{uuid.uuid4().hex}.npz"
         tmp = self.parts_dir / f".{name}.tmp"
         with open(tmp, "wb") as fh:
-            np.savez(fh, ids=np.asarray(item_ids, dtype=str), embeddings=emb)
+            np.savez(fh, ids=np.asarray(item_ids, dtype=str), embeddings=emb, truncated=np.asarray(cut, dtype=bool))
         os.replace(tmp, self.parts_dir / name)
         self._seen_parts.add(name)
-        for item_id, row in zip(item_ids, emb):
+        self._add(item_ids, emb, cut)
+
+    def _add(self, item_ids: list[str], emb: np.ndarray, cut: list[bool]) -> None:
+        for item_id, row, flag in zip(item_ids, emb, cut):
             self._index[item_id] = row
+            if flag:
+                self._truncated.add(item_id)
 
 
 def _atomic_write_bytes(path: Path, data: bytes) -> None:

@@ -70,19 +70,23 @@ class NoCache:
     def get(self, item_id: str) -> None:
         return None
 
-    def put(self, ids: list[str], embeddings: np.ndarray) -> None:
+    def is_truncated(self, item_id: str) -> bool:
+        return False
+
+    def put(self, ids: list[str], embeddings: np.ndarray, truncated: Sequence[bool] | None = None) -> None:
         return None
 
 
 @dataclass
 class Progress:
-    """Per-process counters: batches embedded (for the stop hook), cache hits and misses."""
+    """Per-process counters: batches embedded (for the stop hook), cache hits and misses, the
+    text ids the model truncated (every process's, after `embed_texts`) and decode failures."""
 
     stop_after: int | None
     batches: int = 0
     hits: int = 0
     misses: int = 0
-    truncated: int = 0
+    truncated: set[str] = field(default_factory=set)
     failures: list[dict[str, Any]] = field(default_factory=list)
 
     def batch_done(self) -> None:
@@ -110,6 +114,9 @@ def embed_texts(
 ) -> dict[str, np.ndarray]:
     """Embed this process's share of `todo` (the uncached texts) and gather every text's embedding.
 
+    The ids of texts the model truncated (embedded now by any process, or flagged in the cache)
+    are collected in ``progress.truncated`` on the main process.
+
     Args:
         plan: the plan (its `texts`).
         adapter: the model.
@@ -130,32 +137,59 @@ def embed_texts(
     if info.is_main:
         progress.hits += len(ids) - len(todo)
         progress.misses += len(todo)
-    before = getattr(adapter, "num_truncated_texts", 0)
     out_ids: list[str] = []
     out_rows: list[np.ndarray] = []
+    cut: list[str] = []
     batches = [mine[i : i + batch_size] for i in range(0, len(mine), batch_size)]
     for batch in tqdm_main(batches, info, desc="texts", unit="batch"):
-        emb = adapter.encode_text([plan.texts[i] for i in batch]).numpy().astype(np.float32)
-        cache.put(batch, emb)
+        texts = [plan.texts[i] for i in batch]
+        before = adapter.num_truncated_texts
+        emb = adapter.encode_text(texts).numpy().astype(np.float32)
+        flags = truncation_flags(adapter, texts, adapter.num_truncated_texts - before)
+        cache.put(batch, emb, flags)
         out_ids += batch
         out_rows.append(emb)
+        cut += [i for i, flag in zip(batch, flags) if flag]
         progress.batch_done()
-    progress.truncated += getattr(adapter, "num_truncated_texts", 0) - before
-    return _merge(ids, out_ids, out_rows, cache, info)
+    merged, extras = _gather(ids, out_ids, out_rows, cut, cache, info)
+    progress.truncated = {i for rank_cut in extras for i in rank_cut}
+    if info.is_main:
+        progress.truncated |= {i for i in ids if cache.is_truncated(i)}
+    return merged
 
 
-def _merge(
-    all_ids: list[str], out_ids: list[str], out_rows: list[np.ndarray], cache: Any, info: ProcessInfo
-) -> dict[str, np.ndarray]:
+def truncation_flags(adapter: EmbeddingAdapter, texts: list[str], num_cut: int) -> list[bool]:
+    """Which of `texts` the adapter truncated, given that its `num_truncated_texts` grew by `num_cut`.
+
+    The adapter only keeps a running count; a batch where some but not all texts were cut is
+    recounted text by text (tokenising only, when the adapter exposes `tokenize`).
+    """
+    if num_cut <= 0 or num_cut >= len(texts):
+        return [num_cut > 0] * len(texts)
+    recount = getattr(adapter, "tokenize", None) or adapter.encode_text
+    counted = adapter.num_truncated_texts
+    flags = []
+    for text in texts:
+        before = adapter.num_truncated_texts
+        recount([text])
+        flags.append(adapter.num_truncated_texts > before)
+    adapter.num_truncated_texts = counted
+    return flags
+
+
+def _gather(
+    all_ids: list[str], out_ids: list[str], out_rows: list[np.ndarray], extra: Any, cache: Any, info: ProcessInfo
+) -> tuple[dict[str, np.ndarray], list[Any]]:
+    """Gather every process's rows (and `extra`); on the main process fill the rest from the cache."""
     local = np.concatenate(out_rows) if out_rows else None
-    merged, _ = gather_embeddings(out_ids, local, info)
+    merged, extras = gather_embeddings(out_ids, local, info, extra=extra)
     if info.is_main:
         for item_id in all_ids:
             if item_id not in merged:
                 row = cache.get(item_id)
                 if row is not None:
                     merged[item_id] = row
-    return merged
+    return merged, extras
 
 
 def _identity(batch: Any) -> Any:
@@ -300,19 +334,12 @@ def embed_segments(
                 if len(pending) >= batch_size:
                     flush()
         flush()
-    local = np.concatenate(out_rows) if out_rows else None
-    merged, extras = gather_embeddings(out_ids, local, info, extra=progress.failures)
+    merged, extras = _gather(ids, out_ids, out_rows, progress.failures, cache, info)
     failures = [f for rank_failures in extras for f in rank_failures]
     if strict and failures:
         f = failures[0]
         raise EvaluationError(f"--strict: {f['kind']} {f['item_id']!r} ({f['source']}) failed to decode: {f['reason']}")
     progress.failures = failures
-    if info.is_main:
-        for item_id in ids:
-            if item_id not in merged:
-                row = cache.get(item_id)
-                if row is not None:
-                    merged[item_id] = row
     return merged
 
 

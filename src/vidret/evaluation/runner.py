@@ -35,7 +35,7 @@ from vidret.evaluation.embedding import (
 from vidret.evaluation.oracle import build_oracle, is_oracle
 from vidret.evaluation.results import build_record, write_results
 from vidret.evaluation.score import build_visuals, score_task
-from vidret.evaluation.tasks import LongVideo, TaskPlan, parse_long_video, resolve_task_ids
+from vidret.evaluation.tasks import LongVideo, Task, TaskPlan, parse_long_video, resolve_task_ids
 
 if TYPE_CHECKING:
     from vidret.adapters.base import EmbeddingAdapter
@@ -251,7 +251,6 @@ def evaluate(
     )
     timings["videos_s"] = time.perf_counter() - mark
     mark = time.perf_counter()
-    truncated = sum(_gather_ints(progress.truncated, info))
     if not info.is_main:
         barrier(info)
         return None
@@ -263,8 +262,7 @@ def evaluate(
     tasks = {}
     for task in tqdm_main(plan.tasks, info, desc="scoring", unit="task"):
         tasks[task.task_id] = score_task(task, text_emb, visuals, fusion)
-        if truncated:
-            tasks[task.task_id]["num_truncated_texts"] = truncated
+        tasks[task.task_id]["num_truncated_texts"] = count_truncated(task, progress.truncated)
     timings["scoring_s"] = time.perf_counter() - mark
     record = build_record(
         benchmark=plan.benchmark.benchmark,
@@ -287,8 +285,9 @@ def evaluate(
     return record
 
 
-def _gather_ints(value: int, info: ProcessInfo) -> list[int]:
-    return [int(v) for v in gather_objects(value, info)]
+def count_truncated(task: Task, truncated: set[str]) -> int:
+    """How many distinct texts of `task` (queries or gallery) the model truncated."""
+    return len({ref.text for ref in task.queries + task.gallery if ref.text is not None} & truncated)
 
 
 def _model_record(settings: EvalSettings, adapter: EmbeddingAdapter) -> dict[str, Any]:
