@@ -156,6 +156,12 @@ def test_file_level_errors(raw, tmp_path):
     _write(copy / "val_finegd.csv", rows, header=["query_id", "query_video", "target_video", "modification"])
     with pytest.raises(BuildError, match=r"val_finegd.csv: missing column\(s\) \['target_videos_ids'\]"):
         build("tf-covr", copy, tmp_path / "out", progress=False)
+    (copy / "val_finegd.csv").write_bytes((copy / "test_finegd.csv").read_bytes() + "x,caf\xe9,\n".encode("latin-1"))
+    with pytest.raises(BuildError, match=rf"val_finegd.csv, row {len(rows) + 1}: not UTF-8 text \(invalid continuation byte"):
+        build("tf-covr", copy, tmp_path / "out", progress=False)
+    (copy / "val_finegd.csv").write_text((copy / "test_finegd.csv").read_text() + "x," + "y" * 200_000 + ",c,d,e\n")
+    with pytest.raises(BuildError, match=rf"val_finegd.csv, row {len(rows) + 1}: not valid CSV \(field larger than field limit"):
+        build("tf-covr", copy, tmp_path / "out", progress=False)
     (copy / "val_finegd.csv").write_text("")
     with pytest.raises(BuildError, match="val_finegd.csv: empty file"):
         build("tf-covr", copy, tmp_path / "out", progress=False)

@@ -33,7 +33,6 @@ from typing import Any
 DEFAULT_ORG = "vidret"
 ORG_ENV = "VIDRET_HUB_ORG"
 DEFAULT_REVISION = "v1.0.0"
-DECODE_ERRORS_CAUGHT = "VideoDecodeError, ValueError, OSError"
 
 
 def hub_org(org: str | None = None) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import csv
+import io
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -41,19 +42,28 @@ def read_csv_rows(path: Path, required: Sequence[str]) -> list[dict[str, str]]:
     """All rows of a CSV file (UTF-8, optional BOM) as dicts of strings, after checking its header.
 
     Raises:
-        BuildError: the file is absent, has no header, or lacks a required column.
+        BuildError: the file is absent, is not UTF-8 or not valid CSV (naming the data row),
+            has no header, or lacks a required column.
     """
     if not path.is_file():
         raise BuildError("file not found", file=path)
-    with open(path, newline="", encoding="utf-8-sig") as f:
-        reader = csv.DictReader(f)
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = data[: err.start].count(b"\n") + 1  # the header is line 1, data row n is line n + 1
+        raise BuildError(f"not UTF-8 text ({err.reason} at byte {err.start})", file=path, row=line - 1 or None) from None
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    rows: list[dict[str, str]] = []
+    try:
         if reader.fieldnames is None:
             raise BuildError("empty file (no header row)", file=path)
         check_columns([c.strip() for c in reader.fieldnames], required, path)
-        rows = []
         for row in reader:
             rows.append({(k or "").strip(): v for k, v in row.items()})
-        return rows
+    except csv.Error as err:
+        raise BuildError(f"not valid CSV ({err})", file=path, row=len(rows) + 1) from None
+    return rows
 
 
 def check_columns(columns: Iterable[str], required: Sequence[str], path: os.PathLike | str) -> None:
