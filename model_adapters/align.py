@@ -13,6 +13,6 @@ PRESETS = (
         padding="max_length",
         text_inputs=("input_ids", "attention_mask", "token_type_ids"),  # BERT text tower
         checkpoints=("kakaobrain/align-base",),
-        notes="289px EfficientNet input (no position embeddings: --resolution just resizes); no revision pinned",
+        notes="289px EfficientNet input, pixels in [-1, 1] (no position embeddings: a resolution override just resizes); no revision pinned",
     ),
 )

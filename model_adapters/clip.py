@@ -12,7 +12,7 @@ PRESETS = (
         pooling="mean",
         text_max_length=77,  # CLIP's 77 learned text positions
         padding="longest",  # the pooler reads the EOS position, so padding length is irrelevant
-        # Commits as pinned by mteb's clip_models.py (public record of the Hub repos).
+        # Commits as pinned by mteb's clip_models.py; not checked against the Hub here (see README).
         revisions={
             "openai/clip-vit-base-patch32": "3d74acf9a28c67741b2f4f2ea7635f0aaf6f0268",
             "openai/clip-vit-base-patch16": "57c216476eefef5ab752ec549e440a49ae4ae5f3",

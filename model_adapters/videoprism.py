@@ -17,7 +17,8 @@ PRESETS = (
         # rescale to [0, 1] without mean/std (VideoPrismProcessor sets do_normalize=False).
         processor_defaults={"do_normalize": False},
         # The transformers-format weights are not on `main` of these repos (only the Flax .npz);
-        # mteb's videoprism_models.py pins these commits from the Hub PRs that carry them.
+        # mteb's videoprism_models.py pins these commits from the Hub PRs that carry them (not checked
+        # against the Hub here; see README).
         revisions={
             "google/videoprism-lvt-base-f16r288": "fb6de9f0eb7bc285be86bdca1cf7daa3e3ef51ff",
             "google/videoprism-lvt-large-f8r288": "03900b4ecc0b278b30abdc5953c575bb5f083865",
