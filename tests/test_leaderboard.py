@@ -78,6 +78,38 @@ def test_reruns_keep_the_latest_and_other_benchmarks_are_ignored():
     assert sorted((row["frames"], row["date"]) for row in table.rows) == [(8, "2026-02-01"), (16, "2026-03-01")]
 
 
+def test_runs_differing_in_any_scoring_setting_are_separate_rows():
+    base = make_results("lovr", model_id="acme/a")
+    variants = [
+        base,
+        with_change(base, "settings.pooling", "max"),
+        with_change(base, "settings.decode_mode", "keyframe"),
+        with_change(base, "settings.limit", 5),
+        with_change(base, "settings.long_video", {"segments": "window", "window_s": 30.0, "aggregate": "max"}),
+    ]
+    rerun = with_change(base, "settings.batch_size", 64)  # speed only: a rerun of the first row
+    rerun["created_at"] = "2026-04-01T00:00:00Z"
+    table = build_table([*variants, rerun], "lovr")
+    assert sorted(row["settings"] for row in table.rows) == [
+        "224x224",
+        "224x224, 30.0 s windows, max of segments",
+        "224x224, keyframe decoding",
+        "224x224, limit 5",
+        "224x224, pooling max",
+    ]
+    assert next(row for row in table.rows if row["settings"] == "224x224")["date"] == "2026-04-01"
+    assert [row["flags"] for row in table.rows if "limit" in row["settings"]] == [["subset"]]
+    assert 'class="badge subset"' in render_table_html(table)
+
+
+def test_latest_run_is_found_across_time_zones():
+    earlier = make_results("lovr", model_id="acme/a", base=5, created_at="2026-03-01T13:00:00+02:00")  # 11:00 UTC
+    later = make_results("lovr", model_id="acme/a", base=25, created_at="2026-03-01T12:00:00Z")
+    for order in ([earlier, later], [later, earlier]):
+        (row,) = build_table(order, "lovr").rows
+        assert row["t2v/R@1"] == later["tasks"]["t2v"]["metrics"]["R@1"]
+
+
 def test_partial_results_leave_cells_empty():
     partial = with_change(make_results("lovr", model_id="acme/p"), "tasks", {"t2v": make_results("lovr")["tasks"]["t2v"]})
     table = build_table([partial, make_results("lovr")], "lovr")

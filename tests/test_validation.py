@@ -134,6 +134,17 @@ def test_load_results_errors(tmp_path):
         load_results(listed)
 
 
+def test_parse_created_at():
+    from datetime import datetime, timezone
+
+    from vidret.evaluation.validation import parse_created_at
+
+    assert parse_created_at("2026-03-01T12:00:00Z") == datetime(2026, 3, 1, 12, tzinfo=timezone.utc)
+    assert parse_created_at("2026-03-01T14:00:00+02:00") == parse_created_at("2026-03-01T12:00:00")
+    with pytest.raises(ValueError):
+        parse_created_at("yesterday")
+
+
 def test_validate_file_returns_results(tmp_path):
     path = write_results(tmp_path / "r.json", make_results("tf-covr"))
     assert validate_file(path)["benchmark"] == "tf-covr"

@@ -13,7 +13,7 @@ import json
 import math
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -85,13 +85,29 @@ def _schema_problems(results: Any) -> list[Problem]:
     return problems
 
 
+def parse_created_at(value: str) -> datetime:
+    """The time of an ISO-8601 `created_at`, timezone-aware (UTC when the text names no zone).
+
+    Args:
+        value: e.g. "2026-03-01T12:00:00Z" or "2026-03-01T13:00:00+01:00".
+
+    Returns:
+        The aware datetime, so that times written in different zones compare correctly.
+
+    Raises:
+        ValueError: when `value` is not an ISO-8601 date-time.
+    """
+    parsed = datetime.fromisoformat(value[:-1] + "+00:00" if value.endswith("Z") else value)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
 def _check_created_at(results: dict[str, Any]) -> list[Problem]:
     # jsonschema checks "date-time" only when rfc3339-validator is installed; check it here too.
     value = results.get("created_at")
     if not isinstance(value, str):
         return []
     try:
-        datetime.fromisoformat(value[:-1] + "+00:00" if value.endswith("Z") else value)
+        parse_created_at(value)
     except ValueError:
         return [Problem("created_at", f"{value!r} is not an ISO-8601 date-time")]
     return []

@@ -3,13 +3,14 @@
 `build_table` is the one place that turns results into rows and columns; the static site
 (`build_site`, behind `vidret leaderboard`) and the Hub Space (`spaces/leaderboard/app.py`) both
 render its output. A row whose dataset revision differs from the most common one among the rows
-is flagged: its scores were computed on different data and are not directly comparable. So is a
-random-weight model.
+is flagged: its scores were computed on different data and are not directly comparable. So are
+a random-weight model and a run on a subset (`--limit`).
 """
 
 from __future__ import annotations
 
 import html
+import json
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from vidret.benchmarks import BENCHMARKS, get_benchmark
-from vidret.evaluation.validation import ResultsValidationError, validate_file
+from vidret.evaluation.validation import ResultsValidationError, parse_created_at, validate_file
 
 logger = logging.getLogger(__name__)
 
@@ -107,6 +108,8 @@ def collect_results(
 
 
 def _settings_text(results: dict[str, Any]) -> str:
+    # Every setting that changes the numbers and has no column of its own; vidret's protocol
+    # defaults (exact decoding, float32, clip segments averaged) go unsaid.
     settings = results["settings"]
     parts = []
     if settings.get("resolution"):
@@ -115,28 +118,44 @@ def _settings_text(results: dict[str, Any]) -> str:
         parts.append(f"fusion {settings['fusion']}")
     if settings.get("pooling"):
         parts.append(f"pooling {settings['pooling']}")
+    if settings.get("decode_mode", "exact") != "exact":
+        parts.append(f"{settings['decode_mode']} decoding")
+    if settings.get("dtype", "float32") != "float32":
+        parts.append(settings["dtype"])
+    long_video = settings.get("long_video") or {}
+    if long_video.get("segments") == "window":
+        parts.append(f"{long_video.get('window_s')} s windows")
+    if long_video.get("aggregate", "mean") != "mean":
+        parts.append(f"{long_video['aggregate']} of segments")
+    if settings.get("limit") is not None:
+        parts.append(f"limit {settings['limit']}")
     return ", ".join(parts)
 
 
+# Settings that change speed or failure handling, not the scores: runs differing only in these
+# are reruns of the same row.
+_SPEED_SETTINGS = ("batch_size", "num_workers", "strict")
+
+
 def _identity(results: dict[str, Any]) -> tuple:
-    model, settings = results["model"], results["settings"]
+    model = results["model"]
+    settings = {key: value for key, value in results["settings"].items() if key not in _SPEED_SETTINGS}
     return (
         model["id"],
         model.get("revision"),
         model["adapter"],
-        settings["frames"],
-        settings.get("fusion"),
-        tuple(settings.get("resolution") or ()),
         results["split"],
         results["dataset"].get("revision"),
+        json.dumps(settings, sort_keys=True),
     )
 
 
 def build_table(results_list: list[dict[str, Any]], benchmark: str) -> LeaderboardTable:
     """The leaderboard table of one benchmark.
 
-    Results of other benchmarks are ignored. When the same model, revision, settings, split and
-    dataset revision appear more than once, only the most recent run (by `created_at`) is kept.
+    Results of other benchmarks are ignored. When the same model, revision, split, dataset revision
+    and settings (all but batch size, workers and strictness) appear more than once, only the most
+    recent run (by `created_at`) is kept. A run on a subset (`settings.limit`) is flagged.
 
     Args:
         results_list: valid results (see `collect_results`).
@@ -154,7 +173,7 @@ def build_table(results_list: list[dict[str, Any]], benchmark: str) -> Leaderboa
         if results.get("benchmark") != spec.benchmark:
             continue
         key = _identity(results)
-        if key not in latest or results["created_at"] > latest[key]["created_at"]:
+        if key not in latest or parse_created_at(results["created_at"]) > parse_created_at(latest[key]["created_at"]):
             latest[key] = results
     kept = list(latest.values())
 
@@ -208,6 +227,8 @@ def build_table(results_list: list[dict[str, Any]], benchmark: str) -> Leaderboa
             row["flags"].append("dataset revision differs")
         if model.get("random_weights"):
             row["flags"].append("random weights")
+        if results["settings"].get("limit") is not None:
+            row["flags"].append("subset")
         rows.append(row)
 
     sort_key = None
@@ -320,6 +341,8 @@ def render_table_html(table: LeaderboardTable) -> str:
                 badges = '<span class="badge revision" title="not the most common dataset revision">differs</span>'
             if column.key == "model" and "random weights" in row["flags"]:
                 badges = '<span class="badge random">random weights</span>'
+            if column.key == "settings" and "subset" in row["flags"]:
+                badges = '<span class="badge subset" title="scored on the first items only (--limit)">subset</span>'
             klass = ' class="number"' if column.kind == "number" else ""
             cells.append(f'<td{klass} data-value="{esc(value)}">{esc(text)}{badges}</td>')
         flagged = ' class="flagged"' if "dataset revision differs" in row["flags"] else ""
