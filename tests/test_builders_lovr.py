@@ -115,8 +115,11 @@ def test_videos_none_and_link(raw, tmp_path):
 
 
 def test_link_mode_needs_extracted_videos(raw_parts, tmp_path):
+    build("lovr", raw_parts, tmp_path / "out", videos="none", progress=False)
+    before = tree_bytes(tmp_path / "out")
     with pytest.raises(BuildError, match="--videos link needs extracted videos"):
         build("lovr", raw_parts, tmp_path / "out", videos="link", progress=False)
+    assert tree_bytes(tmp_path / "out") == before  # the earlier build is left whole
 
 
 def test_missing_videos_fail_or_are_listed(raw, tmp_path):

@@ -155,6 +155,12 @@ class DatasetBuilder(ABC):
         work = Path(tempfile.mkdtemp(prefix=".vidret-build-", dir=work_parent))
         try:
             video_dir = self.locate_videos(work)
+            if self.config.videos == "link" and self._extracted:  # checked before OUT is touched
+                raise BuildError(
+                    "--videos link needs extracted videos: these were streamed out of archive parts into a temporary "
+                    "folder. Extract video_data/ first, or use --videos copy.",
+                    file=self.raw,
+                )
             refs = self.video_refs(annotations, video_dir)
             durations = self._probe_all(refs)
             tables = self.make_tables(annotations, durations)
@@ -254,12 +260,6 @@ class DatasetBuilder(ABC):
     def _place_videos(self, refs: Mapping[str, VideoRef], durations: Mapping[str, float | None]) -> None:
         if self.config.videos == "none":
             return
-        if self.config.videos == "link" and self._extracted:
-            raise BuildError(
-                "--videos link needs extracted videos: these were streamed out of archive parts into a temporary "
-                "folder. Extract video_data/ first, or use --videos copy.",
-                file=self.raw,
-            )
         shipped = [r for r in refs.values() if r.repo_path is not None and durations.get(r.key) is not None]
         for ref in tqdm(sorted(shipped, key=lambda r: r.repo_path), desc="placing videos", unit="video", disable=not self.config.progress):
             repo.place_video(ref.source, self.out / ref.repo_path, self.config.videos, move=self._extracted)
