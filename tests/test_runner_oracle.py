@@ -31,6 +31,15 @@ def test_oracle_lovr_all_tasks_perfect(repos, tmp_path):
     validate_file(out)
 
 
+def test_oracle_lovr_theme_tasks_perfect(repos):
+    # The sample gives every clip its video's theme (several clips and videos share one).
+    record = run("lovr", repos["lovr"], "oracle", tasks="theme2c,c2theme,t2c")
+    for task_id, task in record["tasks"].items():
+        assert task["metrics"]["R@1"] == 100.0, (task_id, task["metrics"])
+    assert record["tasks"]["theme2c"]["num_queries"] == record["tasks"]["c2theme"]["gallery_size"] >= 2
+    assert record["tasks"]["c2theme"]["num_queries"] == record["tasks"]["t2c"]["num_queries"]
+
+
 def test_oracle_lovr_windows_and_max(repos):
     record = run("lovr", repos["lovr"], "oracle", tasks="t2v,v2t", long_video="window:1.5", aggregate="max")
     assert [t["metrics"]["R@1"] for t in record["tasks"].values()] == [100.0, 100.0]

@@ -8,9 +8,11 @@ from a text it finds the clip id, video id or label the sample captions contain 
 
 Embedding spaces (one-hot blocks, L2-normalised):
 
-- LoVR: ``[video dims | clip dims]``. A clip is ``e_video + e_clip``; a clip caption the same; a
-  video caption ``e_video``. A full video aggregated from its clips keeps ``e_video`` dominant, so
-  every task (t2v, v2t, t2c, c2t) has R@1 = 100.
+- LoVR: ``[video dims | clip dims | theme dims]``. A clip is ``e_video + e_clip + e_theme`` (no
+  theme term when the clip has none); a clip caption the same; a video caption ``e_video``; a theme
+  text (the theme itself) ``e_theme``. A full video aggregated from its clips keeps ``e_video``
+  dominant, and only clips of a theme share its dimension, so every task (t2v, v2t, t2c, c2t,
+  theme2c, c2theme) has R@1 = 100.
 - TF-CoVR: ``[label dims | video dims]``. A video is ``0.6 e_label + 0.8 e_video``; a modification
   text ``e_target_label``. Fused with `avg`, a gallery video with the target label scores 0.6/2
   above the rest, one sharing only the query's label 0.36/2: every valid target ranks first and
@@ -29,7 +31,7 @@ import logging
 import random
 import re
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -78,6 +80,7 @@ class OracleAdapter(EmbeddingAdapter):
             video, and texts naming none of them, embed as "unknown".
         num_frames: frames the runner samples per clip.
         shuffle_seed: when set, permute the identities read from pixels (the chance-level control).
+        themes: LoVR clip id → theme (the optional theme tasks); None = no themes.
 
     Raises:
         ValueError: an unknown benchmark, or two videos with the same first frame code.
@@ -89,6 +92,7 @@ class OracleAdapter(EmbeddingAdapter):
         videos: Sequence[OracleVideo],
         num_frames: int = 4,
         shuffle_seed: int | None = None,
+        themes: Mapping[str, str] | None = None,
     ) -> None:
         # Frame codes read back exactly from frames decoded at 64x64 or more; the samples are 64x48.
         super().__init__(num_frames=num_frames, frame_size=ORACLE_FRAME_SIZE, text_max_length=None, default_fusion="avg")
@@ -108,12 +112,18 @@ class OracleAdapter(EmbeddingAdapter):
             self._clip_dim = {cid: len(video_ids) + i for i, cid in enumerate(clip_ids)}
             self._label_dim: dict[str, int] = {}
             self._clip_video = {c[0]: v.video_id for v in self._videos for c in v.clips}
+            self._clip_theme = dict(themes or {})
+            first = len(video_ids) + len(clip_ids)
+            self._theme_dim = {t: first + i for i, t in enumerate(sorted(set(self._clip_theme.values())))}
         else:
             self._label_dim = {lab: i for i, lab in enumerate(labels)}
             self._video_dim = {vid: len(labels) + i for i, vid in enumerate(video_ids)}
             self._clip_dim = {}
             self._clip_video = {}
-        self.dim = len(self._video_dim) + len(self._clip_dim) + len(self._label_dim) + 1  # +1: "unknown"
+            self._clip_theme = {}
+            self._theme_dim = {}
+        dims = len(self._video_dim) + len(self._clip_dim) + len(self._label_dim) + len(self._theme_dim)
+        self.dim = dims + 1  # +1: "unknown"
         self._label_of = {v.video_id: v.label for v in self._videos}
         # The shuffled control maps each identity read from pixels to another one.
         self._video_perm = self._permutation(video_ids, shuffle_seed)
@@ -170,7 +180,7 @@ class OracleAdapter(EmbeddingAdapter):
             if self.benchmark == "lovr":
                 out[row, self._video_dim[self._video_perm[video_id]]] = 1.0
                 if clip_id is not None:
-                    out[row, self._clip_dim[self._clip_perm[clip_id]]] = 1.0
+                    self._set_clip(out[row], self._clip_perm[clip_id])
             else:
                 label = self._label_of[video_id]
                 out[row, self._video_dim[self._video_perm[video_id]]] = ID_WEIGHT
@@ -184,16 +194,25 @@ class OracleAdapter(EmbeddingAdapter):
         out = torch.zeros(len(texts), self.dim)
         for row, text in enumerate(texts):
             key = self._find(text)
-            if key is None:
+            if text.strip() in self._theme_dim:  # a theme query is the theme itself
+                out[row, self._theme_dim[text.strip()]] = 1.0
+            elif key is None:
                 out[row, -1] = 1.0
             elif self.benchmark == "tf-covr":
                 out[row, self._label_dim[key]] = 1.0
             elif key in self._clip_dim:
-                out[row, self._clip_dim[key]] = 1.0
+                self._set_clip(out[row], key)
                 out[row, self._video_dim[self._clip_video[key]]] = 1.0
             else:
                 out[row, self._video_dim[key]] = 1.0
         return self.finalize(out)
+
+    def _set_clip(self, row: "torch.Tensor", clip_id: str) -> None:
+        """Mark a LoVR clip's own dimension and its theme's (when it has one)."""
+        row[self._clip_dim[clip_id]] = 1.0
+        theme = self._clip_theme.get(clip_id)
+        if theme is not None:
+            row[self._theme_dim[theme]] = 1.0
 
     def _find(self, text: str) -> str | None:
         if self._text_pattern is None:
@@ -276,7 +295,12 @@ def build_oracle(
                 label = v.get("label")
                 videos.append(OracleVideo(vid, int(first_index_of(vid)), fps, label=None if label is None else str(label)))
     seed = _SHUFFLE_SEED if model == "oracle-shuffled" else None
-    return OracleAdapter(benchmark, videos, num_frames=num_frames or 4, shuffle_seed=seed)
+    themes = {
+        str(c["clip_id"]): c["theme"].strip()
+        for c in plan.tables.get("clips", [])
+        if isinstance(c.get("theme"), str) and c["theme"].strip()
+    }
+    return OracleAdapter(benchmark, videos, num_frames=num_frames or 4, shuffle_seed=seed, themes=themes)
 
 
 def is_oracle(model: str) -> bool:
