@@ -25,14 +25,31 @@ def _chromium() -> str | None:
     return next((path for path in CHROMIUM_CANDIDATES if os.access(path, os.X_OK)), None) or shutil.which("chromium")
 
 
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory):
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
+
+
+def _require_browser(chromedriver: str = CHROMEDRIVER) -> str:
+    """The chromium binary; skips the test when it or the driver is missing, fails instead in CI."""
     chromium = _chromium()
-    if chromium is None or not os.access(CHROMEDRIVER, os.X_OK):
+    if chromium is None or not os.access(chromedriver, os.X_OK):
         reason = "needs Debian's chromium and chromium-driver (apt-get install -y chromium chromium-driver)"
-        if os.environ.get("CI", "").lower() == "true":
+        if _in_ci():
             pytest.fail(f"browser test cannot run in CI: {reason}")
         pytest.skip(reason)
+    return chromium
+
+
+@pytest.mark.parametrize("ci, outcome", [("true", pytest.fail.Exception), ("1", pytest.fail.Exception), ("", pytest.skip.Exception)])
+def test_missing_browser_fails_in_ci_and_skips_locally(monkeypatch, tmp_path, ci, outcome):
+    monkeypatch.setenv("CI", ci)
+    with pytest.raises(outcome, match="chromium-driver"):
+        _require_browser(chromedriver=str(tmp_path / "no-chromedriver"))
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    chromium = _require_browser()
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 

@@ -5,17 +5,19 @@ from __future__ import annotations
 
 import pytest
 import yaml
+from results_helpers import make_results
 
 from vidret.benchmarks import BENCHMARKS
+from vidret.builders import build
+from vidret.evaluation.runner import EvalSettings, evaluate
 from vidret.evaluation.validation import validate_file
 from vidret.hub.leaderboard import build_site
 from vidret.hub.submit import eval_result_entries, plan_submission
+from vidret.samples import make_lovr_release, make_tfcovr_release
 
 
 @pytest.mark.parametrize("benchmark", sorted(BENCHMARKS))
 def test_submitted_task_ids_are_benchmark_task_ids(benchmark):
-    from results_helpers import make_results
-
     spec = BENCHMARKS[benchmark]
     entries = eval_result_entries(make_results(benchmark))
     assert [e.task_id for e in entries] == spec.default_tasks()
@@ -26,18 +28,13 @@ def test_submitted_task_ids_are_benchmark_task_ids(benchmark):
 @pytest.fixture(scope="module")
 def sample_runs(tmp_path_factory):
     """Build both sample benchmarks, score them with the oracle, keep the results files."""
-    samples = pytest.importorskip("vidret.samples", reason="needs vidret.samples (builders issue)")
-    builders = pytest.importorskip("vidret.builders", reason="needs the builders (builders issue)")
-    runner = pytest.importorskip("vidret.evaluation.runner", reason="needs the evaluation runner")
-    if not hasattr(builders, "build") or not hasattr(runner, "evaluate"):
-        pytest.skip("builders/runner public API (vidret.builders.build, vidret.evaluation.runner.evaluate) not there yet")
     root = tmp_path_factory.mktemp("consistency")
     runs = {}
-    for benchmark, make_release in (("lovr", samples.make_lovr_release), ("tf-covr", samples.make_tfcovr_release)):
+    for benchmark, make_release in (("lovr", make_lovr_release), ("tf-covr", make_tfcovr_release)):
         raw, repo, output = root / f"raw-{benchmark}", root / benchmark, root / "results" / f"{benchmark}.json"
         make_release(raw)
-        builders.build(benchmark, raw, repo)
-        runner.evaluate(runner.EvalSettings(benchmark=benchmark, data=str(repo), model="oracle", output=str(output)))
+        build(benchmark, raw, repo)
+        evaluate(EvalSettings(benchmark=benchmark, data=str(repo), model="oracle", output=str(output)))
         runs[benchmark] = (repo, output)
     return runs
 
