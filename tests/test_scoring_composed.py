@@ -151,3 +151,12 @@ def test_matches_plain_python_reference(queries, ks):
 def test_errors(args, kwargs, error, match):
     with pytest.raises(error, match=match):
         composed_map(*args, **kwargs)
+
+
+def test_docstring_example_runs():
+    import doctest
+
+    import vidret.scoring.composed as module
+
+    result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0

@@ -169,3 +169,12 @@ def test_integer_scalars_are_accepted_as_ranks_and_cut_offs():
         retrieval_metrics(ranks=[np.float64(1.0)])
     with pytest.raises(TypeError, match="gallery_size must be an int"):
         retrieval_metrics(ranks=[1], gallery_size=True)
+
+
+def test_docstring_example_runs():
+    import doctest
+
+    import vidret.scoring.retrieval as module
+
+    result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0

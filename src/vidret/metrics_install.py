@@ -53,12 +53,23 @@ class MetricModule:
 
 
 def metric_source_dir() -> Path:
-    """The folder with the module scripts: `metrics/` of the repo, shipped as `vidret.metric_modules`."""
+    """The folder with the module scripts: `metrics/` of the repo, shipped as `vidret.metric_modules`.
+
+    Returns:
+        The folder holding one `<name>/<name>.py` (+ card) per module.
+    """
     return Path(str(importlib.resources.files("vidret.metric_modules")))
 
 
 def modules_cache_dir(cache_dir: str | os.PathLike | None = None) -> Path:
-    """Resolve the HF modules cache: `cache_dir`, else evaluate's HF_MODULES_CACHE."""
+    """Resolve the HF modules cache: `cache_dir`, else evaluate's HF_MODULES_CACHE.
+
+    Args:
+        cache_dir: an explicit cache root; wins over the environment.
+
+    Returns:
+        `cache_dir`, else evaluate's HF_MODULES_CACHE ($HF_MODULES_CACHE, or $HF_HOME/modules).
+    """
     if cache_dir is not None:
         return Path(cache_dir).expanduser()
     loaded = sys.modules.get("evaluate.config")

@@ -25,19 +25,17 @@ def _ranks_from_rankings(
     relevant: Sequence[Iterable[Hashable]],
     max_k: int,
     gallery_size: int | None,
-) -> tuple[list[int | None], list[float]]:
-    """(rank or None for failed queries, rank as a float with inf = unknown) per query."""
+) -> list[float]:
+    """Rank of each query's first relevant item: NaN = failed query, inf = a miss of unknown rank."""
     check_same_length(rankings, relevant, "rankings", "relevant")
-    ranks: list[int | None] = []
-    known: list[float] = []
+    ranks: list[float] = []
     for i, (ranking, rel) in enumerate(zip(rankings, relevant)):
         valid = set(as_id_list(rel, "relevant", i))
         if not valid:
             raise ValueError(f"query {i} has no relevant item; every query needs at least one")
         ranked = as_id_list(ranking, "ranking", i)
         if not ranked:
-            ranks.append(None)  # failed upstream
-            known.append(math.nan)
+            ranks.append(math.nan)  # failed upstream
             continue
         check_no_duplicates(ranked, i)
         if gallery_size is not None and len(ranked) > gallery_size:
@@ -45,20 +43,17 @@ def _ranks_from_rankings(
         pos = next((p for p, item in enumerate(ranked, start=1) if item in valid), None)
         if pos is not None:
             ranks.append(pos)
-            known.append(pos)
         elif gallery_size is not None and len(ranked) == gallery_size:
             ranks.append(gallery_size + 1)  # complete ranking without a relevant item: a miss
-            known.append(gallery_size + 1)
         elif len(ranked) >= max_k:
             # Truncated list without a hit: a miss for every R@K, but the exact rank is unknown.
-            ranks.append(len(ranked) + 1)
-            known.append(math.inf)
+            ranks.append(math.inf)
         else:
             raise ValueError(
                 f"ranking of query {i} has only {len(ranked)} ids and none is relevant, so R@{max_k} cannot be "
                 f"decided; pass at least {max_k} ids, the complete ranking with gallery_size, or exact ranks"
             )
-    return ranks, known
+    return ranks
 
 
 def retrieval_metrics(
@@ -109,34 +104,38 @@ def retrieval_metrics(
     if rankings is not None:
         if relevant is None:
             raise ValueError("rankings need relevant: one collection of relevant ids per query")
-        rank_list, rank_values = _ranks_from_rankings(rankings, relevant, max(ks), gallery_size)
+        values = _ranks_from_rankings(rankings, relevant, max(ks), gallery_size)
     else:
         if relevant is not None:
             raise ValueError("relevant is only used with rankings; ranks already say where the first hit is")
-        rank_list = [None if r is None else check_k(r, f"rank of query {i}") for i, r in enumerate(ranks)]  # type: ignore[arg-type]
-        for i, r in enumerate(rank_list):
-            if r is not None and gallery_size is not None and r > gallery_size:
+        values = []
+        for i, r in enumerate(ranks):  # type: ignore[arg-type]
+            if r is None:
+                values.append(math.nan)
+                continue
+            r = check_k(r, f"rank of query {i}")
+            if gallery_size is not None and r > gallery_size:
                 raise ValueError(f"rank of query {i} is {r}, beyond gallery_size={gallery_size}")
-        rank_values = [math.nan if r is None else float(r) for r in rank_list]
-    n = len(rank_list)
+            values.append(r)
+    n = len(values)
     if n == 0:
         raise ValueError("no queries")
-    num_failed = sum(r is None for r in rank_list)
-    if num_failed and gallery_size is None:
-        first = next(i for i, r in enumerate(rank_list) if r is None)
+    failed = [i for i, v in enumerate(values) if math.isnan(v)]
+    if failed and gallery_size is None:
         raise ValueError(
-            f"query {first} failed (empty ranking or rank None); pass gallery_size so failed queries "
+            f"query {failed[0]} failed (empty ranking or rank None); pass gallery_size so failed queries "
             "can enter MdR/MnR as rank gallery_size + 1"
         )
-    fill = float(gallery_size + 1) if gallery_size is not None else math.nan
-    values = np.array([fill if math.isnan(v) else v for v in rank_values], dtype=np.float64)
+    rank_array = np.array(values, dtype=np.float64)
+    if failed:
+        rank_array[failed] = gallery_size + 1  # type: ignore[operator]
     # A real rank never exceeds gallery_size, so capping K there keeps the gallery_size + 1 given
     # to misses (failed queries, complete rankings without a hit) out of every R@K.
     cap = gallery_size if gallery_size is not None else math.inf
-    out: dict[str, float | int | None] = {f"R@{k}": float(100.0 * (values <= min(k, cap)).mean()) for k in ks}
-    exact = bool(np.isfinite(values).all())
-    out["MdR"] = float(np.median(values)) if exact else None
-    out["MnR"] = float(values.mean()) if exact else None
+    out: dict[str, float | int | None] = {f"R@{k}": float(100.0 * (rank_array <= min(k, cap)).mean()) for k in ks}
+    exact = bool(np.isfinite(rank_array).all())
+    out["MdR"] = float(np.median(rank_array)) if exact else None
+    out["MnR"] = float(rank_array.mean()) if exact else None
     out["num_queries"] = n
-    out["num_failed"] = num_failed
+    out["num_failed"] = len(failed)
     return out
