@@ -9,7 +9,6 @@ import pytest
 import yaml
 
 import vidret.builders
-from vidret.benchmarks import BENCHMARKS
 from vidret.builders import build, repo
 from vidret.samples import make_lovr_release, make_tfcovr_release
 

@@ -13,6 +13,7 @@ import gzip
 import io
 import os
 import random
+import shutil
 import string
 import tarfile
 import zlib
@@ -213,8 +214,6 @@ def make_lovr_release(
         pq.write_table(pa.Table.from_pylist(video_rows), captions / f"video_{split}.parquet")
     if archive:
         _write_split_archive(members, root / "video_data", num_parts)
-        import shutil
-
         shutil.rmtree(staging)
     return root
 

@@ -24,7 +24,7 @@ from tqdm.auto import tqdm
 
 from vidret.benchmarks import BenchmarkSpec, get_benchmark
 from vidret.builders import repo
-from vidret.builders.archive import find_parts, safe_extract, sha256_file
+from vidret.builders.archive import safe_extract, sha256_file
 from vidret.builders.config import BuildConfig, BuildError, BuildReport, MissingVideo
 
 logger = logging.getLogger(__name__)
