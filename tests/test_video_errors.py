@@ -102,7 +102,8 @@ def test_truncated_to_nothing(tmp_path, small_video):
         (dict(start=-1.0), "before the beginning"),
         (dict(end=25.0), "past the end of the video"),
         (dict(start=20.0), "past the end of the video"),
-        (dict(start=float("nan")), "must be numbers"),
+        (dict(start=float("nan")), "start must be a finite number of seconds"),
+        (dict(end="late"), "end must be a number of seconds, got 'late'"),
         (dict(size=(64,)), r"size must be \(width, height\)"),
         (dict(size=5), r"size must be \(width, height\)"),
         (dict(size=(0, 64)), "two positive integers"),
@@ -121,7 +122,8 @@ def test_bad_sample_frames_arguments(small_video, kwargs, match):
         ([], "no timestamps"),
         ([1.0, 20.0], r"timestamp 20.0 s is outside the video \[0, 20.000\)"),
         ([-0.1], "outside the video"),
-        ([float("nan")], "outside the video"),
+        ([float("nan")], "timestamp 0 must be a finite number"),
+        ([1.0, None], "timestamp 1 must be a number of seconds, got None"),
     ],
 )
 def test_bad_timestamps(small_video, timestamps, match):

@@ -98,16 +98,22 @@ class FrameFetcher:
             raise VideoDecodeError(f"{self.label}: decoded a frame without a timestamp")
         return int(pts)
 
-    def _seek_frames(self, pts: int) -> Iterator[Any]:
-        """Seek to the keyframe at or before `pts` and return a frame iterator from there."""
+    def _seek_frames(self, pts: int | None) -> Iterator[Any]:
+        """Seek to the keyframe at or before `pts` (None: the start) and iterate frames from there."""
         import av
 
         self.seeks += 1
         self.max_skipped = None
         try:
-            self.container.seek(max(pts, self.timing.start_pts), stream=self.stream, backward=True)
+            if pts is None:
+                # Container-level seek to time 0: some demuxers (MPEG-TS) land after the first
+                # keyframe when asked for the stream's start pts, others (AVI) refuse pts below it.
+                self.container.seek(0)
+            else:
+                self.container.seek(pts, stream=self.stream, backward=True)
         except av.error.FFmpegError as err:
-            raise VideoDecodeError(f"{self.label}: seek to {self.timing.to_seconds(pts):.3f} s failed: {err}") from err
+            when = "the start" if pts is None else f"{self.timing.to_seconds(pts):.3f} s"
+            raise VideoDecodeError(f"{self.label}: seek to {when} failed: {err}") from err
         return self._frames()
 
     def _frames(self) -> Iterator[Any]:
@@ -127,26 +133,36 @@ class FrameFetcher:
                     context.skip_frame = "NONREF" if skip else "DEFAULT"
                     self._skipping = skip
                 yield from packet.decode()
-        except (av.error.FFmpegError, OSError) as err:
+        except av.error.FFmpegError as err:
             # Truncated or damaged data: treat as end of the readable part; targets past the
-            # last decoded frame then fail with a message that says so.
+            # last decoded frame then fail with a message that says so. (A source that fails
+            # to read raises VideoDecodeError from `source.GuardedReader`, which passes.)
             self.read_error = f"{type(err).__name__}: {err}"
             logger.debug("%s: decoding stopped: %s", self.label, self.read_error)
 
-    def _start_at(self, target: int) -> tuple[Iterator[Any], Any, bool]:
-        """Seek for `target`; return (iterator, first frame with pts <= target, stepped back).
+    def _start_at(self, target: int) -> tuple[Iterator[Any], Any, bool, bool]:
+        """Seek for `target`.
+
+        Returns:
+            (iterator, first frame, stepped back, reached): the first frame has pts <= target
+            unless the video starts later; `reached` is False when the seek found nothing to
+            decode at the target and a step back was needed, i.e. the video may not reach it.
 
         Some containers land after the target (e.g. MP4 indexes keyframes by decode time, which
-        runs a few frames ahead of presentation time with B-frames): step back until they don't.
+        runs a few frames ahead of presentation time with B-frames), others past the last
+        keyframe (MPEG-TS near the end: nothing decodes); step back until a frame at or before
+        the target comes out. Steps grow fourfold, so this ends after a few seeks.
         """
         back = 0
+        reached = True
         while True:
-            frames = self._seek_frames(target - back)
+            at_start = target - back <= self.timing.start_pts
+            frames = self._seek_frames(None if at_start else target - back)
             first = next(frames, None)
-            if first is None:
-                return frames, None, back > 0
-            if self._pts(first) <= target or target - back <= self.timing.start_pts:
-                return frames, first, back > 0
+            if at_start or (first is not None and self._pts(first) <= target):
+                return frames, first, back > 0, reached and first is not None
+            if back == 0 and first is None:
+                reached = False
             back = max(back * 4, self.frame_ticks * 8)
 
     def _key_entry(self, target: int) -> int | None:
@@ -212,7 +228,7 @@ class FrameFetcher:
             self.skip_before = target - margin if skipping else None
             if frames is None or self._should_seek(prev_pts, last_key, target):
                 self._seeked_for, self._seek_entry = target, self._key_entry(target)
-                frames, first, _ = self._start_at(target)
+                frames, first, _, _ = self._start_at(target)
                 if first is None:
                     raise self._missing(target, None)
                 prev, prev_pts, last_key = first, self._pts(first), self._pts(first)
@@ -259,6 +275,20 @@ class FrameFetcher:
                 raise self._missing(pending[i], prev_pts)
         return out
 
+    def _check_reaches(self, frames: Iterator[Any], first: Any, target: int) -> None:
+        """Decode on from `first` until a frame is shown at `target`; raise if the video ends first.
+
+        Keyframe mode uses it when the seek for `target` found nothing to decode: near the end of
+        some containers that is normal, in a truncated video the target is gone.
+        """
+        last = self._pts(first)
+        for frame in frames:
+            last = max(last, self._pts(frame))
+            if last > target:
+                return
+        if last + self.frame_ticks <= target:
+            raise self._missing(target, last)
+
     def keyframe(self, targets: Sequence[int]) -> dict[int, np.ndarray]:
         """Per target, the first frame after seeking to it: a keyframe at or before the target.
 
@@ -275,9 +305,11 @@ class FrameFetcher:
             if entry is not None and entry == last_key_entry and last_array is not None:
                 out[target] = last_array  # same keyframe as the previous target: no new seek
             else:
-                _, first, stepped_back = self._start_at(target)
+                frames, first, stepped_back, reached = self._start_at(target)
                 if first is None:
                     raise self._missing(target, None)
+                if not reached:
+                    self._check_reaches(frames, first, target)
                 last_array = out[target] = self._to_array(first)
                 # A later target with the same index entry lands on the same keyframe, provided
                 # this seek landed on that entry's keyframe itself (FFmpeg may pick another, or

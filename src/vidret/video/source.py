@@ -102,17 +102,84 @@ def _local_path(source: str | os.PathLike, label: str) -> str:
     return path
 
 
-def _file_object(source: Any, label: str) -> BinaryIO:
+class GuardedReader:
+    """Read-only view of a binary file object that turns its failures into `VideoDecodeError`.
+
+    FFmpeg reads Python file objects through PyAV, which re-raises whatever the object raised:
+    fsspec's ``ValueError`` for a server that ignores Range requests, aiohttp's HTTP errors,
+    a user's ``OSError``. Raised here instead, they name the source. PyAV also copies a read's
+    result into a buffer of the size it asked for without checking, so an object that returns
+    more than asked (or not bytes) is stopped here. So is one that keeps returning data past
+    the size it reported: a stream that never ends would otherwise be read forever.
+
+    Args:
+        raw: The file object (needs ``read``, ``seek`` and ``tell``); read from its start.
+        label: The source's name for messages.
+
+    Raises:
+        VideoDecodeError: From any method, when the file object fails or misbehaves.
+    """
+
+    def __init__(self, raw: Any, label: str) -> None:
+        self.raw, self.label = raw, label
+        self.bytes_read = 0  # for tests and benchmarks
+        self.position = 0
+        self.size = self.seek(0, io.SEEK_END)
+        self.seek(0)
+
+    def _fail(self, action: str, err: Exception) -> VideoDecodeError:
+        return VideoDecodeError(f"{self.label}: cannot {action}: {type(err).__name__}: {err}")
+
+    def read(self, size: int = -1) -> bytes:
+        """Read up to `size` bytes (short reads are fine; b"" is the end of the file)."""
+        try:
+            data = self.raw.read(size)
+        except Exception as err:  # noqa: BLE001  (any I/O stack: OSError, aiohttp, httpx, fsspec ...)
+            raise self._fail("read", err) from err
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise VideoDecodeError(f"{self.label}: file object's read() returned {type(data).__name__}, not bytes")
+        if size >= 0 and len(data) > size:
+            raise VideoDecodeError(f"{self.label}: file object's read({size}) returned {len(data)} bytes")
+        self.bytes_read += len(data)
+        self.position += len(data)
+        if self.position > self.size:
+            raise VideoDecodeError(
+                f"{self.label}: file object returned data past the end its seek() reported"
+                f" ({self.size} bytes): a stream that does not end, or a seek() that does not work"
+            )
+        return bytes(data)
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        """Move to `offset` (as `io.IOBase.seek`); returns the new position."""
+        try:
+            self.raw.seek(offset, whence)
+            self.position = self.raw.tell()
+        except Exception as err:  # noqa: BLE001
+            raise self._fail("seek", err) from err
+        return self.position
+
+    def tell(self) -> int:
+        """The current position."""
+        return self.position
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+
+def _file_object(source: Any, label: str) -> GuardedReader:
     if isinstance(source, (bytes, bytearray, memoryview)):
-        return io.BytesIO(bytes(source))
-    if not (hasattr(source, "read") and hasattr(source, "seek")):
+        return GuardedReader(io.BytesIO(bytes(source)), label)
+    if not all(hasattr(source, name) for name in ("read", "seek", "tell")):
         raise ValueError(
             f"unsupported video source {label}: expected a path, a URL, bytes or a binary file object"
+            " (with read, seek and tell)"
         )
     if hasattr(source, "seekable") and not source.seekable():
         raise ValueError(f"{label}: file object must be seekable")
-    source.seek(0)
-    return source
+    return GuardedReader(source, label)
 
 
 @contextmanager
@@ -129,19 +196,20 @@ def open_video(source: VideoSource, *, block_size: int | None = None) -> Iterato
 
     Raises:
         VideoNotFoundError: The file, URL or Hub path does not exist.
-        VideoDecodeError: Unreachable URL, not a video / corrupt header, or no video stream.
+        VideoDecodeError: Unreachable URL, not a video / corrupt header, no video stream, or the
+            file object / remote file failed to read (also later, while frames are decoded).
         ValueError: Unsupported source type or an unseekable file object.
     """
     import av
 
     label = describe_source(source)
     with ExitStack() as stack:
-        if isinstance(source, (str, os.PathLike)):
-            target: Any = (
-                stack.enter_context(_open_remote(str(source), label, block_size or REMOTE_BLOCK_SIZE))
-                if is_remote(source)
-                else _local_path(source, label)
-            )
+        target: str | GuardedReader
+        if isinstance(source, (str, os.PathLike)) and not is_remote(source):
+            target = _local_path(source, label)
+        elif isinstance(source, (str, os.PathLike)):
+            remote = stack.enter_context(_open_remote(str(source), label, block_size or REMOTE_BLOCK_SIZE))
+            target = GuardedReader(remote, label)
         else:
             target = _file_object(source, label)
         try:
@@ -149,8 +217,6 @@ def open_video(source: VideoSource, *, block_size: int | None = None) -> Iterato
             container = stack.enter_context(av.open(target, "r", metadata_errors="ignore", **options))
         except av.error.FFmpegError as err:
             raise VideoDecodeError(f"{label}: not a readable video (FFmpeg: {err})") from err
-        except OSError as err:  # I/O errors raised by a remote file object while FFmpeg reads it
-            raise VideoDecodeError(f"{label}: cannot read: {type(err).__name__}: {err}") from err
         if not container.streams.video:
             kinds = sorted({s.type for s in container.streams}) or ["none"]
             raise VideoDecodeError(f"{label}: has no video stream (streams: {', '.join(kinds)})")

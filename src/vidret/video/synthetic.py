@@ -207,6 +207,7 @@ def make_test_video(
     faststart: bool = True,
     crf: int = 18,
     progress: bool = False,
+    container_format: str = "mp4",
 ) -> Path:
     """Write a real MP4 (yuv420p) whose frame i shows the code of ``first_index + i``.
 
@@ -226,6 +227,8 @@ def make_test_video(
             also what lets a truncated copy keep its readable beginning.
         crf: x264 constant rate factor (lower = larger, cleaner file).
         progress: Show a tqdm bar (for long benchmark videos).
+        container_format: FFmpeg muxer, e.g. ``"mpegts"`` or ``"matroska"`` for tests of
+            containers without an MP4-style index (`faststart` applies to MP4 only).
 
     Returns:
         The output path.
@@ -252,8 +255,8 @@ def make_test_video(
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
     painter = _FramePainter(width, height)
-    container_options = {"movflags": "+faststart"} if faststart else {}
-    with av.open(str(out), "w", format="mp4", container_options=container_options) as container:
+    container_options = {"movflags": "+faststart"} if faststart and container_format == "mp4" else {}
+    with av.open(str(out), "w", format=container_format, container_options=container_options) as container:
         stream = container.add_stream(codec, rate=rate)
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
         stream.codec_context.gop_size = gop

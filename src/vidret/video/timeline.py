@@ -81,17 +81,14 @@ def resolve_range(
     `end` may exceed the duration by up to END_TOLERANCE_FRAMES frames; it is then clamped.
 
     Raises:
-        ValueError: On a NaN bound, start < 0, start >= end, end beyond the video, or an
+        ValueError: On a bound that is not a finite number, start < 0, start >= end, end beyond the video, or an
             unknown duration with no explicit end.
     """
-    start = 0.0 if start is None else float(start)
     if end is None:
         if duration is None:
             raise ValueError(f"{label}: video duration is unknown; pass an explicit end")
         end = duration
-    end = float(end)
-    if math.isnan(start) or math.isnan(end):
-        raise ValueError(f"{label}: start/end must be numbers, got {start}, {end}")
+    start, end = _seconds(0.0 if start is None else start, "start", label), _seconds(end, "end", label)
     if start < 0:
         raise ValueError(f"{label}: start {start} s is before the beginning of the video")
     if duration is not None:
@@ -105,17 +102,28 @@ def resolve_range(
     return start, end
 
 
+def _seconds(value: object, name: str, label: str) -> float:
+    """`value` as a finite number of seconds, or a ValueError naming `name` and the source."""
+    try:
+        seconds = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise ValueError(f"{label}: {name} must be a number of seconds, got {value!r}") from None
+    if not math.isfinite(seconds):
+        raise ValueError(f"{label}: {name} must be a finite number of seconds, got {value!r}")
+    return seconds
+
+
 def check_timestamps(timestamps: Sequence[float], duration: float | None, label: str) -> list[float]:
     """Validate explicit sample times: each must be in [0, duration).
 
     Raises:
         ValueError: On an empty list, a non-number, or a time outside the video.
     """
-    times = [float(t) for t in timestamps]
+    times = [_seconds(t, f"timestamp {n}", label) for n, t in enumerate(timestamps)]
     if not times:
         raise ValueError(f"{label}: no timestamps given")
     for t in times:
-        if math.isnan(t) or t < 0 or (duration is not None and t >= duration):
+        if t < 0 or (duration is not None and t >= duration):
             span = f"[0, {duration:.3f})" if duration is not None else "[0, end)"
             raise ValueError(f"{label}: timestamp {t} s is outside the video {span}")
     return times
