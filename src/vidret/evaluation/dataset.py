@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from vidret.benchmarks import LOVR, get_benchmark
+from vidret.evaluation.provenance import hub_commit
 from vidret.evaluation.tasks import TaskPlan, parse_long_video, plan_lovr, plan_tfcovr, resolve_task_ids, rows_of
 
 
@@ -100,13 +101,19 @@ def load_plan(
         video_root: folder holding the videos of an annotations-only repo.
 
     Returns:
-        (plan, dataset record {"repo", "revision", "fingerprint"}).
+        (plan, dataset record {"repo", "revision", "commit", "fingerprint"}): `revision` is the one
+        asked for, else the resolved Hub commit, else a local build's version; `commit` is the
+        Hub commit read (None for a local folder or when the Hub could not be asked).
 
     Raises:
         ValueError: bad arguments, or data that does not fit the benchmark (file/row named).
     """
+    asked_revision = revision
     spec = get_benchmark(benchmark)
     task_ids = resolve_task_ids(spec, tasks)
+    # Read a Hub repo at the commit its revision points at now, and record that commit.
+    commit = None if is_local(data) else hub_commit(data, revision, "dataset")
+    revision = commit or revision
     resolve = make_resolver(data, revision, video_root)
     if spec.benchmark == LOVR:
         videos, fp1 = _load_rows(data, "videos", split, revision)
@@ -117,5 +124,5 @@ def load_plan(
         videos, fp2 = _load_rows(data, "videos", split, revision)
         plan = plan_tfcovr(triplets, videos, split, resolve, limit)
     fingerprint = hashlib.sha256(f"{fp1}|{fp2}".encode()).hexdigest()[:16] if fp1 and fp2 else None
-    version = revision or (_local_version(data) if is_local(data) else None)
-    return plan, {"repo": data, "revision": version, "fingerprint": fingerprint}
+    version = asked_revision or commit or (_local_version(data) if is_local(data) else None)
+    return plan, {"repo": data, "revision": version, "commit": commit, "fingerprint": fingerprint}

@@ -33,6 +33,7 @@ from vidret.evaluation.embedding import (
     tqdm_main,
 )
 from vidret.evaluation.oracle import build_oracle, is_oracle
+from vidret.evaluation.provenance import folder_fingerprint, hub_commit
 from vidret.evaluation.results import build_record, write_results
 from vidret.evaluation.score import build_visuals, score_task
 from vidret.evaluation.tasks import LongVideo, Task, TaskPlan, parse_long_video, resolve_task_ids
@@ -149,18 +150,6 @@ def make_adapter(settings: EvalSettings, plan: TaskPlan, info: ProcessInfo) -> E
     )
 
 
-def _model_fingerprint(model: str) -> str | None:
-    """For a local model folder: a hash of its files' names, sizes and mtimes (rebuilt → new key)."""
-    root = Path(model).expanduser()
-    if not root.is_dir():
-        return None
-    h = hashlib.sha256()
-    for f in sorted(p for p in root.rglob("*") if p.is_file()):
-        st = f.stat()
-        h.update(f"{f.relative_to(root)}|{st.st_size}|{st.st_mtime_ns}\n".encode())
-    return h.hexdigest()[:16]
-
-
 def cache_key(settings: EvalSettings, adapter: EmbeddingAdapter, plan: TaskPlan) -> dict[str, Any]:
     """What makes two runs' unit embeddings interchangeable (fusion/aggregation are applied later)."""
     described = dict(adapter.describe())
@@ -169,7 +158,7 @@ def cache_key(settings: EvalSettings, adapter: EmbeddingAdapter, plan: TaskPlan)
     key: dict[str, Any] = {
         "model": settings.model,
         "model_revision": settings.model_revision,
-        "model_fingerprint": _model_fingerprint(settings.model),
+        "model_fingerprint": folder_fingerprint(settings.model),
         "preset": getattr(adapter, "preset", None) or settings.preset,
         "adapter": described,
         "decode_mode": settings.decode_mode,
@@ -292,9 +281,15 @@ def count_truncated(task: Task, truncated: set[str]) -> int:
 
 def _model_record(settings: EvalSettings, adapter: EmbeddingAdapter) -> dict[str, Any]:
     oracle = is_oracle(settings.model)
+    revision = getattr(adapter, "revision", None) or settings.model_revision
+    fingerprint = None if oracle else folder_fingerprint(settings.model)
+    # A Hub model: the commit its revision (the user's, the preset's pin, or main) resolves to.
+    commit = None if oracle or fingerprint else hub_commit(settings.model, revision, "model")
     return {
         "id": settings.model,
-        "revision": getattr(adapter, "revision", None) or settings.model_revision,
+        "revision": revision or commit,
+        "commit": commit,
+        "fingerprint": fingerprint,
         "adapter": "oracle" if oracle else (getattr(adapter, "preset", None) or settings.preset or type(adapter).__name__),
         "adapter_class": type(adapter).__name__,
         "random_weights": bool(settings.random_weights or getattr(adapter, "random_weights", False)),
