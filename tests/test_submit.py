@@ -127,6 +127,11 @@ def test_dataset_id_must_be_a_hub_id_naming_the_dataset_evaluated(dataset_id, me
     assert resolve_dataset_id(make_results("lovr"), "vidret/lovr") == "vidret/lovr"
 
 
+def test_dataset_commit_is_preferred_as_the_revision():
+    results = with_change(make_results("lovr"), "dataset.commit", "f" * 40)
+    assert {entry.dataset_revision for entry in eval_result_entries(results)} == {"f" * 40}
+
+
 def test_null_dataset_revision_is_refused():
     with pytest.raises(SubmissionError, match="dataset.revision is null"):
         eval_result_entries(with_change(make_results("lovr"), "dataset.revision", None))
@@ -216,6 +221,13 @@ def test_local_paths_in_text_are_cut_to_the_file_name(text, expected):
 def test_random_weights_are_refused_unless_allowed():
     results = make_results("lovr", random_weights=True)
     with pytest.raises(SubmissionError, match="model.random_weights is true"):
+        plan_submission(results, "acme/vclip")
+    assert plan_submission(results, "acme/vclip", allow_random_weights=True)
+
+
+def test_oracle_results_are_refused_unless_allowed():
+    results = with_change(make_results("lovr", model_id="oracle", model_revision=None), "model.adapter", "oracle")
+    with pytest.raises(SubmissionError, match="model.adapter is 'oracle'"):
         plan_submission(results, "acme/vclip")
     assert plan_submission(results, "acme/vclip", allow_random_weights=True)
 

@@ -25,7 +25,9 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument("--dry-run", action="store_true", help="print what would be uploaded; send nothing")
     parser.add_argument("--token", help="Hub token (default: the locally saved one); never printed")
     parser.add_argument(
-        "--allow-random-weights", action="store_true", help="accept results of a random-weight model (demo/test repos)"
+        "--allow-random-weights",
+        action="store_true",
+        help="accept results of a random-weight model or the oracle (demo/test repos only)",
     )
     parser.add_argument("--allow-partial", action="store_true", help="accept results scoring only some default tasks")
     parser.set_defaults(func=run)

@@ -208,7 +208,8 @@ def eval_result_entries(results: dict[str, Any], dataset_id: str | None = None) 
     from huggingface_hub import EvalResultEntry
 
     dataset_id = resolve_dataset_id(results, dataset_id)
-    revision = results["dataset"]["revision"]
+    # The Hub wants the dataset's git commit; a run that recorded it says which data exactly.
+    revision = results["dataset"].get("commit") or results["dataset"]["revision"]
     if not revision:
         raise SubmissionError("dataset.revision is null; evaluate a published (tagged) dataset revision to submit")
     notes = _setup_notes(results)
@@ -274,7 +275,7 @@ def plan_submission(
         model_repo: the model repo that gets `.eval_results/<benchmark>.yaml`.
         results_repo: a results dataset repo that also gets the full JSON (optional).
         dataset_id: Hub id of the benchmark dataset when `dataset.repo` is a local folder.
-        allow_random_weights: accept results of a random-weight model (demos and tests only).
+        allow_random_weights: accept results of a random-weight model or of the oracle (demos and tests only).
         allow_partial: accept results scoring only some default tasks.
 
     Returns:
@@ -282,7 +283,7 @@ def plan_submission(
 
     Raises:
         ResultsValidationError: when the results are invalid.
-        SubmissionError: for a random-weight model without `allow_random_weights`, a malformed
+        SubmissionError: for a random-weight model or the oracle without `allow_random_weights`, a malformed
             repo id, a model id that is another Hub model, or a local dataset without `dataset_id`.
     """
     _check_repo_id(model_repo, "--model-repo")
@@ -294,6 +295,11 @@ def plan_submission(
         raise SubmissionError(
             "model.random_weights is true: these scores come from a randomly initialised model and must not "
             "reach a leaderboard; pass --allow-random-weights only for a demo or test repo"
+        )
+    if model["adapter"] == "oracle" and not allow_random_weights:
+        raise SubmissionError(
+            "model.adapter is 'oracle': a test fixture that reads the sample videos' frame codes, not a model; "
+            "its scores must not reach a leaderboard; pass --allow-random-weights only for a demo or test repo"
         )
     evaluated = hub_dataset_id(model["id"])  # a Hub id, or None for a local checkpoint folder
     if evaluated is not None and evaluated != model_repo:
