@@ -34,5 +34,9 @@ def test_tiny_model_full_run(repos, root, tmp_path, kind, benchmark):
     assert record["model"]["adapter_class"] in ("FramePoolingAdapter", "NativeVideoAdapter")
     assert record["settings"]["frames"] >= 1 and record["num_failed"] == 0
     assert record["versions"]["torch"] and record["hardware"]["cpu_count"] >= 1
+    # Reproducible: the local model folder's fingerprint and the model's own preprocessing.
+    assert record["model"]["fingerprint"] and record["model"]["commit"] is None
+    assert record["settings"]["adapter"]["preprocessing"]["size"]
+    assert record["dataset"]["revision"] == "1.0.0"
     if benchmark == "tf-covr":
         assert record["settings"]["fusion"] == "avg"

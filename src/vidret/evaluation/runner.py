@@ -316,6 +316,7 @@ def _settings_record(
         "dtype": str(dtype).replace("torch.", "") if dtype is not None else "float32",
         "num_workers": int(settings.num_workers),
         "strict": bool(settings.strict),
+        "adapter": described,  # the adapter's own account: preprocessing, padding, dtype, ...
     }
 
 
