@@ -28,7 +28,7 @@ from vidret.video.synthetic import (
     make_test_video,
     truncate_video,
 )
-from vidret.video.timeline import resolve_range
+from vidret.video.timeline import resolve_range, uniform_timestamps
 from video_helpers import small_video, video_dir  # noqa: F401  (fixtures)
 
 ALL_CALLS = [
@@ -233,10 +233,33 @@ def test_seek_failure():
         fetcher.exact([60])
 
 
-def test_video_decode_error_from_fake_empty_stream():
+@pytest.mark.parametrize("mode", ["exact", "keyframe"])
+def test_video_decode_error_from_fake_empty_stream(mode):
     container = SimpleNamespace(seek=lambda *a, **k: None, demux=lambda stream: iter(()))
-    with pytest.raises(VideoDecodeError, match="no frame could be decoded there"):
-        _fetcher(container).keyframe([30])
+    with pytest.raises(VideoDecodeError, match="fake.mp4: no frame at 1.000 s: .*no frame could be decoded there"):
+        getattr(_fetcher(container), mode)([30])
+
+
+def test_uniform_timestamps_rejects_an_empty_range():
+    with pytest.raises(ValueError, match=r"start \(2.0\) must be < end \(1.0\)"):
+        uniform_timestamps(2.0, 1.0, 4)
+    with pytest.raises(ValueError, match="num_frames"):
+        uniform_timestamps(0.0, 1.0, 0)
+
+
+def test_remote_connection_failure_other_than_not_found(monkeypatch):
+    from fsspec.implementations.memory import MemoryFileSystem
+    from fsspec.registry import _registry
+
+    class Down(MemoryFileSystem):
+        protocol = "down"
+
+        def _open(self, path, mode="rb", **kwargs):
+            raise RuntimeError("request failed") from TimeoutError("timed out after 10 s")
+
+    monkeypatch.setitem(_registry, "down", Down)
+    with pytest.raises(VideoDecodeError, match="down://host/v.mp4: cannot reach the server: TimeoutError: timed out"):
+        probe("down://host/v.mp4")
 
 
 def test_make_test_video_bad_codec(tmp_path):

@@ -166,3 +166,16 @@ def test_exact_frames_are_bit_identical_to_sequential_decode(small_video, long_g
         got = sample_frames_at(path, [(i + 0.5) / 30 for i in wanted])
         for frame, i in zip(got, wanted):
             assert np.array_equal(frame, everything[i]), i
+
+
+def test_keyframe_mode_shares_one_seek_per_keyframe_without_b_frames(video_dir, count_seeks):
+    # MPEG-4 Part 2 in Matroska: no B-frames, so a landing keyframe's dts matches its index
+    # entry and later targets in the same GOP reuse it instead of seeking again.
+    path = make_test_video(video_dir / "mpeg4.mkv", 4.0, size=(64, 48), gop=30, codec="mpeg4",
+                           container_format="matroska")
+    segments = [(i * 0.1, i * 0.1 + 0.5) for i in range(30)]
+    results = sample_segments(path, segments, 3, mode="keyframe")
+    assert count_seeks[0] == 4  # one per keyframe (0, 30, 60, 90), not one per target (90)
+    for (start, end), frames in zip(segments, results):
+        assert indices(frames) == [frame_at(t) // 30 * 30 for t in uniform_timestamps(start, end, 3)]
+    assert indices(sample_frames(path, 8)) == [frame_at(t) for t in uniform_timestamps(0, 4, 8)]
