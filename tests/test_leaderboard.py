@@ -147,6 +147,15 @@ def test_plots_are_pngs_per_task(tmp_path):
     assert plot_table(build_table([], "lovr"), tmp_path) == []
 
 
+def test_plots_leave_out_rows_that_did_not_score_the_task(tmp_path, monkeypatch):
+    monkeypatch.setattr("vidret.hub.leaderboard.MAX_PLOTTED_ROWS", 1)
+    partial = with_change(make_results("lovr", model_id="acme/p"), "tasks", {"t2v": make_results("lovr")["tasks"]["t2v"]})
+    table = build_table([partial, make_results("lovr", model_id="acme/a", base=10)], "lovr")
+    captions = {path.name: caption for path, caption in plot_table(table, tmp_path)}
+    assert captions["lovr_t2v_recall.png"] == "t2v: Recall@K (top 1 of 2 rows)"
+    assert captions["lovr_v2t_recall.png"] == "v2t: Recall@K (all rows)"  # acme/p did not score v2t
+
+
 def test_collect_results_policies(tmp_path, caplog):
     write_sample_dir(tmp_path)
     write_results(tmp_path / ".cache" / "ignored.json", {"not": "results"})

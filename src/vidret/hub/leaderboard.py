@@ -240,7 +240,14 @@ def build_table(results_list: list[dict[str, Any]], benchmark: str) -> Leaderboa
 
 
 def table_records(table: LeaderboardTable) -> list[dict[str, Any]]:
-    """The table as records keyed by column label (for pandas / a Space), flags as one text column."""
+    """The table as records keyed by column label (for pandas / a Space), flags as one text column.
+
+    Args:
+        table: from `build_table`.
+
+    Returns:
+        One dict per row, in the table's order, with a final "Flags" entry ("; "-joined).
+    """
     return [
         {**{column.label: row.get(column.key) for column in table.columns}, "Flags": "; ".join(row["flags"])}
         for row in table.rows
@@ -253,7 +260,7 @@ def _row_label(row: dict[str, Any]) -> str:
 
 
 def plot_table(table: LeaderboardTable, out_dir: str | Path) -> list[tuple[Path, str]]:
-    """Plots of the best rows: an R@K curve per retrieval task, mAP@K bars per composed task.
+    """Plots of the best rows scoring each task: an R@K curve per retrieval task, mAP@K bars per composed task.
 
     Args:
         table: from `build_table`.
@@ -266,12 +273,14 @@ def plot_table(table: LeaderboardTable, out_dir: str | Path) -> list[tuple[Path,
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    rows = table.rows[:MAX_PLOTTED_ROWS]
     plots: list[tuple[Path, str]] = []
-    if not rows:
-        return plots
-    shown = f"top {len(rows)} of {len(table.rows)} rows" if len(table.rows) > len(rows) else "all rows"
     for task_id, metrics in table.tasks.items():
+        # Rows of partial runs that did not score this task are left out, not drawn as zeros.
+        scored = [row for row in table.rows if row.get(f"{task_id}/{metrics[0]}") is not None]
+        rows = scored[:MAX_PLOTTED_ROWS]
+        if not rows:
+            continue
+        shown = f"top {len(rows)} of {len(scored)} rows" if len(scored) > len(rows) else "all rows"
         map_metrics = [m for m in metrics if m.startswith("mAP@")]
         fig = Figure(figsize=(7.2, 4.0), dpi=100, layout="constrained")
         ax = fig.add_subplot()
@@ -279,7 +288,7 @@ def plot_table(table: LeaderboardTable, out_dir: str | Path) -> list[tuple[Path,
             ks = [m.split("@")[1] for m in map_metrics]
             width = 0.8 / len(rows)
             for i, row in enumerate(rows):
-                values = [row.get(f"{task_id}/{m}") or 0.0 for m in map_metrics]
+                values = [row[f"{task_id}/{m}"] for m in map_metrics]
                 ax.bar([x + i * width for x in range(len(ks))], values, width, label=_row_label(row))
             ax.set_xticks([x + width * (len(rows) - 1) / 2 for x in range(len(ks))], [f"mAP@{k}" for k in ks])
             ax.set_ylabel("mAP@K (%)")
@@ -321,7 +330,15 @@ def _format_cell(column: Column, value: Any) -> tuple[str, str]:
 
 
 def render_table_html(table: LeaderboardTable) -> str:
-    """The `<table>` of a leaderboard, with data attributes the page's sorting script reads."""
+    """The `<table>` of a leaderboard, with data attributes the page's sorting script reads.
+
+    Args:
+        table: from `build_table`.
+
+    Returns:
+        HTML: a header cell per column (`data-key`, `data-type`, `data-first` sort direction) and a
+        row per result whose cells carry their raw value in `data-value`; every text is escaped.
+    """
     esc = html.escape
     head = []
     for column in table.columns:
@@ -386,7 +403,14 @@ def render_page(table: LeaderboardTable, plots: list[tuple[Path, str]], benchmar
 
 
 def render_index(tables: list[LeaderboardTable]) -> str:
-    """The site's index: each benchmark with its number of results and its leader."""
+    """The site's index: each benchmark with its number of results and its leader.
+
+    Args:
+        tables: the tables that have a page.
+
+    Returns:
+        A self-contained HTML document.
+    """
     esc = html.escape
     items = []
     for table in tables:

@@ -229,7 +229,18 @@ def eval_result_entries(results: dict[str, Any], dataset_id: str | None = None) 
 
 
 def eval_results_yaml(results: dict[str, Any], dataset_id: str | None = None) -> str:
-    """The text of `.eval_results/<benchmark>.yaml` for valid results (see `eval_result_entries`)."""
+    """The text of `.eval_results/<benchmark>.yaml` for valid results.
+
+    Args:
+        results: valid results.
+        dataset_id: see `eval_result_entries`.
+
+    Returns:
+        YAML, as huggingface_hub's `eval_result_entries_to_yaml` lays the entries out.
+
+    Raises:
+        SubmissionError: see `eval_result_entries`.
+    """
     import yaml
     from huggingface_hub import eval_result_entries_to_yaml
 
