@@ -11,11 +11,13 @@ the sampler returns exactly the frames it should.
 from __future__ import annotations
 
 import argparse
-import logging
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-logger = logging.getLogger(__name__)
+if TYPE_CHECKING:  # numpy and Pillow load only when the command runs
+    import numpy as np
+    from PIL import Image
 
 DEMO_SECONDS, DEMO_FPS, DEMO_SIZE = 12.0, 30, (320, 180)
 
@@ -50,8 +52,16 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     return parser
 
 
-def contact_sheet(frames, columns: int = 4, gap: int = 4):
-    """Tile (T, H, W, 3) uint8 frames into one RGB PIL image, `columns` per row.
+def contact_sheet(frames: np.ndarray, columns: int = 4, gap: int = 4) -> Image.Image:
+    """Tile frames into one RGB image, `columns` per row, on a dark background.
+
+    Args:
+        frames: uint8 array (T, H, W, 3), RGB.
+        columns: Frames per row (fewer when there are fewer frames).
+        gap: Pixels between and around the tiles.
+
+    Returns:
+        The sheet as a PIL image.
 
     Raises:
         ValueError: If columns < 1.

@@ -18,7 +18,7 @@ the target); targets that map to the same keyframe share one seek.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -57,7 +57,7 @@ class FrameFetcher:
         timing: StreamTiming,
         label: str,
         size: tuple[int, int] | None = None,
-        progress: Any = None,
+        progress: Callable[[int], object] | None = None,
         skip_nonref: bool = True,
     ) -> None:
         self.container, self.stream, self.timing, self.label = container, stream, timing, label
