@@ -123,7 +123,10 @@ class FrameTransform:
         """(width, height) the decoder can resize to for free, or None.
 
         Only an exact resize is independent of the source aspect ratio; resizing in FFmpeg then
-        makes our own resize a no-op.
+        makes our own resize a no-op. The price is fidelity: on a sharp-edged 640x360 frame,
+        FFmpeg's default (bilinear) scaler to 224x224 differs from the PIL bicubic processor by
+        0.028 mean / 0.196 max in normalised units (0.010 / 0.094 with its bicubic scaler),
+        where resizing the full frame here differs by < 0.001 / 0.016.
         """
         if self.resize_mode == "exact" and self.crop is None:
             return (self.size[1], self.size[0])
