@@ -162,12 +162,10 @@ class FrameTransform:
             if x.device.type == "cpu" and x.dtype == torch.uint8:
                 # torch's antialiased uint8 kernels on channels-last input are ~10x faster than
                 # float on the CPU, and round to uint8 like PIL does.
-                x = F.interpolate(x, size=(new_h, new_w), mode=self.interpolation, antialias=antialias).float()
+                x = F.interpolate(x, size=(new_h, new_w), mode=self.interpolation, antialias=antialias)
             else:
                 x = F.interpolate(x.float(), size=(new_h, new_w), mode=self.interpolation, antialias=antialias)
                 x = x.clamp_(0, 255)  # bicubic overshoots; PIL clips to the uint8 range
-        else:
-            x = x.float()
         if self.crop is not None:
             ch, cw = self.crop
             top = max((new_h - ch) // 2, 0)
@@ -176,12 +174,22 @@ class FrameTransform:
             if x.shape[-2:] != (ch, cw):  # frame smaller than the crop: pad like the HF processors
                 pad_h, pad_w = ch - x.shape[-2], cw - x.shape[-1]
                 x = F.pad(x, (pad_w // 2, pad_w - pad_w // 2, pad_h // 2, pad_h - pad_h // 2))
-        x = x * self.rescale_factor - self.offset
-        if self.mean is not None and self.std is not None:
-            mean = torch.tensor(self.mean, device=x.device).view(1, 3, 1, 1)
-            std = torch.tensor(self.std, device=x.device).view(1, 3, 1, 1)
-            x = (x - mean) / std
-        return x
+        # One copy into a dense NCHW float tensor: elementwise ops on the strided channels-last
+        # crop were slower than the resize itself.
+        x = x.to(torch.float32, memory_format=torch.contiguous_format)
+        # rescale, offset and mean/std folded into one per-channel affine map: x * scale - shift.
+        scale, shift = self._affine()
+        return x * torch.tensor(scale, device=x.device).view(1, 3, 1, 1) - torch.tensor(
+            shift, device=x.device
+        ).view(1, 3, 1, 1)
+
+    def _affine(self) -> tuple[tuple[float, ...], tuple[float, ...]]:
+        """Per-channel (scale, shift) with ((x * rescale - offset) - mean) / std == x * scale - shift."""
+        mean = self.mean if self.mean is not None and self.std is not None else (0.0, 0.0, 0.0)
+        std = self.std if self.mean is not None and self.std is not None else (1.0, 1.0, 1.0)
+        scale = tuple(self.rescale_factor / s for s in std)
+        shift = tuple((self.offset + m) / s for m, s in zip(mean, std))
+        return scale, shift
 
     def describe(self) -> dict[str, Any]:
         """The transform as plain data (recorded in results)."""
