@@ -6,6 +6,7 @@ import argparse
 
 
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Add the `demo` subcommand to the `vidret` parser."""
     parser = subparsers.add_parser(
         "demo",
         help="build the sample benchmarks and evaluate a tiny model and the oracle end to end",
@@ -21,6 +22,7 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run the demo and print its metrics table; bad arguments exit with a one-line message."""
     from vidret.evaluation.demo import run_demo
 
     try:

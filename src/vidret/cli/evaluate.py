@@ -4,11 +4,13 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-logger = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    from vidret.evaluation.runner import EvalSettings
 
 
 def default_cache_dir() -> str:
@@ -19,24 +21,19 @@ def default_cache_dir() -> str:
     return str(Path(base) / "vidret" / "embeddings")
 
 
-def _positive_int(value: str) -> int:
-    try:
-        n = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value!r}") from None
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value!r}")
-    return n
+def int_at_least(minimum: int) -> Callable[[str], int]:
+    """An argparse `type` accepting integers >= `minimum` (the message names the bound)."""
 
+    def parse(value: str) -> int:
+        try:
+            n = int(value)
+        except ValueError:
+            n = None
+        if n is None or n < minimum:
+            raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {value!r}")
+        return n
 
-def _non_negative_int(value: str) -> int:
-    try:
-        n = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value!r}") from None
-    if n < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value!r}")
-    return n
+    return parse
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -49,17 +46,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model-revision", default=None, help="model revision (Hub commit or tag)")
     parser.add_argument("--adapter", dest="preset", default=None, help="adapter preset (default: from the model id/config)")
     parser.add_argument("--tasks", default=None, help="comma-separated task ids (default: the benchmark's tasks)")
-    parser.add_argument("--frames", type=_positive_int, default=None, help="frames per clip (default: the preset's)")
-    parser.add_argument("--batch-size", type=_positive_int, default=16, help="clips/texts per forward pass (default 16)")
+    parser.add_argument("--frames", type=int_at_least(1), default=None, help="frames per clip (default: the preset's)")
+    parser.add_argument("--batch-size", type=int_at_least(1), default=16, help="clips/texts per forward pass (default 16)")
     parser.add_argument("--fusion", default=None, help="composed-query fusion: avg, sum, weighted:<alpha>, text, video")
     parser.add_argument("--long-video", default="clips", help="LoVR full videos: 'clips' (default) or 'window:<seconds>'")
     parser.add_argument("--aggregate", default="mean", choices=("mean", "max"), help="segment aggregation (default mean)")
     parser.add_argument("--cache-dir", default=None, help=f"embedding cache (default: {default_cache_dir()})")
     parser.add_argument("--no-cache", action="store_true", help="do not read or write the embedding cache")
     parser.add_argument("--output", default="results.json", help="results JSON path (default results.json)")
-    parser.add_argument("--limit", type=_positive_int, default=None, help="first N videos (LoVR) / triplets (TF-CoVR)")
+    parser.add_argument("--limit", type=int_at_least(1), default=None, help="first N videos (LoVR) / triplets (TF-CoVR)")
     parser.add_argument("--strict", action="store_true", help="a video that fails to decode stops the run")
-    parser.add_argument("--num-workers", type=_non_negative_int, default=2, help="DataLoader decode workers (default 2)")
+    parser.add_argument("--num-workers", type=int_at_least(0), default=2, help="DataLoader decode workers (default 2)")
     parser.add_argument("--decode-mode", default="exact", choices=("exact", "keyframe"), help="frame sampling mode")
     parser.add_argument("--video-root", default=None, help="folder with the videos of an annotations-only repo")
     parser.add_argument("--device", default=None, help="torch device (default: the process's accelerate device)")
@@ -67,6 +64,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Add the `evaluate` subcommand to the `vidret` parser."""
     parser = subparsers.add_parser(
         "evaluate",
         help="evaluate an embedding model on a benchmark",
@@ -78,7 +76,7 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     return parser
 
 
-def settings_from_args(args: argparse.Namespace):  # -> EvalSettings (import kept lazy)
+def settings_from_args(args: argparse.Namespace) -> EvalSettings:
     """`EvalSettings` from parsed arguments."""
     from vidret.evaluation.runner import EvalSettings
 
@@ -109,6 +107,7 @@ def settings_from_args(args: argparse.Namespace):  # -> EvalSettings (import kep
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run the evaluation, print the metrics table; bad input exits with a one-line message."""
     from vidret.evaluation.runner import EvaluationError, evaluate
 
     settings = settings_from_args(args)
