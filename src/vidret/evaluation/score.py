@@ -107,7 +107,8 @@ def score_task(
             composed_t.append(e[1])
         else:
             q_rows.append(e[0])
-    failed_queries = [task.query_ids[i] for i in range(len(task.queries)) if i not in set(ok)]
+    embedded = set(ok)
+    failed_queries = [task.query_ids[i] for i in range(len(task.queries)) if i not in embedded]
     if composed_v:
         queries = fuse(torch.from_numpy(np.stack(composed_v)), torch.from_numpy(np.stack(composed_t)), fusion).numpy()
     else:
