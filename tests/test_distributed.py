@@ -95,6 +95,8 @@ def test_torchrun_two_processes_match_one_with_uneven_shards(root, tmp_path):
     assert two["num_processes"] == 2
     assert metrics_of(two) == metrics_of(one)
     assert two["tasks"]["cvr"]["gallery_size"] == one["tasks"]["cvr"]["gallery_size"]
+    # Truncation flags travel with each rank's embeddings (the tiny CLIP keeps 32 byte tokens).
+    assert two["tasks"]["cvr"]["num_truncated_texts"] == one["tasks"]["cvr"]["num_truncated_texts"] > 0
     # Both ranks wrote their own cache parts, and nothing was embedded twice.
     parts = list(cache.glob("*/parts/*.npz"))
     writers = {p.name.split("-")[0] for p in parts}
