@@ -26,8 +26,6 @@ from vidret.adapters.native_video import NativeVideoAdapter
 from vidret.adapters.preprocess import FrameTransform
 from vidret.adapters.transformers_base import TransformersAdapter
 
-
-
 __all__ = [
     "AGGREGATION_CHOICES",
     "FUSION_CHOICES",

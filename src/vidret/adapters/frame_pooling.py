@@ -15,6 +15,8 @@ if TYPE_CHECKING:
     import numpy as np
     import torch
 
+    from vidret.adapters.preprocess import FrameTransform
+
 POOLING_CHOICES = ("mean", "max")
 
 
@@ -30,7 +32,9 @@ class FramePoolingAdapter(TransformersAdapter):
         ValueError: unknown pooling, or a model without `get_image_features`.
     """
 
-    def __init__(self, model: Any, tokenizer: Any, frame_transform: Any, *, pooling: str = "mean", **kwargs: Any):
+    def __init__(
+        self, model: Any, tokenizer: Any, frame_transform: FrameTransform, *, pooling: str = "mean", **kwargs: Any
+    ) -> None:
         if pooling not in POOLING_CHOICES:
             raise ValueError(f"unknown pooling {pooling!r}; choose one of {', '.join(POOLING_CHOICES)}")
         require_methods(

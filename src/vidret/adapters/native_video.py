@@ -15,6 +15,8 @@ if TYPE_CHECKING:
     import numpy as np
     import torch
 
+    from vidret.adapters.preprocess import FrameTransform
+
 VIDEO_INPUT_CHOICES = ("pixel_values", "pixel_values_videos")
 
 
@@ -41,7 +43,15 @@ class NativeVideoAdapter(TransformersAdapter):
         ValueError: unknown `video_input`, or a model without `get_video_features`.
     """
 
-    def __init__(self, model: Any, tokenizer: Any, frame_transform: Any, *, video_input: str = "pixel_values", **kwargs: Any):
+    def __init__(
+        self,
+        model: Any,
+        tokenizer: Any,
+        frame_transform: FrameTransform,
+        *,
+        video_input: str = "pixel_values",
+        **kwargs: Any,
+    ) -> None:
         if video_input not in VIDEO_INPUT_CHOICES:
             raise ValueError(f"unknown video_input {video_input!r}; choose one of {', '.join(VIDEO_INPUT_CHOICES)}")
         require_methods(
