@@ -14,8 +14,10 @@ per query. Compared, on the same score matrix:
   the same top-K selection, which is why the bare top-K is the floor we aim at;
 - `evaluate.load("metrics/composed_map").compute` on our rankings (Arrow round trip).
 
-Peak memory = highest resident set size seen while a step runs, minus the size before it
-(sampled every 2 ms; the score matrix itself is allocated before and not counted).
+Ours and the bare top-K run interleaved, `--rounds` times, and the best time of each is kept;
+the other paths run once. Peak memory = highest resident set size seen while a step runs,
+minus the size before it (sampled every 2 ms; the score matrix itself is allocated before and
+not counted; the highest over rounds).
 Targets on CPU: ours >= 30x faster than torchmetrics, and within 2x of bare top-K.
 
 Run: python benchmarks/bench_metrics.py [--queries 10000 --gallery 30000]  (or --quick for a smoke run)
@@ -112,6 +114,7 @@ def main() -> None:
     parser.add_argument("--tm-queries", type=int, default=200, help="queries given to torchmetrics (extrapolated)")
     parser.add_argument("--loop-queries", type=int, default=1_000, help="queries given to the Python loop (extrapolated)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds of ours vs bare top-K (best kept)")
     parser.add_argument(
         "--quick", action="store_true", help="smoke run: 2,000 x 6,000, 100 torchmetrics and 500 loop queries"
     )
@@ -132,9 +135,15 @@ def main() -> None:
     ours(scores[:64], gallery_ids, targets[:64])
     bare_topk(scores[:64])
 
-    (_, rankings), t_ours, m_ours = measure(lambda: ours(scores, gallery_ids, targets))
+    # The two paths of the <= 2x target run interleaved, best of --rounds (the machine is shared).
+    t_ours = t_topk = float("inf")
+    m_ours = m_topk = 0
+    for _ in range(args.rounds):
+        (_, rankings), t, m = measure(lambda: ours(scores, gallery_ids, targets))
+        t_ours, m_ours = min(t_ours, t), max(m_ours, m)
+        _, t, m = measure(lambda: bare_topk(scores))
+        t_topk, m_topk = min(t_topk, t), max(m_topk, m)
     ours_map = composed_map(rankings, targets, k_values=(K,), recall_k_values=(K,))["mAP@50"]
-    _, t_topk, m_topk = measure(lambda: bare_topk(scores))
     n_loop = min(args.loop_queries, args.queries)
     loop_map, t_loop, m_loop = measure(lambda: python_loop(scores, targets_idx, n_loop))
     n_tm = min(args.tm_queries, args.queries)
