@@ -66,17 +66,31 @@ def test_hub_dataset_is_read_and_recorded_at_its_commit(monkeypatch, tmp_path):
     assert tagged["revision"] == "v1.0.0" and tagged["commit"] == SHA
 
 
-def test_model_record_hub_commit_or_local_fingerprint(monkeypatch, tmp_path):
+def test_model_source_hub_commit_or_local_fingerprint(monkeypatch, tmp_path):
     monkeypatch.setattr(runner, "hub_commit", lambda repo, rev, kind: SHA if kind == "model" else None)
-    adapter = SimpleNamespace(revision=None, preset="clip", random_weights=False)
-    hub = runner._model_record(runner.EvalSettings("tf-covr", "d", "openai/clip-vit-base-patch32"), adapter)
-    assert (hub["revision"], hub["commit"], hub["fingerprint"]) == (SHA, SHA, None)
-    pinned = runner._model_record(
+    adapter = SimpleNamespace(revision=None)
+    hub = runner.model_source(runner.EvalSettings("tf-covr", "d", "openai/clip-vit-base-patch32"), adapter)
+    assert hub == {"revision": SHA, "commit": SHA, "fingerprint": None}
+    pinned = runner.model_source(
         runner.EvalSettings("tf-covr", "d", "openai/clip-vit-base-patch32", model_revision="v2"), adapter
     )
-    assert (pinned["revision"], pinned["commit"]) == ("v2", SHA)
+    assert pinned == {"revision": "v2", "commit": SHA, "fingerprint": None}
     (tmp_path / "config.json").write_text("{}")
-    local = runner._model_record(runner.EvalSettings("tf-covr", "d", str(tmp_path)), adapter)
-    assert local["commit"] is None and local["fingerprint"] == folder_fingerprint(str(tmp_path))
-    oracle = runner._model_record(runner.EvalSettings("tf-covr", "d", "oracle"), adapter)
-    assert oracle["commit"] is None and oracle["fingerprint"] is None and oracle["adapter"] == "oracle"
+    local = runner.model_source(runner.EvalSettings("tf-covr", "d", str(tmp_path)), adapter)
+    assert local == {"revision": None, "commit": None, "fingerprint": folder_fingerprint(str(tmp_path))}
+    oracle = runner.model_source(runner.EvalSettings("tf-covr", "d", "oracle"), adapter)
+    assert oracle == {"revision": None, "commit": None, "fingerprint": None}
+
+
+def test_cache_key_follows_the_hub_commit():
+    from vidret.evaluation.cache import cache_namespace
+    from vidret.evaluation.tasks import TaskPlan
+
+    adapter = SimpleNamespace(describe=lambda: {"frames": 8}, preset="clip")
+    settings = runner.EvalSettings("tf-covr", "d", "openai/clip-vit-base-patch32")
+    plan = TaskPlan(None, "triplets+videos", "test")  # type: ignore[arg-type]
+    keys = [
+        cache_namespace(runner.cache_key(settings, adapter, plan, {"revision": c, "commit": c, "fingerprint": None}))
+        for c in (SHA, "f" * 40)
+    ]
+    assert keys[0] != keys[1]  # `main` moved on: the old embeddings are not reused

@@ -150,15 +150,37 @@ def make_adapter(settings: EvalSettings, plan: TaskPlan, info: ProcessInfo) -> E
     )
 
 
-def cache_key(settings: EvalSettings, adapter: EmbeddingAdapter, plan: TaskPlan) -> dict[str, Any]:
-    """What makes two runs' unit embeddings interchangeable (fusion/aggregation are applied later)."""
+def model_source(settings: EvalSettings, adapter: EmbeddingAdapter) -> dict[str, str | None]:
+    """Which exact model was loaded.
+
+    Returns:
+        {"revision": the one asked for (or the preset's pin), else the Hub commit;
+        "commit": the Hub commit that revision resolves to (None for a local folder, the oracle,
+        or when the Hub can't be asked); "fingerprint": a local folder's `folder_fingerprint`}.
+    """
+    oracle = is_oracle(settings.model)
+    revision = getattr(adapter, "revision", None) or settings.model_revision
+    fingerprint = None if oracle else folder_fingerprint(settings.model)
+    commit = None if oracle or fingerprint else hub_commit(settings.model, revision, "model")
+    return {"revision": revision or commit, "commit": commit, "fingerprint": fingerprint}
+
+
+def cache_key(
+    settings: EvalSettings, adapter: EmbeddingAdapter, plan: TaskPlan, source: dict[str, str | None]
+) -> dict[str, Any]:
+    """What makes two runs' unit embeddings interchangeable (fusion/aggregation are applied later).
+
+    `source` is `model_source`'s answer: a Hub branch that moved to a new commit, or a local model
+    folder rebuilt in place, gets a new namespace instead of stale embeddings.
+    """
     described = dict(adapter.describe())
     for later in ("fusion", "segment_aggregation"):
         described.pop(later, None)
     key: dict[str, Any] = {
         "model": settings.model,
         "model_revision": settings.model_revision,
-        "model_fingerprint": folder_fingerprint(settings.model),
+        "model_commit": source["commit"],
+        "model_fingerprint": source["fingerprint"],
         "preset": getattr(adapter, "preset", None) or settings.preset,
         "adapter": described,
         "decode_mode": settings.decode_mode,
@@ -205,10 +227,12 @@ def evaluate(
     )
     if adapter is None:
         adapter = make_adapter(settings, plan, info)
+    # The main process asks the Hub once; every process keys the cache with its answer.
+    source = gather_objects(model_source(settings, adapter) if info.is_main else None, info)[0]
     cache: Any = NoCache()
     namespace = None
     if settings.cache_dir:
-        cache = EmbeddingCache(settings.cache_dir, cache_key(settings, adapter, plan))
+        cache = EmbeddingCache(settings.cache_dir, cache_key(settings, adapter, plan, source))
         namespace = cache.namespace
     if info.is_main:
         logger.info(
@@ -258,7 +282,7 @@ def evaluate(
         config=plan.config,
         split=plan.split,
         dataset=dataset,
-        model=_model_record(settings, adapter),
+        model=_model_record(settings, adapter, source),
         settings=_settings_record(settings, adapter, plan, long_video, fusion),
         tasks=tasks,
         failures=failures,
@@ -279,17 +303,11 @@ def count_truncated(task: Task, truncated: set[str]) -> int:
     return len({ref.text for ref in task.queries + task.gallery if ref.text is not None} & truncated)
 
 
-def _model_record(settings: EvalSettings, adapter: EmbeddingAdapter) -> dict[str, Any]:
+def _model_record(settings: EvalSettings, adapter: EmbeddingAdapter, source: dict[str, str | None]) -> dict[str, Any]:
     oracle = is_oracle(settings.model)
-    revision = getattr(adapter, "revision", None) or settings.model_revision
-    fingerprint = None if oracle else folder_fingerprint(settings.model)
-    # A Hub model: the commit its revision (the user's, the preset's pin, or main) resolves to.
-    commit = None if oracle or fingerprint else hub_commit(settings.model, revision, "model")
     return {
         "id": settings.model,
-        "revision": revision or commit,
-        "commit": commit,
-        "fingerprint": fingerprint,
+        **source,
         "adapter": "oracle" if oracle else (getattr(adapter, "preset", None) or settings.preset or type(adapter).__name__),
         "adapter_class": type(adapter).__name__,
         "random_weights": bool(settings.random_weights or getattr(adapter, "random_weights", False)),
