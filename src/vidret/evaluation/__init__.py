@@ -3,8 +3,12 @@
 Modules (import what you need; nothing heavy is imported here):
 
 - `vidret.evaluation.tasks`: `TaskPlan` — queries, galleries, relevance, exclusions, segments.
+- `vidret.evaluation.dataset`: `load_plan` — a built dataset repo's configs → `TaskPlan`.
 - `vidret.evaluation.cache`: `EmbeddingCache` — resumable on-disk embeddings per settings.
 - `vidret.evaluation.distributed`: sharding and id-carrying gathers across processes.
+- `vidret.evaluation.embedding`: the sharded, cached text and video-segment embedding stages.
+- `vidret.evaluation.score`: segments → videos, fused composed queries, rankings, metrics.
+- `vidret.evaluation.provenance`: Hub commits and local fingerprints recorded in results.
 - `vidret.evaluation.runner`: `EvalSettings`, `evaluate(settings)` — the pipeline.
 - `vidret.evaluation.oracle`: the oracle adapter for the sample benchmarks.
 - `vidret.evaluation.results`: `build_record`, `write_results` (checked by `validation`).
