@@ -128,3 +128,10 @@ def test_settings_from_dict_rejects_unknown_keys():
     with pytest.raises(ValueError, match="unknown evaluation setting"):
         settings_from_dict({"benchmark": "lovr", "data": ".", "model": "oracle", "frame": 8})
     assert settings_from_dict({"benchmark": "lovr", "data": ".", "model": "oracle"}).split == "test"
+
+
+def test_help_lists_every_task(capsys):
+    with pytest.raises(SystemExit):
+        main(["evaluate", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "lovr: t2v,v2t,t2c,c2t (optional: theme2c,c2theme); tf-covr: cvr" in text

@@ -36,6 +36,16 @@ def int_at_least(minimum: int) -> Callable[[str], int]:
     return parse
 
 
+def _task_help() -> str:
+    from vidret.benchmarks import BENCHMARKS
+
+    parts = []
+    for name, spec in BENCHMARKS.items():
+        optional = [t for t in spec.tasks if t not in spec.default_tasks()]
+        parts.append(f"{name}: {','.join(spec.default_tasks())}" + (f" (optional: {','.join(optional)})" if optional else ""))
+    return "default: all non-optional tasks; " + "; ".join(parts)
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The evaluate options (shared with anything that wraps the runner)."""
     parser.add_argument("--benchmark", required=True, help="lovr or tf-covr")
@@ -45,7 +55,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True, help="Hub model id, local model folder, 'oracle' or 'oracle-shuffled'")
     parser.add_argument("--model-revision", default=None, help="model revision (Hub commit or tag)")
     parser.add_argument("--adapter", dest="preset", default=None, help="adapter preset (default: from the model id/config)")
-    parser.add_argument("--tasks", default=None, help="comma-separated task ids (default: the benchmark's tasks)")
+    parser.add_argument("--tasks", default=None, help=f"comma-separated task ids; {_task_help()}")
     parser.add_argument("--frames", type=int_at_least(1), default=None, help="frames per clip (default: the preset's)")
     parser.add_argument("--batch-size", type=int_at_least(1), default=16, help="clips/texts per forward pass (default 16)")
     parser.add_argument("--fusion", default=None, help="composed-query fusion: avg, sum, weighted:<alpha>, text, video")
