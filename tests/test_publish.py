@@ -8,8 +8,7 @@ from pathlib import Path
 
 import httpx2
 import pytest
-from huggingface_hub.utils import set_client_factory
-from huggingface_hub.utils._http import default_client_factory
+from hub_mock import AGENT_HARNESSES_PATH, commit_lines, mock_hub
 
 from vidret.builders import build
 from vidret.cli.main import main
@@ -32,7 +31,7 @@ class FakeHub:
 
     def handler(self, request: httpx2.Request) -> httpx2.Response:
         path = request.url.path
-        if path == "/api/agent-harnesses":  # huggingface_hub's own cached lookup, not ours
+        if path == AGENT_HARNESSES_PATH:
             return httpx2.Response(404)
         self.requests.append(request)
         if path == "/api/repos/create":
@@ -69,11 +68,8 @@ class FakeHub:
 def hub(monkeypatch):
     monkeypatch.setenv("HF_HUB_DISABLE_TELEMETRY", "1")
     fake = FakeHub()
-    set_client_factory(lambda: httpx2.Client(transport=httpx2.MockTransport(fake.handler)))
-    try:
+    with mock_hub(fake.handler):
         yield fake
-    finally:
-        set_client_factory(default_client_factory)
 
 
 @pytest.fixture(scope="module")
@@ -82,10 +78,6 @@ def repo(tmp_path_factory) -> Path:
     raw = make_tfcovr_release(base / "raw", videos_per_label=1, labels=("107b", "407c", "5253b"), targets_per_query=1)
     build("tf-covr", raw, base / "repo", progress=False)
     return base / "repo"
-
-
-def commit_lines(request: httpx2.Request) -> list[dict]:
-    return [json.loads(line) for line in request.content.decode().splitlines()]
 
 
 def committed_paths(request: httpx2.Request) -> list[str]:

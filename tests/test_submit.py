@@ -11,8 +11,7 @@ import httpx2
 import pytest
 import yaml
 from huggingface_hub import constants, parse_eval_result_entries
-from huggingface_hub.utils import set_client_factory
-from huggingface_hub.utils._http import default_client_factory
+from hub_mock import AGENT_HARNESSES_PATH, commit_lines, mock_hub
 from results_helpers import make_results, with_change, write_results
 
 from vidret.benchmarks import BENCHMARKS
@@ -44,9 +43,7 @@ class FakeHub:
 
     def handler(self, request: httpx2.Request) -> httpx2.Response:
         path = request.url.path
-        if path == "/api/agent-harnesses":
-            # huggingface_hub's own best-effort fetch (cached for a day) behind its user-agent header;
-            # not a request of ours, and its outcome depends on the local cache, so it is not recorded.
+        if path == AGENT_HARNESSES_PATH:
             return httpx2.Response(404)
         self.requests.append(request)
         if "/preupload/" in path:
@@ -75,15 +72,8 @@ class FakeHub:
 @pytest.fixture
 def hub() -> Iterator[FakeHub]:
     fake = FakeHub()
-    set_client_factory(lambda: httpx2.Client(transport=httpx2.MockTransport(fake.handler)))
-    try:
+    with mock_hub(fake.handler):
         yield fake
-    finally:
-        set_client_factory(default_client_factory)
-
-
-def commit_lines(request: httpx2.Request) -> list[dict]:
-    return [json.loads(line) for line in request.content.decode().splitlines()]
 
 
 # --- the files ---------------------------------------------------------------------------------
