@@ -27,7 +27,7 @@ def test_oracle_lovr_all_tasks_perfect(repos, tmp_path):
     assert record["tasks"]["t2c"]["num_queries"] == record["tasks"]["t2c"]["gallery_size"] > 3
     assert record["model"]["adapter"] == "oracle" and record["num_processes"] == 1
     assert record["settings"]["long_video"] == {"segments": "clips", "window_s": None, "aggregate": "mean"}
-    assert record["dataset"]["revision"] == "1.0.0"  # the local build's version
+    assert record["dataset"]["revision"] == "v1.0.0"  # the local build's version, as `vidret publish` tags it
     validate_file(out)
 
 
@@ -97,3 +97,19 @@ def test_oracle_errors():
         OracleAdapter("lovr", [OracleVideo("A", 0, 10.0), OracleVideo("B", 0, 10.0)])
     with pytest.raises(ValueError, match="unknown oracle"):
         build_oracle(None, "oracle-perfect")  # type: ignore[arg-type]
+
+
+def test_local_build_revision_is_the_tag_publish_accepts(repos, tmp_path):
+    """`.eval_results` names the recorded revision: it must be the tag the folder is published under."""
+    from pathlib import Path
+
+    from vidret.hub.publish import PublishError, check_folder
+
+    record = run("tf-covr", repos["tf-covr"], "oracle")
+    revision = record["dataset"]["revision"]
+    assert revision == "v1.0.0" and record["dataset"]["commit"] is None
+    check_folder(Path(repos["tf-covr"]), revision)  # accepted as the publish tag
+    with pytest.raises(PublishError, match="does not match the build's version"):
+        check_folder(Path(repos["tf-covr"]), revision.removeprefix("v"))
+    # An explicit --revision is recorded as given.
+    assert run("tf-covr", repos["tf-covr"], "oracle", revision="v9")["dataset"]["revision"] == "v9"

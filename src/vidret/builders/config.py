@@ -12,6 +12,15 @@ VideosMode = Literal["copy", "link", "none"]
 VIDEOS_MODES: tuple[str, ...] = ("copy", "link", "none")
 
 
+def version_tag(version: str) -> str:
+    """The Hub tag a build of `version` is published under (``"1.0.0"`` -> ``"v1.0.0"``).
+
+    The one place the rule lives: `vidret publish` checks tags against it and the evaluation
+    runner records a local build's revision with it, so results name a revision the Hub has.
+    """
+    return f"v{version}"
+
+
 class BuildError(ValueError):
     """Bad raw input or an impossible build request.
 

@@ -57,9 +57,14 @@ def _load_rows(data: str, config: str, split: str, revision: str | None) -> tupl
     return rows, getattr(ds, "_fingerprint", None)
 
 
-def _local_version(data: str) -> str | None:
-    """The version a local build records (its manifest or card), or None."""
+def _local_revision(data: str) -> str | None:
+    """A local build's version in the tag form `vidret publish` gives it (``"v1.0.0"``), or None.
+
+    Results then name the revision the Hub will hold once the folder is published.
+    """
     import json
+
+    from vidret.builders.config import version_tag
 
     root = Path(data).expanduser()
     for name in ("manifest.json", "build_manifest.json"):
@@ -71,7 +76,7 @@ def _local_version(data: str) -> str | None:
                 continue
             version = meta.get("version") if isinstance(meta, dict) else None
             if version:
-                return str(version)
+                return version_tag(str(version))
     return None
 
 
@@ -102,8 +107,9 @@ def load_plan(
 
     Returns:
         (plan, dataset record {"repo", "revision", "commit", "fingerprint"}): `revision` is the one
-        asked for, else the resolved Hub commit, else a local build's version; `commit` is the
-        Hub commit read (None for a local folder or when the Hub could not be asked).
+        asked for, else the resolved Hub commit, else a local build's version in the tag form
+        `vidret publish` gives it (e.g. "v1.0.0"); `commit` is the Hub commit read (None for a
+        local folder or when the Hub could not be asked).
 
     Raises:
         ValueError: bad arguments, or data that does not fit the benchmark (file/row named).
@@ -124,5 +130,5 @@ def load_plan(
         videos, fp2 = _load_rows(data, "videos", split, revision)
         plan = plan_tfcovr(triplets, videos, split, resolve, limit)
     fingerprint = hashlib.sha256(f"{fp1}|{fp2}".encode()).hexdigest()[:16] if fp1 and fp2 else None
-    version = asked_revision or commit or (_local_version(data) if is_local(data) else None)
+    version = asked_revision or commit or (_local_revision(data) if is_local(data) else None)
     return plan, {"repo": data, "revision": version, "commit": commit, "fingerprint": fingerprint}

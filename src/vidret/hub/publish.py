@@ -75,9 +75,14 @@ def check_folder(folder: Path, tag: str) -> dict:
         manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     except json.JSONDecodeError as err:
         raise PublishError(f"{folder / 'manifest.json'}: not valid JSON ({err}); rebuild with `vidret build`") from None
+    from vidret.builders.config import version_tag
+
     version = manifest.get("version")
-    if tag != f"v{version}":
-        raise PublishError(f"tag {tag!r} does not match the build's version {version!r}: use --tag v{version} or rebuild with --version")
+    if tag != version_tag(version):
+        raise PublishError(
+            f"tag {tag!r} does not match the build's version {version!r}: use --tag {version_tag(version)} "
+            "or rebuild with --version"
+        )
     return manifest
 
 
