@@ -124,8 +124,10 @@ def _check_metric_value(path: str, name: str, value: Any, gallery_size: Any) -> 
     elif name in _RANK_METRICS:
         if value < 1:
             return [Problem(path, f"{value} is below 1 ({name} is a 1-based rank)")]
-        if isinstance(gallery_size, int) and gallery_size >= 1 and value > gallery_size:
-            return [Problem(path, f"{value} exceeds the gallery size {gallery_size}")]
+        # A miss (failed query, or no rankable relevant item) enters MdR/MnR as gallery_size + 1
+        # (see vidret.scoring.retrieval), so that is the largest legitimate value.
+        if isinstance(gallery_size, int) and gallery_size >= 1 and value > gallery_size + 1:
+            return [Problem(path, f"{value} exceeds gallery_size + 1 = {gallery_size + 1} (the rank given to a miss)")]
     return []
 
 
