@@ -140,12 +140,25 @@ def test_with_frames_argument_errors(lovr, cache):
     ds = datasets.load_dataset(str(repo), "videos", split="test", cache_dir=cache)
     with pytest.raises(TypeError, match="expects a datasets.Dataset"):
         with_frames([{"video": "x"}])
-    with pytest.raises(ValueError, match="num_frames must be an int >= 1"):
+    with pytest.raises(ValueError, match="num_frames must be an int"):
         with_frames(ds, num_frames=0, video_root=repo)
-    with pytest.raises(ValueError, match="mode must be 'exact' or 'keyframe'"):
+    with pytest.raises(ValueError, match="mode must be one of"):
         with_frames(ds, mode="approx", video_root=repo)
     with pytest.raises(ValueError, match="pass video_root="):
         with_frames(ds)  # a map-style dataset does not remember its folder
+
+
+def test_with_frames_rejects_bad_settings_up_front(lovr, cache):
+    # Checked when the dataset is wrapped, with the sampler's own checks: a bad size used to
+    # reach the decoder and turn every row into a decode_error instead of raising.
+    _, repo = lovr
+    ds = datasets.load_dataset(str(repo), "videos", split="test", cache_dir=cache)
+    with pytest.raises(ValueError, match="size must be two positive integers"):
+        with_frames(ds, size=(0, 64), video_root=repo)
+    with pytest.raises(ValueError, match=r"size must be \(width, height\)"):
+        with_frames(ds, size=(64,), video_root=repo)
+    with pytest.raises(ValueError, match="num_frames must be an int"):
+        with_frames(ds, num_frames=True, video_root=repo)
 
 
 def test_load_is_a_pinned_load_dataset(monkeypatch):

@@ -252,17 +252,21 @@ def with_frames(
 
     Raises:
         ValueError: the dataset has no `video_column` (e.g. TF-CoVR triplets: use its
-            ``videos`` config), bad `num_frames`/`mode`, or no `video_root` given or inferable.
+            ``videos`` config), bad `num_frames`/`size`/`mode`, or no `video_root` given or
+            inferable.
         TypeError: `ds` is neither a Dataset nor an IterableDataset.
     """
     from datasets import Dataset, IterableDataset
 
+    from vidret.video.timeline import check_mode, check_num_frames, check_size
+
     if not isinstance(ds, (Dataset, IterableDataset)):
         raise TypeError(f"with_frames expects a datasets.Dataset or IterableDataset, got {type(ds).__name__}")
-    if not isinstance(num_frames, int) or num_frames < 1:
-        raise ValueError(f"num_frames must be an int >= 1, got {num_frames!r}")
-    if mode not in ("exact", "keyframe"):
-        raise ValueError(f"mode must be 'exact' or 'keyframe', got {mode!r}")
+    # The sampler's own checks, here rather than per row: a bad setting would otherwise turn
+    # every row into a decode_error.
+    check_num_frames(num_frames)
+    check_mode(mode)
+    size = check_size(size)
     columns = ds.column_names
     if columns is not None and video_column not in columns:
         raise ValueError(
@@ -275,7 +279,7 @@ def with_frames(
             "cannot tell where the videos are: pass video_root= (the local repo folder, "
             "'hf://datasets/<org>/<name>@<revision>' e.g. vidret.datasets.hub_root('lovr'), or a folder of videos)"
         )
-    decoder = FrameDecoder(num_frames, tuple(size) if size is not None else None, root, mode, video_column)
+    decoder = FrameDecoder(num_frames, size, root, mode, video_column)
     if isinstance(ds, Dataset):
         return ds.with_transform(decoder)
     return ds.map(decoder, batched=True, batch_size=batch_size)
