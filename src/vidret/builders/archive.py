@@ -148,9 +148,7 @@ def safe_extract(
         # tarfile stops at the end-of-archive blocks; read the padding too so every part is hashed whole.
         while counted.read(_CHUNK):
             pass
-    except (tarfile.TarError, EOFError, OSError) as err:
-        if isinstance(err, UnsafeArchiveError):
-            raise
+    except (tarfile.TarError, EOFError, OSError) as err:  # UnsafeArchiveError (a ValueError) passes
         raise BuildError(
             f"cannot read the archive made of {[Path(p).name for p in parts]} ({type(err).__name__}: {err}); "
             "is a part missing or truncated?",
