@@ -189,3 +189,18 @@ def test_folder_checks_send_nothing(hub, repo, tmp_path):
     with pytest.raises(PublishError, match=r"manifest.json: not valid JSON .*rebuild"):
         publish(linked, REPO, "v1.0.0")
     assert hub.requests == []
+
+
+def test_video_names_with_pattern_characters_are_uploaded(hub, repo, tmp_path):
+    # A batch names its files exactly: "x[1].mp4" is a file, not an fnmatch character class.
+    import shutil
+
+    copy = tmp_path / "repo"
+    shutil.copytree(repo, copy)
+    first = next((copy / "videos").iterdir())
+    shutil.copyfile(first, copy / "videos" / "x[1].mp4")
+    result = publish(copy, REPO, "v1.0.0", token=TOKEN)
+    commits = [r for r in hub.requests if "/commit/" in r.url.path]
+    uploaded = [p for c in commits[:-1] for p in committed_paths(c)]
+    assert "videos/x[1].mp4" in uploaded
+    assert sorted(uploaded) == sorted(result.uploaded)

@@ -42,6 +42,7 @@ class PublishResult:
         pr_url: the pull request URL in pull request mode.
         video_commits: commits that uploaded video batches.
         skipped_videos: videos already on the Hub with the same content.
+        uploaded: repo paths of the videos uploaded, in upload order.
     """
 
     repo_id: str
@@ -161,7 +162,7 @@ def publish(
             already exists on the Hub (versions are immutable: rebuild with a new version).
         huggingface_hub.errors.HfHubHTTPError: other Hub errors (authentication, permissions).
     """
-    from huggingface_hub import HfApi
+    from huggingface_hub import CommitOperationAdd, HfApi
     from huggingface_hub.errors import HfHubHTTPError
 
     root = Path(folder)
@@ -184,11 +185,13 @@ def publish(
         return result
     batches, result.skipped_videos = _video_batches(root, _remote_files(api, repo_id), batch_bytes, batch_files)
     for n, batch in enumerate(batches, start=1):
-        api.upload_folder(
+        # Exact paths, not upload_folder(allow_patterns=batch): patterns are fnmatch globs (a
+        # "[1]" in a name never matches itself) and are tried against every file of the folder
+        # for every batch (files x batch size x batches matches on a large build).
+        api.create_commit(
             repo_id=repo_id,
-            folder_path=root,
             repo_type="dataset",
-            allow_patterns=batch,
+            operations=[CommitOperationAdd(path_in_repo=rel, path_or_fileobj=root / rel) for rel in batch],
             commit_message=f"vidret build {tag}: videos {n}/{len(batches)}",
         )
         result.video_commits += 1
