@@ -95,6 +95,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _sample(args: argparse.Namespace) -> int:
     from vidret.video import probe, sample_frames, uniform_timestamps
+    from vidret.video.timeline import resolve_range
 
     with tempfile.TemporaryDirectory(prefix="vidret-sample-") as tmp:
         demo = args.video is None
@@ -108,9 +109,7 @@ def _sample(args: argparse.Namespace) -> int:
         print(f"{source}: {info.width}x{info.height} {info.codec}, {info.fps:.3f} fps, "
               f"{info.duration:.3f} s, {info.num_frames} frames")
         frames = sample_frames(source, args.frames, args.start, args.end, size=args.size, mode=args.mode)
-        start = 0.0 if args.start is None else args.start
-        end = min(info.duration, args.end) if args.end is not None else info.duration
-        times = uniform_timestamps(start, end, args.frames)
+        times = uniform_timestamps(*resolve_range(args.start, args.end, info.duration, info.fps, source), args.frames)
         if demo:
             from vidret.video.synthetic import decode_frame_index
 
