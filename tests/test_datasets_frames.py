@@ -110,6 +110,19 @@ def test_rows_without_timestamps_or_path_fail_clearly():
     assert results[2][0] is None and results[2][1].startswith("VideoNotFoundError")
 
 
+def test_absent_video_fails_its_clip_rows_without_a_retry_per_row(monkeypatch):
+    import vidret.video
+
+    calls = []
+    monkeypatch.setattr(vidret.video, "sample_frames", lambda *a, **k: calls.append(a) or pytest.fail("retried"))
+    decoder = FrameDecoder(2, SIZE, "/nowhere", "exact")
+    rows = [{"video": "videos/absent.mp4", "start": float(k), "end": k + 1.0} for k in range(3)]
+    results = decoder.decode_rows(rows)
+    assert not calls  # one open of the group says the file is absent for every row
+    assert [f for f, _ in results] == [None] * 3
+    assert all(e.startswith("VideoNotFoundError: /nowhere/videos/absent.mp4") for _, e in results)
+
+
 def test_annotations_only_repo_resolves_against_a_flat_video_root(tmp_path, cache):
     raw = make_tfcovr_release(tmp_path / "raw", videos_per_label=1)
     build("tf-covr", raw, tmp_path / "repo", videos="none", progress=False)

@@ -141,7 +141,8 @@ class FrameDecoder:
     """Picklable batch function that decodes frames for rows (used by `with_frames`).
 
     Rows of one video in a batch are decoded in one pass with `vidret.video.sample_segments`;
-    if that fails, each row is retried alone so that one bad segment fails only its own row.
+    if that fails, each row is retried alone so that one bad segment fails only its own row
+    (except for an absent video, which fails every row of the group at once).
     """
 
     num_frames: int
@@ -165,7 +166,7 @@ class FrameDecoder:
 
     def decode_rows(self, rows: Sequence[Mapping[str, Any]]) -> list[tuple[Any, str | None]]:
         """``(frames or None, error or None)`` for each row, in order."""
-        from vidret.video import VideoDecodeError, sample_frames, sample_segments
+        from vidret.video import VideoDecodeError, VideoNotFoundError, sample_frames, sample_segments
 
         results: list[tuple[Any, str | None]] = [(None, None)] * len(rows)
         groups: dict[str, list[tuple[int, tuple[float, float]]]] = defaultdict(list)
@@ -196,6 +197,12 @@ class FrameDecoder:
                 arrays = sample_segments(source, [seg for _, seg in items], self.num_frames, size=self.size, mode=self.mode)
                 for (i, _), frames in zip(items, arrays):
                     results[i] = (frames, None)
+                continue
+            except VideoNotFoundError as err:
+                # Absent for every row of the group: retrying each row would only repeat the
+                # lookup (an HTTP round trip per row for an hf:// root).
+                for i, _ in items:
+                    results[i] = (None, f"{type(err).__name__}: {err}")
                 continue
             except caught:
                 pass  # isolate the failing row(s) below
