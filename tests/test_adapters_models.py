@@ -67,6 +67,24 @@ def test_long_captions_are_truncated_and_counted(tiny_dirs, family):
     torch.testing.assert_close(out[0], out[2])
 
 
+@pytest.mark.parametrize("family", FAMILIES)
+def test_truncated_query_answers_per_text_in_one_tokenizer_call(tiny_dirs, family):
+    a = load_adapter(str(tiny_dirs[family]), device="cpu")
+    calls = []
+    tokenizer = a.tokenizer
+
+    def spy(*args, **kwargs):
+        calls.append(args)
+        return tokenizer(*args, **kwargs)
+
+    a.tokenizer = spy
+    assert a.truncated([LONG_CAPTION, "short", LONG_CAPTION + " more"]) == [True, False, True]
+    assert len(calls) == 1 and a.num_truncated_texts == 0  # one batched call; nothing counted
+    assert a.truncated([]) == [] and len(calls) == 1
+    with pytest.raises(ValueError, match="text 1: expected a string"):
+        a.truncated(["ok", 3])
+
+
 def test_frame_pooling_matches_manual_computation(tiny_adapters):
     a = tiny_adapters["clip"]
     assert isinstance(a, FramePoolingAdapter)

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
+import torch
 
 from runner_helpers import build_sample_repos, build_tiny_model, run
 from vidret.evaluation.cache import text_item_id
+from vidret.adapters.base import EmbeddingAdapter
 from vidret.evaluation.dataset import load_plan
+from vidret.evaluation.distributed import ProcessInfo
+from vidret.evaluation.embedding import NoCache, Progress, embed_texts, truncation_flags
 
 
 @pytest.fixture(scope="module")
@@ -53,29 +59,55 @@ def test_untruncated_texts_count_zero(root):
     assert text_item_id("a") != text_item_id("b")
 
 
-class _CountingAdapter:
-    """Counts texts longer than 5 characters as truncated, like a model with a 5-token limit."""
+class _CharLimitAdapter(EmbeddingAdapter):
+    """Treats texts longer than 5 characters as truncated (like a 5-token limit); counts calls."""
 
-    def __init__(self):
-        self.num_truncated_texts = 0
-        self.calls = 0
+    def __init__(self, dim=4):
+        super().__init__(num_frames=1, text_max_length=5)
+        self.dim = dim
+        self.truncated_calls = []
+        self.encoded = []
 
     def encode_text(self, texts):
-        self.calls += 1
+        self.encoded.append(list(texts))
         self.num_truncated_texts += sum(len(t) > 5 for t in texts)
+        return self.finalize(torch.ones(len(texts), self.dim))
+
+    def encode_video(self, clips):
+        return self.finalize(torch.ones(len(clips), self.dim))
+
+    def truncated(self, texts):
+        self.truncated_calls.append(list(texts))
+        return [len(t) > 5 for t in texts]
 
 
-@pytest.mark.parametrize(
-    "texts, expected",
-    [(["a", "bb"], [False, False]), (["longer", "longest"], [True, True]), (["a", "longer", "b"], [False, True, False])],
-)
-def test_truncation_flags_from_the_running_count(texts, expected):
-    from vidret.evaluation.embedding import truncation_flags
+def _plan(texts):
+    return SimpleNamespace(texts={f"t{i}": text for i, text in enumerate(texts)})
 
-    adapter = _CountingAdapter()
-    adapter.encode_text(texts)
-    counted = adapter.num_truncated_texts
-    assert truncation_flags(adapter, texts, counted) == expected
-    # Only a mixed batch is recounted text by text, and the running count is left as it was.
-    assert adapter.calls == 1 + (len(texts) if 0 < counted < len(texts) else 0)
-    assert adapter.num_truncated_texts == counted
+
+def test_runner_asks_truncated_once_per_batch_and_never_text_by_text():
+    texts = ["a", "longer", "b", "longest", "c"]
+    adapter = _CharLimitAdapter()
+    progress = Progress(stop_after=None)
+    ids = list(_plan(texts).texts)
+    embed_texts(_plan(texts), adapter, NoCache(), ProcessInfo(rank=0, world_size=1, device="cpu"), 2, progress, ids)
+    assert progress.truncated == {"t1", "t3"}
+    # One query per batch of 2 (mixed batches included) and one encode per batch: no recount.
+    assert adapter.truncated_calls == [["a", "longer"], ["b", "longest"], ["c"]]
+    assert adapter.encoded == adapter.truncated_calls
+    assert adapter.num_truncated_texts == 2
+
+
+def test_base_adapter_truncates_nothing_and_a_wrong_answer_is_named():
+    class Plain(_CharLimitAdapter):
+        truncated = EmbeddingAdapter.truncated
+
+    assert Plain().truncated(["a", "longer"]) == [False, False]
+    assert truncation_flags(Plain(), ["longer"]) == [False]
+
+    class Short(_CharLimitAdapter):
+        def truncated(self, texts):
+            return [True]
+
+    with pytest.raises(ValueError, match="Short.truncated returned 1 flags for 2 texts"):
+        truncation_flags(Short(), ["a", "b"])

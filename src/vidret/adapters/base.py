@@ -107,6 +107,20 @@ class EmbeddingAdapter(abc.ABC):
             (N, D) L2-normalised float32 CPU tensor.
         """
 
+    def truncated(self, texts: Sequence[str]) -> list[bool]:
+        """Which of `texts` `encode_text` would cut to `text_max_length` (no embedding, no counting).
+
+        The runner asks this once per batch to report truncated texts per task. The default says
+        none are: an adapter that truncates (or counts into `num_truncated_texts`) overrides it.
+
+        Args:
+            texts: N strings.
+
+        Returns:
+            N booleans, aligned with `texts`.
+        """
+        return [False] * len(texts)
+
     # ---- shared behaviour ---------------------------------------------------------------------
     @staticmethod
     def finalize(embeddings: "torch.Tensor") -> "torch.Tensor":

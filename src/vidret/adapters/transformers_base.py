@@ -180,12 +180,29 @@ class TransformersAdapter(EmbeddingAdapter):
         self._dim: int | None = None
 
     # ---- text -------------------------------------------------------------------------------
-    def _count_truncated(self, texts: list[str]) -> int:
-        """How many texts exceed `text_max_length` tokens (special tokens included)."""
-        # A second, untruncated pass is the only reliable count; `verbose=False` silences the
+    @staticmethod
+    def _check_texts(texts: Sequence[str]) -> list[str]:
+        texts = list(texts)
+        for i, text in enumerate(texts):
+            if not isinstance(text, str):
+                raise ValueError(f"text {i}: expected a string, got {type(text).__name__}")
+        return texts
+
+    def truncated(self, texts: Sequence[str]) -> list[bool]:
+        """Which texts exceed `text_max_length` tokens (special tokens included).
+
+        One batched tokenizer call without truncation; nothing is embedded or counted.
+
+        Raises:
+            ValueError: an item that is not a string (its index is named).
+        """
+        texts = self._check_texts(texts)
+        if not texts:
+            return []
+        # An untruncated pass is the only reliable answer; `verbose=False` silences the
         # tokenizer's "sequence longer than the maximum" warning that LoVR captions would trigger.
         ids = self.tokenizer(texts, truncation=False, verbose=False)["input_ids"]
-        return sum(len(seq) > self.text_max_length for seq in ids)
+        return [len(seq) > self.text_max_length for seq in ids]
 
     def tokenize(self, texts: Sequence[str]) -> dict[str, "torch.Tensor"]:
         """Tokenise, truncating to `text_max_length`, and add to `num_truncated_texts`.
@@ -193,11 +210,8 @@ class TransformersAdapter(EmbeddingAdapter):
         Raises:
             ValueError: an item that is not a string (its index is named).
         """
-        texts = list(texts)
-        for i, text in enumerate(texts):
-            if not isinstance(text, str):
-                raise ValueError(f"text {i}: expected a string, got {type(text).__name__}")
-        self.num_truncated_texts += self._count_truncated(texts)
+        texts = self._check_texts(texts)
+        self.num_truncated_texts += sum(self.truncated(texts))
         enc = self.tokenizer(
             texts,
             padding=self.padding,

@@ -143,9 +143,8 @@ def embed_texts(
     batches = [mine[i : i + batch_size] for i in range(0, len(mine), batch_size)]
     for batch in tqdm_main(batches, info, desc="texts", unit="batch"):
         texts = [plan.texts[i] for i in batch]
-        before = adapter.num_truncated_texts
         emb = adapter.encode_text(texts).numpy().astype(np.float32)
-        flags = truncation_flags(adapter, texts, adapter.num_truncated_texts - before)
+        flags = truncation_flags(adapter, texts)
         cache.put(batch, emb, flags)
         out_ids += batch
         out_rows.append(emb)
@@ -158,22 +157,18 @@ def embed_texts(
     return merged
 
 
-def truncation_flags(adapter: EmbeddingAdapter, texts: list[str], num_cut: int) -> list[bool]:
-    """Which of `texts` the adapter truncated, given that its `num_truncated_texts` grew by `num_cut`.
+def truncation_flags(adapter: EmbeddingAdapter, texts: list[str]) -> list[bool]:
+    """Which of `texts` the adapter truncates: its `truncated` answer, checked for shape.
 
-    The adapter only keeps a running count; a batch where some but not all texts were cut is
-    recounted text by text (tokenising only, when the adapter exposes `tokenize`).
+    Raises:
+        ValueError: the adapter answered with a different number of flags than texts.
     """
-    if num_cut <= 0 or num_cut >= len(texts):
-        return [num_cut > 0] * len(texts)
-    recount = getattr(adapter, "tokenize", None) or adapter.encode_text
-    counted = adapter.num_truncated_texts
-    flags = []
-    for text in texts:
-        before = adapter.num_truncated_texts
-        recount([text])
-        flags.append(adapter.num_truncated_texts > before)
-    adapter.num_truncated_texts = counted
+    flags = [bool(flag) for flag in adapter.truncated(texts)]
+    if len(flags) != len(texts):
+        raise ValueError(
+            f"{type(adapter).__name__}.truncated returned {len(flags)} flags for {len(texts)} texts; "
+            "it must answer one flag per text"
+        )
     return flags
 
 
