@@ -77,7 +77,6 @@ def card_yaml(
     num_rows: Mapping[str, Mapping[str, int]],
     num_bytes: Mapping[str, Mapping[str, int]],
     license_id: str,
-    extra: Mapping[str, Any] | None = None,
 ) -> str:
     """The YAML header of the dataset card: configs with data files, features, splits, version."""
     configs, infos = [], []
@@ -106,7 +105,6 @@ def card_yaml(
         "configs": configs,
         "dataset_info": infos,
     }
-    header.update(extra or {})
     return yaml.safe_dump(header, sort_keys=False, allow_unicode=True, width=120)
 
 
