@@ -169,7 +169,7 @@ def test_resolution_override_interpolates_position_embeddings(tiny_dirs):
     a = load_adapter(str(tiny_dirs["clip"]), device="cpu", resolution=48)
     assert a.interpolate_pos_encoding and a.describe()["resolution"] == [48, 48]
     assert_unit_rows(a.encode_video([make_clip(2)]), 1)
-    with pytest.raises(ValueError, match="Drop the resolution setting"):
+    with pytest.raises(ValueError, match=r"Drop --resolution \(resolution=\)"):
         load_adapter(str(tiny_dirs["xclip"]), device="cpu", resolution=48)
 
 

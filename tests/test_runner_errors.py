@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -94,7 +95,14 @@ def test_bad_arguments_are_named(repos, tmp_path, args, message):
     assert message in str(err.value)
 
 
-@pytest.mark.parametrize("flag, value", [("--limit", "0"), ("--frames", "x"), ("--batch-size", "-1"), ("--num-workers", "-2")])
+@pytest.mark.parametrize(
+    "flag, value",
+    [
+        ("--limit", "0"), ("--frames", "x"), ("--batch-size", "-1"), ("--num-workers", "-2"),
+        ("--resolution", "0"), ("--resolution", "224x224"), ("--pooling", "median"),
+        ("--text-max-length", "1"), ("--dtype", "int8"),
+    ],
+)
 def test_bad_numbers_rejected_by_the_parser(flag, value, capsys):
     with pytest.raises(SystemExit) as err:
         main(["evaluate", "--benchmark", "lovr", "--data", ".", "--model", "oracle", flag, value])
@@ -113,13 +121,24 @@ def test_bad_numbers_rejected_by_the_parser(flag, value, capsys):
         ("data", "", "--data is required"),
         ("model", "", "--model is required"),
         ("aggregate", "median", "--aggregate"),
+        ("resolution", 0, "--resolution must be a positive number of pixels"),
+        ("pooling", "median", "--pooling must be one of mean|max"),
+        ("text_max_length", 1, "--text-max-length must be >= 2"),
+        ("dtype", "int8", "use --dtype fp32|bf16|fp16"),
     ],
 )
 def test_settings_check(repos, field, value, message):
     settings = EvalSettings(benchmark="lovr", data=str(repos["lovr"]), model="oracle")
     setattr(settings, field, value)
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(ValueError, match=re.escape(message)):
         evaluate(settings)
+
+
+def test_model_overrides_refused_for_the_oracle(repos, tmp_path):
+    with pytest.raises(SystemExit, match="--pooling, --dtype: the oracle has no model to configure"):
+        main(["evaluate", "--benchmark", "lovr", "--data", str(repos["lovr"]), "--model", "oracle", "--pooling", "max",
+              "--dtype", "bf16", "--no-cache", "--output", str(tmp_path / "r.json")])
+    assert not (tmp_path / "r.json").exists()
 
 
 def test_settings_from_dict_rejects_unknown_keys():
@@ -135,3 +154,6 @@ def test_help_lists_every_task(capsys):
         main(["evaluate", "--help"])
     text = " ".join(capsys.readouterr().out.split())
     assert "lovr: t2v,v2t,t2c,c2t (optional: theme2c,c2theme); tf-covr: cvr" in text
+    for flag in ("--resolution N", "--pooling {mean,max}", "--text-max-length N", "--dtype {fp32,bf16,fp16}"):
+        assert flag in text
+    assert "--text-max-length, --dtype and --fusion override the model's adapter preset" in text

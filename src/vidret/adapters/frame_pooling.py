@@ -36,7 +36,7 @@ class FramePoolingAdapter(TransformersAdapter):
         self, model: Any, tokenizer: Any, frame_transform: FrameTransform, *, pooling: str = "mean", **kwargs: Any
     ) -> None:
         if pooling not in POOLING_CHOICES:
-            raise ValueError(f"unknown pooling {pooling!r}; choose one of {', '.join(POOLING_CHOICES)}")
+            raise ValueError(f"unknown pooling {pooling!r}: use --pooling {'|'.join(POOLING_CHOICES)} (pooling=)")
         require_methods(
             model,
             ("get_image_features", "get_text_features"),

@@ -179,8 +179,8 @@ def load_adapter(
     if text_max_length is not None:
         if max_len is not None and text_max_length > max_len:
             raise ValueError(
-                f"text_max_length={text_max_length} exceeds what {model!r} supports ({max_len} positions); "
-                f"use text_max_length={max_len} or less"
+                f"text length {text_max_length} exceeds what {model!r} supports ({max_len} positions): "
+                f"use --text-max-length {max_len} (text_max_length={max_len}) or less"
             )
         wanted_len = text_max_length
     else:  # the preset's length, capped by the checkpoint's position embeddings
@@ -207,7 +207,7 @@ def load_adapter(
         if not accepts_argument(loaded.get_video_features, "interpolate_pos_encoding"):
             raise ValueError(
                 f"{model!r} cannot run at resolution {resolution}: its video tower has fixed position embeddings for "
-                f"{image_size}x{image_size} and no interpolation. Drop the resolution setting"
+                f"{image_size}x{image_size} and no interpolation. Drop --resolution (resolution=)"
             )
     common = dict(
         model_id=model,
@@ -239,7 +239,7 @@ def _check_overrides(preset: AdapterPreset, *, frames: int | None, pooling: str 
     if pooling is not None and preset.adapter != "frame_pooling":
         raise ValueError(
             f"pooling={pooling!r} does not apply to preset {preset.name!r}: its model pools frames inside its own "
-            "video tower. Drop the pooling setting, or pick a frame-pooling preset with --adapter"
+            "video tower. Drop --pooling (pooling=), or pick a frame-pooling preset with --adapter"
         )
 
 

@@ -71,7 +71,7 @@ class FrameTransform:
             ValueError: a size or resample field this module does not understand, or resolution < 1.
         """
         if resolution is not None and int(resolution) < 1:
-            raise ValueError(f"resolution must be a positive number of pixels, got {resolution}")
+            raise ValueError(f"resolution must be a positive number of pixels (--resolution N), got {resolution}")
         if config is None:
             edge = int(resolution or default_size)
             return cls(resize_mode="exact", size=(edge, edge), mean=None, std=None)

@@ -27,6 +27,8 @@ _DTYPES = {
     "half": "float16",
 }
 PADDING_CHOICES = ("longest", "max_length")
+#: The short names `vidret evaluate --dtype` offers (every alias above is accepted from Python).
+DTYPE_CHOICES = ("fp32", "bf16", "fp16")
 
 
 def resolve_device(device: "str | torch.device | None" = None) -> "torch.device":
@@ -42,6 +44,23 @@ def resolve_device(device: "str | torch.device | None" = None) -> "torch.device"
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
+def dtype_name(dtype: str) -> str:
+    """The torch name ("float32", "bfloat16", "float16") of a dtype alias such as "bf16".
+
+    Checked without importing torch, so settings can be validated before any model loads.
+
+    Raises:
+        ValueError: an unknown dtype name (the message names --dtype and the choices).
+    """
+    name = _DTYPES.get(str(dtype).lower().removeprefix("torch."))
+    if name is None:
+        raise ValueError(
+            f"unknown dtype {dtype!r}: use --dtype {'|'.join(DTYPE_CHOICES)} (dtype= also accepts "
+            f"{', '.join(sorted(set(_DTYPES) - set(DTYPE_CHOICES)))})"
+        )
+    return name
+
+
 def resolve_dtype(dtype: "str | torch.dtype | None", device: "torch.device") -> "torch.dtype":
     """The compute dtype: `dtype` if given, else bfloat16 on CUDA and float32 elsewhere.
 
@@ -54,10 +73,7 @@ def resolve_dtype(dtype: "str | torch.dtype | None", device: "torch.device") -> 
         return torch.bfloat16 if device.type == "cuda" else torch.float32
     if isinstance(dtype, torch.dtype):
         return dtype
-    name = _DTYPES.get(str(dtype).lower().removeprefix("torch."))
-    if name is None:
-        raise ValueError(f"unknown dtype {dtype!r}; choose one of {sorted(set(_DTYPES))}")
-    return getattr(torch, name)
+    return getattr(torch, dtype_name(dtype))
 
 
 def unwrap_features(output: Any) -> "torch.Tensor":
@@ -162,7 +178,10 @@ class TransformersAdapter(EmbeddingAdapter):
         if padding not in PADDING_CHOICES:
             raise ValueError(f"unknown padding {padding!r}; choose one of {', '.join(PADDING_CHOICES)}")
         if int(text_max_length) < 2:
-            raise ValueError(f"text_max_length must be >= 2 (room for the special tokens), got {text_max_length}")
+            raise ValueError(
+                f"text_max_length must be >= 2 (room for the special tokens), got {text_max_length}: "
+                "fix --text-max-length (text_max_length=)"
+            )
         self.device = resolve_device(device)
         self.dtype = resolve_dtype(dtype, self.device)
         self.model = model.to(device=self.device, dtype=self.dtype).eval()
@@ -279,7 +298,8 @@ class TransformersAdapter(EmbeddingAdapter):
             "preset": self.preset,
             "model_type": getattr(self.model.config, "model_type", None),
             **super().describe(),
-            "resolution": list(self.frame_transform.output_size) if self.frame_transform.output_size else None,
+            # (width, height) like `frame_size`; the transform's output_size is (height, width).
+            "resolution": list(self.frame_transform.output_size[::-1]) if self.frame_transform.output_size else None,
             "preprocessing": self.frame_transform.describe(),
             "padding": self.padding,
             "dtype": str(self.dtype).removeprefix("torch."),

@@ -48,6 +48,10 @@ def _task_help() -> str:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The evaluate options (shared with anything that wraps the runner)."""
+    # Light modules (no torch): the choices live next to the code that uses them.
+    from vidret.adapters.frame_pooling import POOLING_CHOICES
+    from vidret.adapters.transformers_base import DTYPE_CHOICES
+
     parser.add_argument("--benchmark", required=True, help="lovr or tf-covr")
     parser.add_argument("--data", required=True, help="built dataset repo: local folder or Hub dataset id")
     parser.add_argument("--revision", default=None, help="dataset revision (Hub tag or commit)")
@@ -57,6 +61,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--adapter", dest="preset", default=None, help="adapter preset (default: from the model id/config)")
     parser.add_argument("--tasks", default=None, help=f"comma-separated task ids; {_task_help()}")
     parser.add_argument("--frames", type=int_at_least(1), default=None, help="frames per clip (default: the preset's)")
+    parser.add_argument(
+        "--resolution", type=int_at_least(1), default=None, metavar="N",
+        help="square model input in pixels, e.g. 336 (default: the preset's, else the checkpoint's processor size)",
+    )
+    parser.add_argument(
+        "--pooling", default=None, choices=POOLING_CHOICES,
+        help="pooling over a clip's frames, frame-pooling models only (default: the preset's)",
+    )
+    parser.add_argument(
+        "--text-max-length", type=int_at_least(2), default=None, metavar="N",
+        help="tokens kept per text, at most the model's maximum (default: the preset's, capped by the model)",
+    )
+    parser.add_argument(
+        "--dtype", default=None, choices=DTYPE_CHOICES, help="compute dtype (default: bf16 on CUDA, fp32 on CPU)"
+    )
     parser.add_argument("--batch-size", type=int_at_least(1), default=16, help="clips/texts per forward pass (default 16)")
     parser.add_argument("--fusion", default=None, help="composed-query fusion: avg, sum, weighted:<alpha>, text, video")
     parser.add_argument("--long-video", default="clips", help="LoVR full videos: 'clips' (default) or 'window:<seconds>'")
@@ -79,6 +98,9 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "evaluate",
         help="evaluate an embedding model on a benchmark",
         description="Embed, rank and score a model on LoVR or TF-CoVR; writes a results JSON. "
+        "--adapter, --frames, --resolution, --pooling, --text-max-length, --dtype and --fusion override the "
+        "model's adapter preset (each is recorded in the results; those that change embeddings also key the "
+        "embedding cache). "
         "Run under `accelerate launch -m vidret evaluate ...` for several processes.",
     )
     add_arguments(parser)
@@ -113,6 +135,10 @@ def settings_from_args(args: argparse.Namespace) -> EvalSettings:
         video_root=args.video_root,
         decode_mode=args.decode_mode,
         device=args.device,
+        resolution=args.resolution,
+        pooling=args.pooling,
+        text_max_length=args.text_max_length,
+        dtype=args.dtype,
     )
 
 

@@ -73,6 +73,10 @@ class EvalSettings:
         decode_mode: "exact" or "keyframe" frame sampling.
         device: torch device for the model; None = this process's accelerate device.
         random_weights: the model is a locally built random-weight model (recorded, labelled).
+        resolution: square model input in pixels; None = the preset's / checkpoint's.
+        pooling: "mean" or "max" over a clip's frames (frame-pooling models); None = the preset's.
+        text_max_length: tokens kept per text (<= the model's maximum); None = the preset's.
+        dtype: "fp32", "bf16" or "fp16"; None = bf16 on CUDA, fp32 elsewhere.
     """
 
     benchmark: str
@@ -98,6 +102,10 @@ class EvalSettings:
     decode_mode: str = "exact"
     device: str | None = None
     random_weights: bool = False
+    resolution: int | None = None
+    pooling: str | None = None
+    text_max_length: int | None = None
+    dtype: str | None = None
 
     def check(self) -> None:
         """Validate the settings before any work starts.
@@ -130,6 +138,34 @@ class EvalSettings:
         resolve_task_ids(get_benchmark(self.benchmark), self.tasks)
         if self.video_root is not None and not Path(self.video_root).is_dir():
             raise ValueError(f"--video-root {self.video_root!r} is not a folder")
+        self._check_model_overrides()
+
+    def _check_model_overrides(self) -> None:
+        """The settings passed on to `load_adapter` (its own checks need the loaded model)."""
+        from vidret.adapters.frame_pooling import POOLING_CHOICES
+        from vidret.adapters.transformers_base import dtype_name
+
+        if self.resolution is not None and int(self.resolution) < 1:
+            raise ValueError(f"--resolution must be a positive number of pixels (square model input), got {self.resolution}")
+        if self.pooling is not None and self.pooling not in POOLING_CHOICES:
+            raise ValueError(f"--pooling must be one of {'|'.join(POOLING_CHOICES)}, got {self.pooling!r}")
+        if self.text_max_length is not None and int(self.text_max_length) < 2:
+            raise ValueError(f"--text-max-length must be >= 2 (room for the special tokens), got {self.text_max_length}")
+        if self.dtype is not None:
+            dtype_name(self.dtype)  # its error names --dtype and the choices
+        given = [flag for flag, value in self.model_overrides().items() if value is not None]
+        if given and is_oracle(self.model):
+            flags = ", ".join("--" + name.replace("_", "-") for name in given)
+            raise ValueError(f"{flags}: the oracle has no model to configure; drop them or evaluate a real --model")
+
+    def model_overrides(self) -> dict[str, Any]:
+        """The `load_adapter` overrides of the preset: resolution, pooling, text_max_length, dtype."""
+        return {
+            "resolution": self.resolution,
+            "pooling": self.pooling,
+            "text_max_length": self.text_max_length,
+            "dtype": self.dtype,
+        }
 
 
 # ---- dataset --------------------------------------------------------------------------------------# ---- model ----------------------------------------------------------------------------------------
@@ -147,6 +183,7 @@ def make_adapter(settings: EvalSettings, plan: TaskPlan, info: ProcessInfo) -> E
         device=settings.device or info.device,
         batch_size=settings.batch_size,
         trust_remote_code=settings.trust_remote_code,
+        **settings.model_overrides(),
     )
 
 
@@ -319,11 +356,15 @@ def _settings_record(
     settings: EvalSettings, adapter: EmbeddingAdapter, plan: TaskPlan, long_video: LongVideo, fusion: str
 ) -> dict[str, Any]:
     described = adapter.describe()
+    decode_size = list(adapter.frame_size) if adapter.frame_size else None
     dtype = getattr(adapter, "dtype", None)
     needs_videos = any(t.spec.config == "videos" for t in plan.tasks)
     return {
         "frames": int(adapter.num_frames),
-        "resolution": list(adapter.frame_size) if adapter.frame_size else None,
+        # The model's input size (a CLIP crop is 224x224 though frames are decoded at full size);
+        # adapters without a "resolution" of their own are fed frames at their decode size.
+        "resolution": described.get("resolution", decode_size),
+        "decode_size": decode_size,
         "fusion": fusion if plan.benchmark.benchmark == TF_COVR else None,
         "pooling": described.get("pooling"),
         "text_max_length": adapter.text_max_length,
