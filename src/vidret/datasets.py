@@ -140,9 +140,9 @@ def infer_video_root(ds: Any) -> str | None:
 class FrameDecoder:
     """Picklable batch function that decodes frames for rows (used by `with_frames`).
 
-    Rows of one video in a batch are decoded in one pass with `vidret.video.sample_segments`;
-    if that fails, each row is retried alone so that one bad segment fails only its own row
-    (except for an absent video, which fails every row of the group at once).
+    Rows of one video in a batch are decoded in one pass with `vidret.video.sample_segments`
+    (``errors="collect"``): one bad segment fails only its own row, and a video that cannot be
+    opened fails every row of the group at once.
     """
 
     num_frames: int
@@ -165,12 +165,15 @@ class FrameDecoder:
         return None, None
 
     def decode_rows(self, rows: Sequence[Mapping[str, Any]]) -> list[tuple[Any, str | None]]:
-        """``(frames or None, error or None)`` for each row, in order."""
-        from vidret.video import VideoDecodeError, VideoNotFoundError, sample_frames, sample_segments
+        """``(frames or None, error or None)`` for each row, in order.
+
+        The error is ``"<ExceptionType>: <message>"``; per-segment isolation (and failing every
+        row of an absent video at once) is `sample_segments`'s ``errors="collect"``.
+        """
+        from vidret.video import sample_segments
 
         results: list[tuple[Any, str | None]] = [(None, None)] * len(rows)
-        groups: dict[str, list[tuple[int, tuple[float, float]]]] = defaultdict(list)
-        whole: list[tuple[int, str]] = []
+        groups: dict[str, list[tuple[int, tuple[float | None, float | None]]]] = defaultdict(list)
         for i, row in enumerate(rows):
             path = row.get(self.video_column)
             if not path:
@@ -178,40 +181,17 @@ class FrameDecoder:
                 continue
             source = resolve_video_path(str(path), self.video_root)
             try:
-                start, end = self.segment(row)
+                groups[source].append((i, self.segment(row)))
             except ValueError as err:
                 results[i] = (None, f"ValueError: {source}: {err}")
-                continue
-            if start is None:
-                whole.append((i, source))
-            else:
-                groups[source].append((i, (start, end)))
-        caught = (VideoDecodeError, ValueError, OSError)
-        for i, source in whole:
-            try:
-                results[i] = (sample_frames(source, self.num_frames, size=self.size, mode=self.mode), None)
-            except caught as err:
-                results[i] = (None, f"{type(err).__name__}: {err}")
         for source, items in groups.items():
-            try:
-                arrays = sample_segments(source, [seg for _, seg in items], self.num_frames, size=self.size, mode=self.mode)
-                for (i, _), frames in zip(items, arrays):
-                    results[i] = (frames, None)
-                continue
-            except VideoNotFoundError as err:
-                # Absent for every row of the group: retrying each row would only repeat the
-                # lookup (an HTTP round trip per row for an hf:// root).
-                for i, _ in items:
-                    results[i] = (None, f"{type(err).__name__}: {err}")
-                continue
-            except caught:
-                pass  # isolate the failing row(s) below
-            for i, (start, end) in items:
-                try:
-                    frames = sample_frames(source, self.num_frames, start, end, size=self.size, mode=self.mode)
-                    results[i] = (frames, None)
-                except caught as err:
-                    results[i] = (None, f"{type(err).__name__}: {err}")
+            spans = [span for _, span in items]
+            decoded = sample_segments(source, spans, self.num_frames, size=self.size, mode=self.mode, errors="collect")
+            for (i, _), outcome in zip(items, decoded):
+                if isinstance(outcome, Exception):
+                    results[i] = (None, f"{type(outcome).__name__}: {outcome}")
+                else:
+                    results[i] = (outcome, None)
         return results
 
     def __call__(self, batch: Mapping[str, list]) -> dict[str, list]:

@@ -214,26 +214,26 @@ class SegmentDecoder:
         return len(self.groups)
 
     def __getitem__(self, index: int) -> list[tuple[Segment, np.ndarray | None, str | None]]:
+        from vidret.video import sample_segments
+
         group = self.groups[index]
-        try:
-            return [(seg, frames, None) for seg, frames in zip(group, self._decode_group(group))]
-        except Exception:  # noqa: BLE001 - isolate the failing segment(s) one by one below
-            out: list[tuple[Segment, np.ndarray | None, str | None]] = []
-            for seg in group:
-                try:
-                    out.append((seg, self._decode_group([seg])[0], None))
-                except Exception as err:  # noqa: BLE001 - reported as a failure with its reason
-                    out.append((seg, None, f"{type(err).__name__}: {err}"))
-            return out
-
-    def _decode_group(self, group: list[Segment]) -> list[np.ndarray]:
-        from vidret.video import sample_frames, sample_segments
-
-        whole = [s for s in group if s.start is None and s.end is None]
-        if whole:
-            return [sample_frames(s.source, num_frames=self.num_frames, size=self.size, mode=self.mode) for s in group]
-        spans = [(s.start or 0.0, s.end) for s in group]
-        return list(sample_segments(group[0].source, spans, num_frames=self.num_frames, size=self.size, mode=self.mode))
+        # One pass over the video; `errors="collect"` isolates a failing segment (decode errors
+        # only: anything else is a bug and propagates).
+        decoded = sample_segments(
+            group[0].source,
+            [(s.start, s.end) for s in group],  # (None, None) = the whole video
+            num_frames=self.num_frames,
+            size=self.size,
+            mode=self.mode,
+            errors="collect",
+        )
+        out: list[tuple[Segment, np.ndarray | None, str | None]] = []
+        for seg, outcome in zip(group, decoded):
+            if isinstance(outcome, Exception):
+                out.append((seg, None, f"{type(outcome).__name__}: {outcome}"))
+            else:
+                out.append((seg, outcome, None))
+        return out
 
 
 def _group_segments(segments: list[Segment]) -> list[list[Segment]]:
