@@ -187,3 +187,31 @@ def test_load_is_a_pinned_load_dataset(monkeypatch):
     assert hub_root("lovr") == "hf://datasets/me/lovr@v1.0.0"
     with pytest.raises(ValueError, match="unknown benchmark"):
         load("msrvtt", "clips")
+
+
+def test_a_bad_clip_row_fails_alone_among_rows_of_its_video(tmp_path):
+    from vidret.video.synthetic import make_test_video
+
+    make_test_video(tmp_path / "videos/v.mp4", 4.0, fps=10, size=SIZE, gop=10)
+    source = str(tmp_path / "videos/v.mp4")
+    rows = [
+        {"video": "videos/v.mp4", "start": 0.0, "end": 1.0},
+        {"video": "videos/v.mp4", "start": 3.0, "end": 9.0},
+        {"video": "videos/v.mp4", "start": 2.0, "end": 3.0},
+    ]
+    results = FrameDecoder(2, SIZE, str(tmp_path), "exact").decode_rows(rows + [{"video": "videos/v.mp4"}])
+    assert np.array_equal(results[0][0], sample_frames(source, 2, 0.0, 1.0, size=SIZE)) and results[0][1] is None
+    assert np.array_equal(results[2][0], sample_frames(source, 2, 2.0, 3.0, size=SIZE)) and results[2][1] is None
+    assert np.array_equal(results[3][0], sample_frames(source, 2, size=SIZE)) and results[3][1] is None
+    assert results[1] == (None, f"ValueError: {source}: end 9.0 s is past the end of the video (4.000 s)")
+
+
+def test_a_programming_error_in_decoding_is_not_a_row_error(monkeypatch):
+    import vidret.video
+
+    def broken(*args, **kwargs):
+        raise ZeroDivisionError("bug")
+
+    monkeypatch.setattr(vidret.video, "sample_segments", broken)
+    with pytest.raises(ZeroDivisionError, match="bug"):
+        FrameDecoder(2, SIZE, "/nowhere", "exact").decode_rows([{"video": "videos/a.mp4", "start": 0.0, "end": 1.0}])
