@@ -47,6 +47,33 @@ def test_lovr_tasks_relevance_and_shared_segments():
     assert len(plan.texts) == 5  # 2 video captions + 3 clip captions
 
 
+def test_lovr_identical_captions_are_relevant_to_each_other():
+    """Two clips (and two videos) with the same caption: either copy answers, in both directions."""
+    import numpy as np
+
+    from vidret.evaluation.score import score_task
+
+    videos, clips = lovr_rows()
+    videos[1]["caption"] = videos[0]["caption"]
+    clips[2]["caption"] = clips[0]["caption"]  # vidB-Scene-001 and vidA-Scene-002 share "A2"
+    plan = plan_lovr(videos, clips, ["t2v", "v2t", "t2c", "c2t"], "test")
+    tasks = {t.task_id: t for t in plan.tasks}
+    for task_id in ("t2v", "v2t"):
+        assert tasks[task_id].relevant == [["vidA", "vidB"], ["vidA", "vidB"]]
+    for task_id in ("t2c", "c2t"):
+        assert tasks[task_id].relevant == [
+            ["vidA-Scene-002", "vidB-Scene-001"], ["vidA-Scene-001"], ["vidA-Scene-002", "vidB-Scene-001"]
+        ]
+    # A model that matches every clip to its caption perfectly: the shared caption embeds once, and
+    # the second clip's query ties with the first copy (lower gallery index): still a hit.
+    basis = np.eye(4, dtype=np.float32)
+    texts = {tid: basis[i] for i, tid in enumerate(dict.fromkeys(q.text for q in tasks["t2c"].queries))}
+    shared = texts[tasks["t2c"].queries[0].text]
+    visuals = {"vidA-Scene-002": shared, "vidA-Scene-001": texts[tasks["t2c"].queries[1].text], "vidB-Scene-001": shared}
+    result = score_task(tasks["c2t"], texts, visuals, "avg")
+    assert result["metrics"]["R@1"] == 100.0
+
+
 def test_lovr_windows():
     videos, clips = lovr_rows()
     plan = plan_lovr(videos, clips, ["t2v"], "test", long_video=LongVideo("window", 2.5, "max"))

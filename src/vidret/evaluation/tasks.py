@@ -218,6 +218,19 @@ def _add_text(plan: TaskPlan, text: Any, what: str) -> str:
     return tid
 
 
+def _same_text(item_ids: list[str], text_ids: list[str]) -> list[list[str]]:
+    """Per item, every item whose caption is the same text (itself included), in dataset order.
+
+    Identical captions embed identically, so they can't be told apart: a caption query is
+    answered by any item it captions, and a video/clip query by any copy of its caption (with
+    only its own copy relevant, the tie rule would rank an earlier copy first and count a miss).
+    """
+    groups: dict[str, list[str]] = {}
+    for item_id, text_id in zip(item_ids, text_ids):
+        groups.setdefault(text_id, []).append(item_id)
+    return [groups[text_id] for text_id in text_ids]
+
+
 def _windows(duration: float, window_s: float) -> list[tuple[float, float]]:
     n = max(1, math.ceil(duration / window_s - 1e-9))
     return [(k * window_s, min((k + 1) * window_s, duration)) for k in range(n)]
@@ -303,16 +316,14 @@ def plan_lovr(
             caps = [_add_text(plan, v["caption"], f"LoVR videos/{split} row {i} caption") for i, v in enumerate(videos)]
             texts = [EmbeddingRef("text", text=t) for t in caps]
             vis = [EmbeddingRef("visual", visual=vid) for vid in video_ids]
-            ids, rel = video_ids, [[vid] for vid in video_ids]
             q, g = (texts, vis) if task_id == "t2v" else (vis, texts)
-            plan.tasks.append(Task(task_spec, list(ids), q, list(ids), g, rel))
+            plan.tasks.append(Task(task_spec, list(video_ids), q, list(video_ids), g, _same_text(video_ids, caps)))
         elif task_id in ("t2c", "c2t"):
             caps = [_add_text(plan, c["caption"], f"LoVR clips/{split} row {i} caption") for i, c in enumerate(clips)]
             texts = [EmbeddingRef("text", text=t) for t in caps]
             vis = [EmbeddingRef("visual", visual=cid) for cid in clip_ids]
-            rel = [[cid] for cid in clip_ids]
             q, g = (texts, vis) if task_id == "t2c" else (vis, texts)
-            plan.tasks.append(Task(task_spec, list(clip_ids), q, list(clip_ids), g, rel))
+            plan.tasks.append(Task(task_spec, list(clip_ids), q, list(clip_ids), g, _same_text(clip_ids, caps)))
         else:  # theme2c / c2theme
             themes = [c.get("theme") for c in clips]
             if not all(isinstance(t, str) and t.strip() for t in themes):
