@@ -333,7 +333,10 @@ def plan_lovr(
             theme_ids = [f"theme:{t}" for t in distinct]
             clip_refs = [EmbeddingRef("visual", visual=cid) for cid in clip_ids]
             if task_id == "theme2c":
-                rel = [[cid for cid, th in zip(clip_ids, themes) if th == t] for t in distinct]
+                clips_of: dict[str, list[str]] = {}
+                for cid, th in zip(clip_ids, themes):  # one pass: a scan per theme is O(themes x clips)
+                    clips_of.setdefault(th, []).append(cid)
+                rel = [clips_of[t] for t in distinct]
                 plan.tasks.append(Task(task_spec, theme_ids, theme_refs, list(clip_ids), clip_refs, rel))
             else:
                 rel = [[f"theme:{th}"] for th in themes]
