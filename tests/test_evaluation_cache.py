@@ -101,3 +101,12 @@ def test_text_ids_are_content_hashes():
     assert text_item_id("a caption") == text_item_id("a caption")
     assert text_item_id("a caption") != text_item_id("a caption.")
     assert text_item_id("x").startswith("text:")
+
+
+def test_write_only_handle_writes_parts_but_reads_none(tmp_path):
+    EmbeddingCache(tmp_path, KEY).put(["old"], np.ones((1, 2), dtype=np.float32))
+    writer = EmbeddingCache(tmp_path, KEY, read=False)
+    assert len(writer) == 0 and "old" not in writer  # existing parts were not loaded
+    writer.put(["new"], np.zeros((1, 2), dtype=np.float32))
+    assert len(writer) == 0  # nor its own batches indexed
+    assert EmbeddingCache(tmp_path, KEY).missing(["old", "new", "x"]) == ["x"]

@@ -63,14 +63,18 @@ class EmbeddingCache:
     Args:
         root: cache directory (created if needed).
         key: the settings this namespace stands for (see `cache_namespace`).
+        read: False = a write-only handle (the runner's other processes): parts are written but
+            the existing ones are not read and nothing is indexed (only the main process looks
+            embeddings up, so each rank holding the whole cache in memory would be waste).
 
     Raises:
         ValueError: if the namespace folder holds a ``key.json`` for different settings
             (a hash collision or a hand-edited folder).
     """
 
-    def __init__(self, root: str | os.PathLike[str], key: Mapping[str, Any]) -> None:
+    def __init__(self, root: str | os.PathLike[str], key: Mapping[str, Any], read: bool = True) -> None:
         self.key = dict(key)
+        self.read = read
         self.namespace = cache_namespace(self.key)
         self.path = Path(root) / self.namespace
         self.parts_dir = self.path / "parts"
@@ -85,7 +89,8 @@ class EmbeddingCache:
         self._index: dict[str, np.ndarray] = {}
         self._truncated: set[str] = set()
         self._seen_parts: set[str] = set()
-        self.refresh()
+        if read:
+            self.refresh()
 
     def refresh(self) -> None:
         """Read parts written since the last refresh (by this or another process).
@@ -153,8 +158,9 @@ class EmbeddingCache:
         with open(tmp, "wb") as fh:
             np.savez(fh, ids=np.asarray(item_ids, dtype=str), embeddings=emb, truncated=np.asarray(cut, dtype=bool))
         os.replace(tmp, self.parts_dir / name)
-        self._seen_parts.add(name)
-        self._add(item_ids, emb, cut)
+        if self.read:
+            self._seen_parts.add(name)
+            self._add(item_ids, emb, cut)
 
     def _add(self, item_ids: list[str], emb: np.ndarray, cut: list[bool]) -> None:
         for item_id, row, flag in zip(item_ids, emb, cut):

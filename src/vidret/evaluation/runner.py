@@ -269,7 +269,8 @@ def evaluate(
     cache: Any = NoCache()
     namespace = None
     if settings.cache_dir:
-        cache = EmbeddingCache(settings.cache_dir, cache_key(settings, adapter, plan, source))
+        # Only the main process looks embeddings up; the others just write their batches.
+        cache = EmbeddingCache(settings.cache_dir, cache_key(settings, adapter, plan, source), read=info.is_main)
         namespace = cache.namespace
     if info.is_main:
         logger.info(
@@ -279,9 +280,8 @@ def evaluate(
         )
     # Every process must shard the same work lists, but each sees the cache at its own moment
     # (another rank may already be writing): take the main process's view.
-    text_todo, segment_todo = gather_objects(
-        (cache.missing(list(plan.texts)), cache.missing([s.item_id for s in plan.segments])), info
-    )[0]
+    todo = (cache.missing(list(plan.texts)), cache.missing([s.item_id for s in plan.segments]))
+    text_todo, segment_todo = gather_objects(todo if info.is_main else None, info)[0]
     timings = {"load_s": time.perf_counter() - start}
     mark = time.perf_counter()
     text_emb = embed_texts(plan, adapter, cache, info, settings.batch_size, progress, text_todo)
