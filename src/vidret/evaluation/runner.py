@@ -168,7 +168,7 @@ class EvalSettings:
         }
 
 
-# ---- dataset --------------------------------------------------------------------------------------# ---- model ----------------------------------------------------------------------------------------
+# ---- model ----------------------------------------------------------------------------------------
 def make_adapter(settings: EvalSettings, plan: TaskPlan, info: ProcessInfo) -> EmbeddingAdapter:
     """The oracle for "oracle"/"oracle-shuffled", else `vidret.adapters.load_adapter`."""
     if is_oracle(settings.model):
