@@ -66,6 +66,37 @@ def test_composed_module_add_batch_equals_one_compute(composed_module):
     assert composed_module.compute() == composed_map(predictions, references)
 
 
+def official_instance(seed: int, num_queries: int = 40):
+    """Rankings over a gallery with one entry per row (ids repeat), listed targets, designated ids."""
+    rng = random.Random(seed)
+    rows = [f"v{rng.randrange(25)}" for _ in range(80)]  # target_video of each row: repeats
+    predictions, references, designated = [], [], []
+    for _ in range(num_queries):
+        predictions.append([] if rng.random() < 0.1 else rng.sample(rows, 60))
+        listed = rng.choices(sorted(set(rows)) + ["missing"], k=rng.randint(1, 6))  # may repeat
+        references.append(listed)
+        designated.append(rng.choice(listed))
+    return predictions, references, designated
+
+
+@pytest.mark.parametrize("protocol", ["vidret", "official"])
+def test_composed_module_equals_kernel_in_both_protocols(composed_module, protocol):
+    if protocol == "official":
+        predictions, references, designated = official_instance(3)
+    else:
+        predictions, references = random_instance(3)
+        designated = [refs[0] for refs in references]
+    expected = composed_map(predictions, references, protocol=protocol, designated_targets=designated)
+    got = composed_module.compute(predictions=predictions, references=references, protocol=protocol, designated=designated)
+    assert got == expected
+    if protocol == "official":
+        assert max(got["mAP@50"], got["R@50"]) > 100.0  # repeated hits count: the official numbers can pass 100
+    # Batched: `designated` goes to compute, for all queries at once.
+    for start in range(0, len(predictions), 9):
+        composed_module.add_batch(predictions=predictions[start : start + 9], references=references[start : start + 9])
+    assert composed_module.compute(protocol=protocol, designated=designated) == expected
+
+
 def test_retrieval_module_equals_kernel(retrieval_module):
     predictions, references = random_instance(2, depth=60)  # complete rankings of the 60-item gallery
     expected = retrieval_metrics(rankings=predictions, relevant=references, gallery_size=60)

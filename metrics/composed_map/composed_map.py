@@ -18,6 +18,11 @@ is the precision at rank i. mAP@K is the mean over queries; R@K is the share of 
 at least one valid target in the top K. All values are percentages (x100). A target missing
 from the ranking still counts in |G|; an empty ranking (a query that failed upstream) is a miss
 and is counted in `num_failed`. An id may appear at most once per ranking, so AP <= 1.
+
+`protocol="official"` computes what the TF-CoVR evaluation code computes instead: its gallery
+holds one entry per annotation row, so a ranking may repeat an id and each copy is a hit; |G| is
+the target list as written; R@K is the mean number of copies of each row's designated target
+(`designated`) in the top K. AP and R@K can then exceed 100. Values are rounded to 2 decimals.
 """
 
 _KWARGS_DESCRIPTION = """
@@ -27,9 +32,15 @@ Args:
     references (`list` of `list` of `str`): the valid target ids of each query (non-empty).
     k_values (`tuple` of `int`, defaults to `(5, 10, 25, 50)`): cut-offs for mAP@K.
     recall_k_values (`tuple` of `int`, defaults to `(1, 5, 10, 50)`): cut-offs for R@K.
+    protocol (`str`, defaults to `"vidret"`): `"vidret"` (targets form a set, each id at most once
+        per ranking) or `"official"` (the TF-CoVR code: repeated ids counted, rounded to 2 decimals).
+    designated (`list` of `str`, optional): one id per query (TF-CoVR's `target_video`), given
+        to `compute` for all queries at once (also after `add_batch`). R@K is then about that id
+        only. Required with `protocol="official"`.
 
 Returns:
-    `dict`: "mAP@K" and "R@K" for each cut-off (floats, 0-100), "num_queries" and "num_failed".
+    `dict`: "mAP@K" and "R@K" for each cut-off (floats, 0-100; `"official"` may exceed 100),
+    "num_queries" and "num_failed".
 
 Examples:
     Valid targets a, b and c; a is ranked 2nd, b 5th, c is not retrieved:
@@ -44,6 +55,20 @@ Examples:
     ... )
     >>> print(results)
     {'mAP@5': 30.0, 'R@1': 0.0, 'R@5': 100.0, 'num_queries': 1, 'num_failed': 0}
+
+    The official protocol: two annotation rows name target a, so the gallery holds it twice and
+    both copies are hits: AP@5 = (1/1 + 2/2) / min(1, 5) = 2.0; the designated a is counted twice.
+
+    >>> results = metric.compute(
+    ...     predictions=[["a", "a", "x"]],
+    ...     references=[["a"]],
+    ...     k_values=(5,),
+    ...     recall_k_values=(5,),
+    ...     protocol="official",
+    ...     designated=["a"],
+    ... )
+    >>> print(results)
+    {'mAP@5': 200.0, 'R@5': 200.0, 'num_queries': 1, 'num_failed': 0}
 """
 
 _CITATION = """
@@ -85,5 +110,20 @@ class ComposedMAP(evaluate.Metric):
             reference_urls=["https://arxiv.org/abs/2506.05274", "https://arxiv.org/abs/2303.15247"],
         )
 
-    def _compute(self, predictions, references, k_values=(5, 10, 25, 50), recall_k_values=(1, 5, 10, 50)):
-        return composed_map(predictions, references, k_values=k_values, recall_k_values=recall_k_values)
+    def _compute(
+        self,
+        predictions,
+        references,
+        k_values=(5, 10, 25, 50),
+        recall_k_values=(1, 5, 10, 50),
+        protocol="vidret",
+        designated=None,
+    ):
+        return composed_map(
+            predictions,
+            references,
+            k_values=k_values,
+            recall_k_values=recall_k_values,
+            protocol=protocol,
+            designated_targets=designated,
+        )

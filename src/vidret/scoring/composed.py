@@ -1,10 +1,19 @@
 """Composed video retrieval (TF-CoVR) metrics: CIRCO-style mAP@K and Recall@K.
 
-AP@K = (1 / min(|G|, K)) * sum_{i<=K} P(i) * rel(i), with G the set of valid targets of the
-query, rel(i) = 1 when the i-th ranked id is in G and P(i) the precision at i. Targets that
-are absent from the gallery still count in |G| (they can never be retrieved). Each ranking
-must list an id at most once; the official TF-CoVR code does not deduplicate, so a repeated
-target is counted twice there and AP can exceed 1.
+AP@K = (1 / min(|G|, K)) * sum_{i<=K} P(i) * rel(i), with G the valid targets of the query,
+rel(i) = 1 when the i-th ranked id is in G and P(i) the precision at i. Targets that are absent
+from the gallery still count in |G| (they can never be retrieved).
+
+Two definitions, chosen with ``protocol``:
+
+- ``"vidret"`` (default): G is a set (repeated target ids merged), a ranking lists each gallery
+  id at most once, so AP <= 1; R@K = share of queries with a valid target in the top K.
+- ``"official"``: what the TF-CoVR evaluation code computes. Its gallery holds one entry per
+  annotation row, so a ranking may repeat an id and every copy in the top K is a hit; |G| is
+  the length of the target list as written (repeats included); AP can therefore exceed 1.
+  R@K counts the copies of the row's designated target (`designated_targets`) in the top K,
+  averaged over queries, so it can exceed 100 too. Values are rounded to 2 decimals the way that
+  code rounds them: ``round(mean * 100, 2)``.
 """
 
 from __future__ import annotations
@@ -15,69 +24,147 @@ import numpy as np
 
 from vidret.scoring._checks import as_id_list, check_k_values, check_no_duplicates, check_same_length
 
+COMPOSED_PROTOCOLS = ("vidret", "official")
+OFFICIAL_DECIMALS = 2
+
+
+def _designated(designated_targets: Sequence[Hashable] | None, n: int) -> list[Hashable] | None:
+    if designated_targets is None:
+        return None
+    if isinstance(designated_targets, (str, bytes)):
+        raise TypeError("designated_targets must hold one id per query, not a single string")
+    designated = list(designated_targets)
+    if len(designated) != n:
+        raise ValueError(f"designated_targets must have one id per query: got {len(designated)} for {n} queries")
+    return designated
+
+
+def _official_scores(
+    ranked: list[Hashable], listed: list[Hashable], designated: Hashable | None, ks: tuple[int, ...], rks: tuple[int, ...]
+) -> tuple[list[float], list[float]]:
+    """One query's AP@K and designated-target counts, summed in the official code's order.
+
+    The official code sums ``precisions[:K]`` with `np.sum` over the retrieved list as it is
+    (never padded), so the float result matches it bit for bit.
+    """
+    valid = set(listed)
+    labels = np.array([item in valid for item in ranked], dtype=bool)
+    precisions = np.cumsum(labels, axis=0) * labels / np.arange(1, labels.shape[0] + 1)
+    ap = [float(np.sum(precisions[:k]) / min(len(listed), k)) for k in ks]
+    if designated is None:
+        return ap, []
+    is_designated = np.array([item == designated for item in ranked], dtype=bool)
+    return ap, [float(np.sum(is_designated[:k])) for k in rks]
+
 
 def composed_map(
     rankings: Sequence[Iterable[Hashable]],
     targets: Sequence[Iterable[Hashable]],
     k_values: Iterable[int] = (5, 10, 25, 50),
     recall_k_values: Iterable[int] = (1, 5, 10, 50),
+    *,
+    protocol: str = "vidret",
+    designated_targets: Sequence[Hashable] | None = None,
 ) -> dict[str, float | int]:
-    """mAP@K and Recall@K of ranked gallery ids against each query's set of valid targets.
+    """mAP@K and Recall@K of ranked gallery ids against each query's valid targets.
 
     Args:
-        rankings: one list of gallery ids per query, best first, each id at most once; only
-            the first max(K) ids matter. An empty list is a query that failed upstream (its
-            video could not be embedded): it scores 0 and is counted in `num_failed`.
-        targets: one non-empty collection of valid target ids per query (duplicates merged).
+        rankings: one list of gallery ids per query, best first; only the first max(K) ids
+            matter. Under ``protocol="vidret"`` each id at most once; under ``"official"`` an id
+            may repeat (one gallery entry per annotation row). An empty list is a query that
+            failed upstream (its video could not be embedded): it scores 0 and is counted in
+            `num_failed`.
+        targets: one non-empty collection of valid target ids per query. ``"vidret"`` merges
+            repeats (|G| = distinct ids); ``"official"`` counts the list as written.
         k_values: cut-offs for mAP@K.
-        recall_k_values: cut-offs for R@K (share of queries with a valid target in the top K).
+        recall_k_values: cut-offs for R@K.
+        protocol: ``"vidret"`` or ``"official"`` (see the module docstring).
+        designated_targets: one id per query (TF-CoVR's `target_video`). Given, R@K is about
+            that id only: ``"vidret"``: share of queries with it in the top K; ``"official"``:
+            mean number of its copies in the top K. Required by ``"official"``, whose recall is
+            defined on it.
 
     Returns:
         {"mAP@K": ..., "R@K": ..., "num_queries": n, "num_failed": f}; metric values are
-        percentages (x100) like the papers, keys in the order of the cut-offs given.
+        percentages (x100) like the papers, keys in the order of the cut-offs given;
+        ``"official"`` values are rounded to 2 decimals.
 
     Raises:
-        ValueError: no queries, lengths differ, a query has no target, a ranking repeats an id,
-            or a cut-off < 1 / the cut-off list is empty.
-        TypeError: a ranking/target entry is a bare string or not iterable, or a cut-off is not an int.
+        ValueError: no queries, lengths differ, a query has no target, a ``"vidret"`` ranking
+            repeats an id, a cut-off < 1 / the cut-off list is empty, an unknown protocol, or
+            ``"official"`` without `designated_targets`.
+        TypeError: a ranking/target entry (or `designated_targets`) is a bare string or not
+            iterable, or a cut-off is not an int.
 
     Example:
         >>> # targets {a, b, c}; a at rank 2, b at rank 5, c never retrieved:
         >>> # AP@5 = (1/2 + 2/5) / min(3, 5) = 0.30
         >>> composed_map([["x", "a", "y", "z", "b"]], [["a", "b", "c"]], k_values=(5,), recall_k_values=(1, 5))
         {'mAP@5': 30.0, 'R@1': 0.0, 'R@5': 100.0, 'num_queries': 1, 'num_failed': 0}
+        >>> # official: the gallery lists a twice (two rows name it); both copies are hits.
+        >>> # AP@5 = (1/1 + 2/2) / min(1, 5) = 2.0; designated a appears twice in the top 5.
+        >>> composed_map([["a", "a", "x"]], [["a"]], k_values=(5,), recall_k_values=(5,),
+        ...              protocol="official", designated_targets=["a"])
+        {'mAP@5': 200.0, 'R@5': 200.0, 'num_queries': 1, 'num_failed': 0}
     """
+    if protocol not in COMPOSED_PROTOCOLS:
+        raise ValueError(f"protocol must be one of {COMPOSED_PROTOCOLS}, got {protocol!r}")
+    official = protocol == "official"
     ks = check_k_values(k_values, "k_values")
     recall_ks = check_k_values(recall_k_values, "recall_k_values")
     n = check_same_length(rankings, targets, "rankings", "targets")
     if n == 0:
         raise ValueError("no queries: rankings and targets are empty")
+    designated = _designated(designated_targets, n)
+    if official and designated is None:
+        raise ValueError(
+            "protocol='official' needs designated_targets (one id per query): the official Recall@K counts the "
+            "row's designated target_video, not any valid target"
+        )
     depth = max(ks + recall_ks)
     rel = np.zeros((n, depth), dtype=bool)
+    recall_hit = np.zeros((n, depth), dtype=bool)
     num_targets = np.empty(n, dtype=np.float64)
+    # One contiguous row per cut-off: np.mean over it sums like the official code's list.
+    official_ap = np.zeros((len(ks), n))
+    official_recall = np.zeros((len(recall_ks), n))
     num_failed = 0
     for i, (ranking, target) in enumerate(zip(rankings, targets)):
-        valid = set(as_id_list(target, "targets", i))
-        if not valid:
+        listed = as_id_list(target, "targets", i)
+        if not listed:
             raise ValueError(f"query {i} has no valid target; every query needs at least one")
+        valid = set(listed)
         num_targets[i] = len(valid)
         ranked = as_id_list(ranking, "ranking", i)
         if not ranked:
-            num_failed += 1  # failed upstream: a miss (its row of `rel` stays all False)
+            num_failed += 1  # failed upstream: a miss (its rows stay all zero)
+            continue
+        top = ranked[:depth]
+        if official:
+            official_ap[:, i], official_recall[:, i] = _official_scores(top, listed, designated[i], ks, recall_ks)
             continue
         check_no_duplicates(ranked, i)
-        top = ranked[:depth]
         rel[i, : len(top)] = [item in valid for item in top]
+        if designated is not None:
+            recall_hit[i, : len(top)] = [item == designated[i] for item in top]
 
-    hits = np.cumsum(rel, axis=1)  # hits[:, i-1] = relevant ids in the top i
-    precision = hits / np.arange(1, depth + 1)
-    ap_sum = np.cumsum(precision * rel, axis=1)  # sum_{i<=K} P(i) rel(i)
     out: dict[str, float | int] = {}
-    for k in ks:
-        ap = ap_sum[:, k - 1] / np.minimum(num_targets, k)
-        out[f"mAP@{k}"] = float(100.0 * ap.mean())
-    for k in recall_ks:
-        out[f"R@{k}"] = float(100.0 * (hits[:, k - 1] > 0).mean())
+    if official:
+        # The official code: round(float(np.mean(per-query values)) * 100, 2).
+        for j, k in enumerate(ks):
+            out[f"mAP@{k}"] = round(float(np.mean(official_ap[j])) * 100, OFFICIAL_DECIMALS)
+        for j, k in enumerate(recall_ks):
+            out[f"R@{k}"] = round(float(np.mean(official_recall[j])) * 100, OFFICIAL_DECIMALS)
+    else:
+        hits = np.cumsum(rel, axis=1)  # hits[:, i-1] = relevant ids in the top i
+        precision = hits / np.arange(1, depth + 1)
+        ap_sum = np.cumsum(precision * rel, axis=1)  # sum_{i<=K} P(i) rel(i)
+        found = np.cumsum(recall_hit if designated is not None else rel, axis=1)
+        for k in ks:
+            ap = ap_sum[:, k - 1] / np.minimum(num_targets, k)
+            out[f"mAP@{k}"] = float(100.0 * ap.mean())
+        for k in recall_ks:
+            out[f"R@{k}"] = float(100.0 * (found[:, k - 1] > 0).mean())
     out["num_queries"] = n
     out["num_failed"] = num_failed
     return out
