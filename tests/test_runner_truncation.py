@@ -12,7 +12,8 @@ from vidret.evaluation.cache import text_item_id
 from vidret.adapters.base import EmbeddingAdapter
 from vidret.evaluation.dataset import load_plan
 from vidret.evaluation.distributed import ProcessInfo
-from vidret.evaluation.embedding import NoCache, Progress, embed_texts, truncation_flags
+from vidret.evaluation.embedding import ModelSource, NoCache, Progress, truncation_flags
+from vidret.evaluation.sources import text_units
 
 
 @pytest.fixture(scope="module")
@@ -89,8 +90,8 @@ def test_runner_asks_truncated_once_per_batch_and_never_text_by_text():
     texts = ["a", "longer", "b", "longest", "c"]
     adapter = _CharLimitAdapter()
     progress = Progress(stop_after=None)
-    ids = list(_plan(texts).texts)
-    embed_texts(_plan(texts), adapter, NoCache(), ProcessInfo(rank=0, world_size=1, device="cpu"), 2, progress, ids)
+    source = ModelSource(adapter, NoCache(), batch_size=2)
+    source.embeddings(text_units(_plan(texts)), ProcessInfo(rank=0, world_size=1, device="cpu"), progress)
     assert progress.truncated == {"t1", "t3"}
     # One query per batch of 2 (mixed batches included) and one encode per batch: no recount.
     assert adapter.truncated_calls == [["a", "longer"], ["b", "longest"], ["c"]]

@@ -1,8 +1,9 @@
-"""The embedding stages: texts and video segments, sharded, cached, gathered by id.
+"""The model as an embedding source: texts, video segments and composed queries, sharded and cached.
 
-Each process embeds its contiguous share of the uncached items (decoding video segments in
-DataLoader workers while the model runs), writes every batch to the embedding cache, and the
-(ids, embeddings, failures) of all processes are gathered and merged by id.
+`ModelSource` is the `EmbeddingSource` behind a model adapter. Each process embeds its contiguous
+share of the units it is asked for (decoding video segments in DataLoader workers while the model
+runs), writes every batch to the embedding cache (so a killed run resumes), and the (ids,
+embeddings, failures) of all processes are gathered and merged by id on the main process.
 """
 
 from __future__ import annotations
@@ -10,37 +11,31 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from vidret.evaluation.distributed import ProcessInfo, gather_embeddings, shard
-from vidret.evaluation.tasks import Segment, TaskPlan
+from vidret.evaluation.sources import (
+    STOP_AFTER_ENV,
+    EmbeddingSource,
+    EmbeddingUnit,
+    EvaluationError,
+    Progress,
+    RunInterrupted,
+)
+from vidret.evaluation.tasks import Segment
 
 if TYPE_CHECKING:
     from vidret.adapters.base import EmbeddingAdapter
 
 logger = logging.getLogger(__name__)
 
-#: Test hook: stop the run (exit code 75) after this many embedding batches on a process, as if
-#: it had been killed; the batches written so far stay in the cache.
-STOP_AFTER_ENV = "VIDRET_STOP_AFTER_BATCHES"
 DECODE_MODES = ("exact", "keyframe")
 # Segments of one video decoded per DataLoader item (bounds a worker's memory on long videos).
 MAX_SEGMENTS_PER_GROUP = 64
-
-
-class EvaluationError(RuntimeError):
-    """The run cannot produce results (e.g. a video failed to decode under ``strict``)."""
-
-
-class RunInterrupted(SystemExit):
-    """Raised by the `VIDRET_STOP_AFTER_BATCHES` test hook (exit code 75)."""
-
-    def __init__(self, batches: int) -> None:
-        super().__init__(75)
-        self.batches = batches
+# Re-exported: the runner and tests import the run-state names from here.
+__all__ = ["STOP_AFTER_ENV", "EvaluationError", "ModelSource", "NoCache", "Progress", "RunInterrupted", "SegmentDecoder"]
 
 
 def stop_after_from_env() -> int | None:
@@ -77,84 +72,11 @@ class NoCache:
         return None
 
 
-@dataclass
-class Progress:
-    """Per-process counters: batches embedded (for the stop hook), cache hits and misses, the
-    text ids the model truncated (every process's, after `embed_texts`) and decode failures."""
-
-    stop_after: int | None
-    batches: int = 0
-    hits: int = 0
-    misses: int = 0
-    truncated: set[str] = field(default_factory=set)
-    failures: list[dict[str, Any]] = field(default_factory=list)
-
-    def batch_done(self) -> None:
-        self.batches += 1
-        if self.stop_after is not None and self.batches >= self.stop_after:
-            logger.warning("%s=%d: stopping after %d batches", STOP_AFTER_ENV, self.stop_after, self.batches)
-            raise RunInterrupted(self.batches)
-
-
 def tqdm_main(iterable: Any, info: ProcessInfo, **kwargs: Any) -> Any:
     """A tqdm bar shown on the main process only."""
     from tqdm.auto import tqdm
 
     return tqdm(iterable, disable=not info.is_main, dynamic_ncols=True, **kwargs)
-
-
-def embed_texts(
-    plan: TaskPlan,
-    adapter: EmbeddingAdapter,
-    cache: Any,
-    info: ProcessInfo,
-    batch_size: int,
-    progress: Progress,
-    todo: list[str],
-) -> dict[str, np.ndarray]:
-    """Embed this process's share of `todo` (the uncached texts) and gather every text's embedding.
-
-    The ids of texts the model truncated (embedded now by any process, or flagged in the cache)
-    are collected in ``progress.truncated`` on the main process.
-
-    Args:
-        plan: the plan (its `texts`).
-        adapter: the model.
-        cache: `EmbeddingCache` or `NoCache`; each batch is stored as soon as it is embedded.
-        info: this process.
-        batch_size: texts per `encode_text` call.
-        progress: counters (cache hits/misses on the main process, batches for the stop hook).
-        todo: the uncached text ids, identical on every process.
-
-    Returns:
-        On the main process, text id → embedding for every text; on the others, what was gathered.
-
-    Raises:
-        RunInterrupted: the stop hook fired.
-    """
-    ids = list(plan.texts)
-    mine = shard(todo, info.rank, info.world_size)
-    if info.is_main:
-        progress.hits += len(ids) - len(todo)
-        progress.misses += len(todo)
-    out_ids: list[str] = []
-    out_rows: list[np.ndarray] = []
-    cut: list[str] = []
-    batches = [mine[i : i + batch_size] for i in range(0, len(mine), batch_size)]
-    for batch in tqdm_main(batches, info, desc="texts", unit="batch"):
-        texts = [plan.texts[i] for i in batch]
-        emb = adapter.encode_text(texts).numpy().astype(np.float32)
-        flags = truncation_flags(adapter, texts)
-        cache.put(batch, emb, flags)
-        out_ids += batch
-        out_rows.append(emb)
-        cut += [i for i, flag in zip(batch, flags) if flag]
-        progress.batch_done()
-    merged, extras = _gather(ids, out_ids, out_rows, cut, cache, info)
-    progress.truncated = {i for rank_cut in extras for i in rank_cut}
-    if info.is_main:
-        progress.truncated |= {i for i in ids if cache.is_truncated(i)}
-    return merged
 
 
 def truncation_flags(adapter: EmbeddingAdapter, texts: list[str]) -> list[bool]:
@@ -170,21 +92,6 @@ def truncation_flags(adapter: EmbeddingAdapter, texts: list[str]) -> list[bool]:
             "it must answer one flag per text"
         )
     return flags
-
-
-def _gather(
-    all_ids: list[str], out_ids: list[str], out_rows: list[np.ndarray], extra: Any, cache: Any, info: ProcessInfo
-) -> tuple[dict[str, np.ndarray], list[Any]]:
-    """Gather every process's rows (and `extra`); on the main process fill the rest from the cache."""
-    local = np.concatenate(out_rows) if out_rows else None
-    merged, extras = gather_embeddings(out_ids, local, info, extra=extra)
-    if info.is_main:
-        for item_id in all_ids:
-            if item_id not in merged:
-                row = cache.get(item_id)
-                if row is not None:
-                    merged[item_id] = row
-    return merged, extras
 
 
 def _identity(batch: Any) -> Any:
@@ -247,94 +154,160 @@ def _group_segments(segments: list[Segment]) -> list[list[Segment]]:
     return groups
 
 
-def embed_segments(
-    plan: TaskPlan,
-    adapter: EmbeddingAdapter,
-    cache: Any,
-    info: ProcessInfo,
-    progress: Progress,
-    todo_ids: list[str],
-    *,
-    batch_size: int,
-    num_workers: int = 0,
-    decode_mode: str = "exact",
-    strict: bool = False,
-) -> dict[str, np.ndarray]:
-    """Decode and embed this process's share of `todo_ids` (uncached segments); gather all of them.
+class ModelSource(EmbeddingSource):
+    """A model adapter as an embedding source: embeds whatever it is asked for.
 
-    Segments are grouped by video file (decoded together with `sample_segments`) and the groups
-    sharded across processes. A segment that fails to decode is logged and recorded in
-    ``progress.failures`` (gathered from every process).
+    Texts go through `encode_text` in batches; "video" and "segment" units are decoded (grouped
+    by video file, one pass per group, in DataLoader workers) and go through `encode_video`;
+    "composed" units are decoded likewise and go through ``encode_composed(..., fusion="native")``
+    with their text (one forward pass over video and text, adapters with `native_fusion`).
+    The units are sharded across processes; every batch is written to `sink` as soon as it is
+    embedded; a segment that fails to decode is recorded in ``progress.failures`` (gathered from
+    every process) and its units get no row.
 
     Args:
-        plan: the plan (its `segments`).
-        adapter: the model (`num_frames` and `frame_size` say how to decode).
-        cache: `EmbeddingCache` or `NoCache`.
-        info: this process.
-        progress: counters and failures.
-        todo_ids: the uncached segment ids, identical on every process.
-        batch_size: clips per `encode_video` call.
+        adapter: the model.
+        sink: where each batch is stored (`EmbeddingCache`, or `NoCache`).
+        batch_size: texts / clips per forward pass.
         num_workers: DataLoader worker processes decoding ahead of the model.
         decode_mode: "exact" or "keyframe".
-        strict: a decode failure raises instead of being counted.
-
-    Returns:
-        On the main process, segment id → embedding for every segment that could be embedded.
-
-    Raises:
-        EvaluationError: a segment failed to decode and `strict` is set.
-        RunInterrupted: the stop hook fired.
+        strict: a decode failure raises `EvaluationError` instead of being counted.
+        label: how failures and messages name the model.
+        provenance: what the results record says about this source.
     """
-    import torch.utils.data
 
-    ids = [s.item_id for s in plan.segments]
-    todo = set(todo_ids)
-    if info.is_main:
-        progress.hits += len(ids) - len(todo)
-        progress.misses += len(todo)
-    groups = _group_segments([s for s in plan.segments if s.item_id in todo])
-    mine = shard(groups, info.rank, info.world_size)
-    decoder = SegmentDecoder(mine, adapter.num_frames, adapter.frame_size, decode_mode)
-    loader = torch.utils.data.DataLoader(
-        decoder, batch_size=None, shuffle=False, num_workers=num_workers, collate_fn=_identity
-    )
-    out_ids: list[str] = []
-    out_rows: list[np.ndarray] = []
-    pending: list[tuple[str, np.ndarray]] = []
+    def __init__(
+        self,
+        adapter: EmbeddingAdapter,
+        sink: Any = None,
+        *,
+        batch_size: int,
+        num_workers: int = 0,
+        decode_mode: str = "exact",
+        strict: bool = False,
+        label: str = "model",
+        provenance: dict[str, Any] | None = None,
+    ) -> None:
+        self.adapter = adapter
+        self.sink = sink if sink is not None else NoCache()
+        self.batch_size = int(batch_size)
+        self.num_workers = int(num_workers)
+        self.decode_mode = decode_mode
+        self.strict = strict
+        self.label = label
+        self._provenance = provenance or {"source": "model"}
 
-    def flush() -> None:
-        if not pending:
-            return
-        batch_ids = [i for i, _ in pending]
-        emb = adapter.encode_video([f for _, f in pending]).numpy().astype(np.float32)
-        cache.put(batch_ids, emb)
-        out_ids.extend(batch_ids)
-        out_rows.append(emb)
-        pending.clear()
-        progress.batch_done()
+    def provenance(self) -> dict[str, Any]:
+        return dict(self._provenance)
 
-    total = sum(len(g) for g in mine)
-    with tqdm_main(None, info, total=total, desc="videos", unit="segment") as bar:
-        for group in loader:
-            for seg, frames, error in group:
-                bar.update(1)
-                if error is not None:
-                    failure = {"item_id": seg.name, "kind": seg.kind, "source": seg.source, "reason": error}
-                    logger.warning("could not decode %s %s (%s): %s", seg.kind, seg.name, seg.source, error)
-                    if strict and info.world_size == 1:
-                        raise EvaluationError(f"--strict: {seg.kind} {seg.name!r} ({seg.source}) failed to decode: {error}")
-                    progress.failures.append(failure)
-                    continue
-                pending.append((seg.item_id, frames))
-                if len(pending) >= batch_size:
-                    flush()
-        flush()
-    merged, extras = _gather(ids, out_ids, out_rows, progress.failures, cache, info)
-    failures = [f for rank_failures in extras for f in rank_failures]
-    if strict and failures:
-        f = failures[0]
-        raise EvaluationError(f"--strict: {f['kind']} {f['item_id']!r} ({f['source']}) failed to decode: {f['reason']}")
-    progress.failures = failures
-    return merged
+    def missing(self, unit: EmbeddingUnit) -> None:
+        return None  # every unit is embedded, or its decode failure was recorded when it happened
 
+    def embeddings(self, units: Sequence[EmbeddingUnit], info: ProcessInfo, progress: Progress) -> dict[str, np.ndarray]:
+        """Embed this process's share of `units` and gather every process's rows on the main process.
 
+        Raises:
+            EvaluationError: a segment failed to decode and `strict` is set.
+            RunInterrupted: the stop hook fired.
+        """
+        if info.is_main:
+            progress.misses += len(units)
+        texts = [u for u in units if u.kind == "text"]
+        visual = [u for u in units if u.kind != "text"]
+        rows: dict[str, np.ndarray] = {}
+        if texts:
+            rows.update(self._texts(texts, info, progress))
+        if visual:
+            rows.update(self._visual(visual, info, progress))
+        return rows
+
+    def _texts(self, units: list[EmbeddingUnit], info: ProcessInfo, progress: Progress) -> dict[str, np.ndarray]:
+        """Texts in batches; the keys of texts the model truncated reach ``progress.truncated`` on the main process."""
+        mine = shard(units, info.rank, info.world_size)
+        out_ids: list[str] = []
+        out_rows: list[np.ndarray] = []
+        cut: list[str] = []
+        batches = [mine[i : i + self.batch_size] for i in range(0, len(mine), self.batch_size)]
+        for batch in tqdm_main(batches, info, desc="texts", unit="batch"):
+            keys = [u.key for u in batch]
+            texts = [str(u.text) for u in batch]
+            emb = self.adapter.encode_text(texts).numpy().astype(np.float32)
+            flags = truncation_flags(self.adapter, texts)
+            self.sink.put(keys, emb, flags)
+            out_ids += keys
+            out_rows.append(emb)
+            cut += [key for key, flag in zip(keys, flags) if flag]
+            progress.batch_done()
+        merged, extras = gather_embeddings(out_ids, np.concatenate(out_rows) if out_rows else None, info, extra=cut)
+        if info.is_main:
+            progress.truncated |= {key for rank_cut in extras for key in rank_cut}
+        return merged
+
+    def _visual(self, units: list[EmbeddingUnit], info: ProcessInfo, progress: Progress) -> dict[str, np.ndarray]:
+        """Decode each needed segment once (grouped by video file) and embed the units that use it."""
+        import torch.utils.data
+
+        users: dict[str, list[EmbeddingUnit]] = {}
+        segments: list[Segment] = []
+        for unit in units:
+            assert unit.segment is not None, f"{unit.kind} unit {unit.name!r} has no video segment"
+            if unit.segment.item_id not in users:
+                users[unit.segment.item_id] = []
+                segments.append(unit.segment)
+            users[unit.segment.item_id].append(unit)
+        mine = shard(_group_segments(segments), info.rank, info.world_size)
+        decoder = SegmentDecoder(mine, self.adapter.num_frames, self.adapter.frame_size, self.decode_mode)
+        loader = torch.utils.data.DataLoader(
+            decoder, batch_size=None, shuffle=False, num_workers=self.num_workers, collate_fn=_identity
+        )
+        out_ids: list[str] = []
+        out_rows: list[np.ndarray] = []
+        failures: list[dict[str, Any]] = []
+        # Composed units (video + text in one pass) and plain videos are batched apart.
+        pending: dict[bool, list[tuple[EmbeddingUnit, np.ndarray]]] = {False: [], True: []}
+
+        def flush(composed: bool) -> None:
+            batch = pending[composed]
+            if not batch:
+                return
+            keys = [u.key for u, _ in batch]
+            clips = [frames for _, frames in batch]
+            if composed:
+                emb = self.adapter.encode_composed(clips, [str(u.text) for u, _ in batch], fusion="native")
+            else:
+                emb = self.adapter.encode_video(clips)
+            rows = emb.numpy().astype(np.float32)
+            self.sink.put(keys, rows)
+            out_ids.extend(keys)
+            out_rows.append(rows)
+            batch.clear()
+            progress.batch_done()
+
+        total = sum(len(g) for g in mine)
+        with tqdm_main(None, info, total=total, desc="videos", unit="segment") as bar:
+            for group in loader:
+                for seg, frames, error in group:
+                    bar.update(1)
+                    if error is not None:
+                        logger.warning("could not decode %s %s (%s): %s", seg.kind, seg.name, seg.source, error)
+                        if self.strict and info.world_size == 1:
+                            raise EvaluationError(f"--strict: {seg.kind} {seg.name!r} ({seg.source}) failed to decode: {error}")
+                        failures.append({"item_id": seg.name, "kind": seg.kind, "source": seg.source, "reason": error})
+                        continue
+                    for unit in users[seg.item_id]:
+                        composed = unit.kind == "composed"
+                        pending[composed].append((unit, frames))
+                        if len(pending[composed]) >= self.batch_size:
+                            flush(composed)
+            flush(False)
+            flush(True)
+        merged, extras = gather_embeddings(
+            out_ids, np.concatenate(out_rows) if out_rows else None, info, extra=failures
+        )
+        gathered = [f for rank_failures in extras for f in rank_failures]
+        if self.strict and gathered:
+            f = gathered[0]
+            raise EvaluationError(f"--strict: {f['kind']} {f['item_id']!r} ({f['source']}) failed to decode: {f['reason']}")
+        if info.is_main:
+            progress.failures.extend(gathered)
+        return merged

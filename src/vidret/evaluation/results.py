@@ -36,6 +36,7 @@ def build_record(
     wall_time_s: float,
     cache: Mapping[str, Any] | None = None,
     timings: Mapping[str, float] | None = None,
+    embeddings: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Assemble a results record; versions, hardware and the timestamp are stamped here.
 
@@ -52,6 +53,8 @@ def build_record(
         wall_time_s: seconds from start to scores.
         cache: optional cache statistics.
         timings: optional seconds per stage.
+        embeddings: optional, per side ("texts", "videos"), where its embeddings came from (the
+            model and its cache namespace, or stored files with checksums, or a Hub repo + commit).
 
     Returns:
         The record (not yet validated; `write_results` validates).
@@ -76,6 +79,8 @@ def build_record(
     }
     if cache is not None:
         record["cache"] = dict(cache)
+    if embeddings is not None:
+        record["embeddings"] = {side: dict(origin) for side, origin in embeddings.items()}
     if timings is not None:
         record["timings"] = {k: round(float(v), 3) for k, v in timings.items()}
     return record

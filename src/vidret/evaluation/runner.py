@@ -1,10 +1,11 @@
 """The evaluation pipeline: dataset → tasks → embeddings (sharded, cached) → scores → results.
 
-Every process derives the same `TaskPlan`, embeds its contiguous share of the texts and video
-segments that are not cached yet (decoding in DataLoader workers while the model runs), writes
-each batch to the embedding cache, and sends (ids, embeddings, failures) to the others. The
-main process merges them by id, aggregates segments into videos, fuses composed queries,
-ranks and scores with `vidret.scoring`, and writes the results file.
+Every process derives the same `TaskPlan` and asks, per side of the run (texts, videos), a chain of
+embedding sources (`vidret.evaluation.sources`) for the embeddings of its units: the cache, then the
+model (each process embeds its contiguous share, decoding in DataLoader workers while the model
+runs, writing each batch to the cache), or stored embeddings (`--embeddings`: an export or released
+files, no decoding at all). The main process holds every row by id, aggregates segments into
+videos, fuses composed queries, ranks and scores with `vidret.scoring`, and writes the results.
 """
 
 from __future__ import annotations
@@ -24,11 +25,10 @@ from vidret.evaluation.embedding import (
     DECODE_MODES,
     STOP_AFTER_ENV,
     EvaluationError,
+    ModelSource,
     NoCache,
     Progress,
     RunInterrupted,
-    embed_segments,
-    embed_texts,
     stop_after_from_env,
     tqdm_main,
 )
@@ -36,6 +36,8 @@ from vidret.evaluation.oracle import build_oracle, is_oracle
 from vidret.evaluation.provenance import folder_fingerprint, hub_commit
 from vidret.evaluation.results import build_record, write_results
 from vidret.evaluation.score import build_visuals, score_task
+from vidret.evaluation.sources import CacheSource, EmbeddingSource, check_same_dim, fetch, text_units, visual_units
+from vidret.evaluation.stored import POOL_CHOICES, StoredSources, detect_format, parse_embedding_specs
 from vidret.evaluation.tasks import LongVideo, Task, TaskPlan, parse_long_video, resolve_task_ids
 
 if TYPE_CHECKING:
@@ -51,7 +53,8 @@ class EvalSettings:
     Attributes:
         benchmark: "lovr" or "tf-covr".
         data: built dataset repo: a local folder or a Hub dataset id.
-        model: Hub id or local folder of the model, or "oracle" / "oracle-shuffled".
+        model: Hub id or local folder of the model, or "oracle" / "oracle-shuffled"; None when
+            `embeddings` gives every side.
         revision: dataset revision (Hub tag/commit); recorded.
         split: dataset split.
         model_revision: model revision; recorded.
@@ -77,11 +80,19 @@ class EvalSettings:
         pooling: "mean" or "max" over a clip's frames (frame-pooling models); None = the preset's.
         text_max_length: tokens kept per text (<= the model's maximum); None = the preset's.
         dtype: "fp32", "bf16" or "fp16"; None = bf16 on CUDA, fp32 elsewhere.
+        embeddings: stored embeddings to score instead of embedding: ``SRC`` (every side) or
+            ``<side>=SRC`` values, side one of texts / videos / composed (see
+            `vidret.evaluation.stored` for the formats and how ids match). The sides not given
+            are embedded by `model`.
+        allow_pickle: let `embeddings` read a pickle stream (it runs code; converted once into
+            a .safetensors file kept under `cache_dir`).
+        embeddings_pool: "mean" to average stored per-frame / per-token tensors into one vector;
+            None = such rows are an error.
     """
 
     benchmark: str
     data: str
-    model: str
+    model: str | None = None
     revision: str | None = None
     split: str = "test"
     model_revision: str | None = None
@@ -106,6 +117,18 @@ class EvalSettings:
     pooling: str | None = None
     text_max_length: int | None = None
     dtype: str | None = None
+    embeddings: str | list[str] | None = None
+    allow_pickle: bool = False
+    embeddings_pool: str | None = None
+
+    def stored_sides(self) -> dict[str, str]:
+        """Side → SRC of `embeddings` (see `vidret.evaluation.stored.parse_embedding_specs`)."""
+        return parse_embedding_specs(self.embeddings)
+
+    def model_sides(self) -> list[str]:
+        """The sides the model embeds: texts and videos not taken from `embeddings`."""
+        stored = self.stored_sides()
+        return [side for side in ("texts", "videos") if side not in stored]
 
     def check(self) -> None:
         """Validate the settings before any work starts.
@@ -118,8 +141,22 @@ class EvalSettings:
             raise ValueError("--data is required: a built dataset folder or a Hub dataset repo id")
         if not is_local(self.data) and (self.data.startswith((".", "/", "~")) or self.data.count("/") > 1):
             raise ValueError(f"--data {self.data!r}: no such folder (a Hub dataset id looks like 'org/name')")
-        if not self.model:
-            raise ValueError("--model is required: a Hub model id, a local model folder, or 'oracle'")
+        stored = self.stored_sides()
+        for src in dict.fromkeys(stored.values()):
+            detect_format(src, self.allow_pickle)  # names the path, and refuses a pickle without --allow-pickle
+        if self.embeddings_pool is not None and self.embeddings_pool not in POOL_CHOICES:
+            raise ValueError(f"--embeddings-pool must be one of {'|'.join(POOL_CHOICES)}, got {self.embeddings_pool!r}")
+        if self.model_sides() and not self.model:
+            missing = " and ".join(self.model_sides())
+            raise ValueError(
+                "--model is required: a Hub model id, a local model folder, or 'oracle'"
+                + (f" (to embed the {missing}; --embeddings gives only {', '.join(stored)})" if stored else "")
+            )
+        if self.model and not self.model_sides():
+            raise ValueError(
+                f"--model {self.model}: --embeddings gives every side, so the model would embed nothing; drop --model, "
+                "or take one side from it (e.g. --embeddings videos=SRC --model ID)"
+            )
         if self.frames is not None and int(self.frames) < 1:
             raise ValueError(f"--frames must be >= 1, got {self.frames}")
         if int(self.batch_size) < 1:
@@ -154,8 +191,10 @@ class EvalSettings:
         if self.dtype is not None:
             dtype_name(self.dtype)  # its error names --dtype and the choices
         given = [flag for flag, value in self.model_overrides().items() if value is not None]
-        if given and is_oracle(self.model):
+        if given and (not self.model or is_oracle(self.model)):
             flags = ", ".join("--" + name.replace("_", "-") for name in given)
+            if not self.model:
+                raise ValueError(f"{flags}: no model is loaded (--embeddings gives every side); drop them")
             raise ValueError(f"{flags}: the oracle has no model to configure; drop them or evaluate a real --model")
 
     def model_overrides(self) -> dict[str, Any]:
@@ -228,6 +267,80 @@ def cache_key(
     return key
 
 
+# ---- embedding sources -------------------------------------------------------------------------------
+@dataclass
+class ModelPart:
+    """The model side of a run: the adapter, which exact model it is, its cache and its source chain.
+
+    Attributes:
+        adapter: the loaded model.
+        source: `model_source`'s answer (the main process's, shared with every process).
+        cache: the embedding cache, or None (``--no-cache``).
+        chain: the sources the model's sides ask: the cache (if any), then the model.
+    """
+
+    adapter: EmbeddingAdapter
+    source: dict[str, str | None]
+    cache: EmbeddingCache | None
+    chain: list[EmbeddingSource]
+
+
+def model_part(
+    settings: EvalSettings, plan: TaskPlan, info: ProcessInfo, adapter: EmbeddingAdapter | None = None
+) -> ModelPart | None:
+    """Load the model (unless given) with its cache and source chain; None when no side needs a model."""
+    if not settings.model_sides():
+        return None
+    if adapter is None:
+        adapter = make_adapter(settings, plan, info)
+    # The main process asks the Hub once; every process keys the cache with its answer.
+    source = gather_objects(model_source(settings, adapter) if info.is_main else None, info)[0]
+    cache = None
+    if settings.cache_dir:
+        # Only the main process looks embeddings up; the others just write their batches.
+        cache = EmbeddingCache(settings.cache_dir, cache_key(settings, adapter, plan, source), read=info.is_main)
+    model = ModelSource(
+        adapter,
+        cache if cache is not None else NoCache(),
+        batch_size=settings.batch_size,
+        num_workers=settings.num_workers,
+        decode_mode=settings.decode_mode,
+        strict=settings.strict,
+        label=f"model {settings.model}",
+        provenance={"source": "model", "model": settings.model, "cache_namespace": cache.namespace if cache is not None else None},
+    )
+    # (not `if cache`: an empty cache has len 0)
+    return ModelPart(adapter, source, cache, ([CacheSource(cache)] if cache is not None else []) + [model])
+
+
+def stored_sources(settings: EvalSettings) -> StoredSources:
+    """The run's `--embeddings` sources; a pickle stream's conversion is kept under the cache folder."""
+    convert_dir = Path(settings.cache_dir).expanduser() / "converted" if settings.cache_dir else None
+    if convert_dir is None and settings.allow_pickle:
+        import tempfile
+
+        convert_dir = Path(tempfile.mkdtemp(prefix="vidret-converted-"))
+        logger.warning("no cache folder: a pickle stream is converted again on every run (into %s)", convert_dir)
+    return StoredSources(
+        settings.stored_sides(), allow_pickle=settings.allow_pickle, convert_dir=convert_dir, pool=settings.embeddings_pool
+    )
+
+
+def _check_stored_metadata(stored: StoredSources, plan: TaskPlan, dataset: dict[str, Any]) -> None:
+    """An export made for another benchmark is refused; one of another dataset revision is flagged."""
+    for side, source in stored.sources.items():
+        meta = stored.metadata(side)
+        if not meta:
+            continue
+        if meta.get("benchmark") != plan.benchmark.benchmark:
+            raise ValueError(f"--embeddings {source.src}: embeddings of {meta.get('benchmark')!r}, not {plan.benchmark.benchmark!r}")
+        made_for = (meta.get("dataset") or {}).get("revision")
+        if made_for and dataset.get("revision") and made_for != dataset["revision"]:
+            logger.warning(
+                "--embeddings %s was exported from dataset revision %s; scoring revision %s", source.src, made_for, dataset["revision"]
+            )
+
+
 # ---- the pipeline ---------------------------------------------------------------------------------
 def evaluate(
     settings: EvalSettings, adapter: EmbeddingAdapter | None = None, info: ProcessInfo | None = None
@@ -245,7 +358,7 @@ def evaluate(
 
     Raises:
         ValueError: bad settings or data (the argument, file or row is named).
-        EvaluationError: a video failed to decode with ``strict``.
+        EvaluationError: a video failed to decode, or an embedding is missing, with ``strict``.
     """
     settings.check()
     start = time.perf_counter()
@@ -262,71 +375,57 @@ def evaluate(
         limit=settings.limit,
         video_root=settings.video_root,
     )
-    if adapter is None:
-        adapter = make_adapter(settings, plan, info)
-    # The main process asks the Hub once; every process keys the cache with its answer.
-    source = gather_objects(model_source(settings, adapter) if info.is_main else None, info)[0]
-    cache: Any = NoCache()
-    namespace = None
-    if settings.cache_dir:
-        # Only the main process looks embeddings up; the others just write their batches.
-        cache = EmbeddingCache(settings.cache_dir, cache_key(settings, adapter, plan, source), read=info.is_main)
-        namespace = cache.namespace
+    model = model_part(settings, plan, info, adapter)
+    stored = stored_sources(settings)
+    if info.is_main:
+        _check_stored_metadata(stored, plan, dataset)
+    chains = {side: [stored.sources[side]] if side in stored.sources else model.chain for side in ("texts", "videos")}
     if info.is_main:
         logger.info(
             "%s/%s: %d texts, %d video segments, tasks %s, %d process(es)",
             plan.benchmark.benchmark, plan.split, len(plan.texts), len(plan.segments),
             [t.task_id for t in plan.tasks], info.world_size,
         )
-    # Every process must shard the same work lists, but each sees the cache at its own moment
-    # (another rank may already be writing): take the main process's view.
-    todo = (cache.missing(list(plan.texts)), cache.missing([s.item_id for s in plan.segments]))
-    text_todo, segment_todo = gather_objects(todo if info.is_main else None, info)[0]
     timings = {"load_s": time.perf_counter() - start}
     mark = time.perf_counter()
-    text_emb = embed_texts(plan, adapter, cache, info, settings.batch_size, progress, text_todo)
+    text_emb = fetch(text_units(plan), chains["texts"], info, progress, settings.strict)
     timings["texts_s"] = time.perf_counter() - mark
     mark = time.perf_counter()
-    segment_emb = embed_segments(
-        plan,
-        adapter,
-        cache,
-        info,
-        progress,
-        segment_todo,
-        batch_size=settings.batch_size,
-        num_workers=settings.num_workers,
-        decode_mode=settings.decode_mode,
-        strict=settings.strict,
-    )
+    segment_emb = fetch(visual_units(plan), chains["videos"], info, progress, settings.strict)
     timings["videos_s"] = time.perf_counter() - mark
     mark = time.perf_counter()
     if not info.is_main:
         barrier(info)
         return None
 
+    check_same_dim({side: (rows, chains[side][-1].label) for side, rows in (("texts", text_emb), ("videos", segment_emb))})
     failures = list(progress.failures)
     long_video = parse_long_video(settings.long_video, settings.aggregate)
     visuals = build_visuals(plan, segment_emb, long_video.aggregate, failures)
-    fusion = settings.fusion or adapter.default_fusion
+    fusion = settings.fusion or (model.adapter.default_fusion if model else _stored_setting(stored, "fusion") or "avg")
     tasks = {}
     for task in tqdm_main(plan.tasks, info, desc="scoring", unit="task"):
         tasks[task.task_id] = score_task(task, text_emb, visuals, fusion)
         tasks[task.task_id]["num_truncated_texts"] = count_truncated(task, progress.truncated)
     timings["scoring_s"] = time.perf_counter() - mark
+    cache = None
+    if model is not None:
+        namespace = model.cache.namespace if model.cache is not None else None
+        cache = {"dir": settings.cache_dir, "namespace": namespace, "hits": progress.hits, "misses": progress.misses}
     record = build_record(
         benchmark=plan.benchmark.benchmark,
         config=plan.config,
         split=plan.split,
         dataset=dataset,
-        model=_model_record(settings, adapter, source),
-        settings=_settings_record(settings, adapter, plan, long_video, fusion),
+        model=_model_record(settings, model.adapter, model.source) if model else _stored_model_record(stored),
+        settings=_settings_record(settings, model.adapter if model else None, stored, plan, long_video, fusion),
         tasks=tasks,
         failures=failures,
         num_processes=info.world_size,
         wall_time_s=time.perf_counter() - start,
-        cache={"dir": settings.cache_dir, "namespace": namespace, "hits": progress.hits, "misses": progress.misses},
+        cache=cache,
         timings=timings,
+        embeddings={side: chain[-1].provenance() for side, chain in chains.items()},
     )
     if settings.output:
         write_results(record, settings.output)
@@ -352,29 +451,75 @@ def _model_record(settings: EvalSettings, adapter: EmbeddingAdapter, source: dic
     }
 
 
+def _stored_setting(stored: StoredSources, name: str, side: str = "videos") -> Any:
+    """A setting recorded by the export `side` is read from (None for released files)."""
+    meta = stored.metadata(side) if side in stored.sources else None
+    return ((meta or {}).get("settings") or {}).get(name)
+
+
+def _stored_model_record(stored: StoredSources) -> dict[str, Any]:
+    """The model of a run that loaded none: the one an export records, else a label of the files."""
+    for side in ("videos", "texts"):
+        meta = stored.metadata(side) if side in stored.sources else None
+        if meta and meta.get("model"):
+            return dict(meta["model"])
+    src = stored.specs.get("videos") or next(iter(stored.specs.values()))
+    return {"id": f"embeddings:{Path(src).name or src}", "revision": None, "adapter": "embeddings", "adapter_class": "StoredSource"}
+
+
+# Settings that describe how the video embeddings were made (frames, input size, decoding).
+VIDEO_SIDE_SETTINGS = ("frames", "resolution", "decode_size", "pooling", "dtype", "decode_mode", "adapter")
+
+
 def _settings_record(
-    settings: EvalSettings, adapter: EmbeddingAdapter, plan: TaskPlan, long_video: LongVideo, fusion: str
+    settings: EvalSettings,
+    adapter: EmbeddingAdapter | None,
+    stored: StoredSources,
+    plan: TaskPlan,
+    long_video: LongVideo,
+    fusion: str,
 ) -> dict[str, Any]:
+    """Every setting of the run: the video side's from the model, an export's record, or (released
+    files) only what the user declared (``--frames``); the text side's maximum length likewise."""
+    needs_videos = any(t.spec.config == "videos" for t in plan.tasks)
+    model_record = _model_settings(settings, adapter) if adapter is not None else {}
+    if "videos" not in stored.sources:
+        out = {k: model_record[k] for k in VIDEO_SIDE_SETTINGS}
+    elif stored.metadata("videos"):
+        recorded = stored.metadata("videos").get("settings") or {}
+        out = {k: recorded[k] for k in VIDEO_SIDE_SETTINGS if k in recorded}
+    else:  # released files say nothing about how they were made
+        out = {"frames": settings.frames, "resolution": None}
+    if "texts" not in stored.sources:
+        out["text_max_length"] = model_record.get("text_max_length")
+    else:
+        out["text_max_length"] = _stored_setting(stored, "text_max_length", "texts")
+    return {
+        **out,
+        "fusion": fusion if plan.benchmark.benchmark == TF_COVR else None,
+        "long_video": long_video.as_dict() if plan.benchmark.benchmark == LOVR and needs_videos else None,
+        "batch_size": int(settings.batch_size),
+        "limit": settings.limit,
+        "num_workers": int(settings.num_workers),
+        "strict": bool(settings.strict),
+    }
+
+
+def _model_settings(settings: EvalSettings, adapter: EmbeddingAdapter) -> dict[str, Any]:
+    """What the loaded model says about how it embeds."""
     described = adapter.describe()
     decode_size = list(adapter.frame_size) if adapter.frame_size else None
     dtype = getattr(adapter, "dtype", None)
-    needs_videos = any(t.spec.config == "videos" for t in plan.tasks)
     return {
         "frames": int(adapter.num_frames),
         # The model's input size (a CLIP crop is 224x224 though frames are decoded at full size);
         # adapters without a "resolution" of their own are fed frames at their decode size.
         "resolution": described.get("resolution", decode_size),
         "decode_size": decode_size,
-        "fusion": fusion if plan.benchmark.benchmark == TF_COVR else None,
         "pooling": described.get("pooling"),
         "text_max_length": adapter.text_max_length,
-        "long_video": long_video.as_dict() if plan.benchmark.benchmark == LOVR and needs_videos else None,
         "decode_mode": settings.decode_mode,
-        "batch_size": int(settings.batch_size),
-        "limit": settings.limit,
         "dtype": str(dtype).replace("torch.", "") if dtype is not None else "float32",
-        "num_workers": int(settings.num_workers),
-        "strict": bool(settings.strict),
         "adapter": described,  # the adapter's own account: preprocessing, padding, dtype, ...
     }
 
