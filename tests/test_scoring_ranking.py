@@ -316,3 +316,32 @@ def test_first_relevant_ranks_errors():
     with pytest.raises(ValueError, match="exclude of query 1 holds index -1"):
         first_relevant_ranks(q, g, [[0], [0]], exclude=[[], [-1]])
     assert first_relevant_ranks(q, g, [[torch.tensor(2)], [0]]) == [3, 1]  # integer scalars are indices
+
+
+# ---------------------------------------------------------------- empty gallery, extreme magnitudes
+
+
+def test_empty_gallery_makes_every_query_a_miss():
+    # Same answer as rank_from_embeddings (an empty ranking per query), never a raw IndexError.
+    q, empty = torch.ones(2, 4), torch.zeros(0, 4)
+    assert first_relevant_ranks(q, empty, [["a"], ["b"]], gallery_ids=[]) == [None, None]
+    assert rank_from_embeddings(q, empty, [], k=3) == [[], []]
+    with pytest.raises(ValueError, match="relevant of query 0 holds index 0 but the gallery is empty"):
+        first_relevant_ranks(q, empty, [[0], [0]])
+    with pytest.raises(ValueError, match="query 1 has no relevant item"):
+        first_relevant_ranks(q, empty, [["a"], []], gallery_ids=[])
+
+
+@pytest.mark.parametrize("scale", [1e30, 1e-30, 3e38])
+def test_float32_magnitudes_beyond_the_square_range_rank_correctly(scale):
+    # Cosine ignores magnitude, so rows of any finite size rank like their unit directions. In
+    # float32 the squares of 1e30 overflow (the norm was inf: every score 0, a silent tie) and
+    # those of 1e-30 underflow (the norm was 0: a good row refused as all zeros).
+    q = torch.tensor([[1.0, 0.0]]) * scale
+    g = torch.tensor([[0.0, 1.0], [0.6, 0.8], [1.0, 0.1]]) * scale
+    assert torch.isfinite(q).all() and torch.isfinite(g).all()
+    assert rank_from_embeddings(q, g, ids(3), k=3) == [["g2", "g1", "g0"]]
+    assert first_relevant_ranks(q, g, [[2]]) == [1]
+    assert first_relevant_ranks(q.repeat(3, 1), g, [[2], [1], [0]]) == [1, 2, 3]
+    with pytest.raises(ValueError, match="gallery row 0 is all zeros"):
+        rank_from_embeddings(q, torch.zeros(1, 2), ids(1), k=1)

@@ -109,6 +109,8 @@ def _resolve(item: Hashable, id_index: dict[Hashable, int] | None, num_gallery: 
             raise TypeError(
                 f"{what} of query {row} holds {item!r}; without gallery_ids, items must be int gallery indices"
             ) from None
+    if num_gallery == 0:
+        raise ValueError(f"{what} of query {row} holds index {item} but the gallery is empty")
     if not 0 <= item < num_gallery:
         raise ValueError(f"{what} of query {row} holds index {item}, outside the gallery (0..{num_gallery - 1})")
     return item
@@ -243,11 +245,17 @@ def _normalized(x: Any, name: str) -> torch.Tensor:
     if not bool(torch.isfinite(t).all()):
         r = int((~torch.isfinite(t)).any(dim=1).nonzero()[0, 0])
         raise ValueError(f"{name} row {r} holds a NaN or inf value")
-    norms = t.norm(dim=1)
-    if bool((norms == 0).any()):
-        r = int((norms == 0).nonzero()[0, 0])
+    if t.shape[1] == 0:
+        raise ValueError(f"{name} have dimension 0: nothing to compare")
+    # Divide each row by its largest magnitude before taking the norm: the squares inside the
+    # norm overflow to inf for float32 values above ~1.8e19 (every score of the row would be
+    # 0, a silent tie) and underflow to 0 below ~1e-19 (a good row mistaken for all zeros).
+    scale = t.abs().amax(dim=1)
+    if bool((scale == 0).any()):
+        r = int((scale == 0).nonzero()[0, 0])
         raise ValueError(f"{name} row {r} is all zeros: cosine similarity is undefined for it")
-    return t / norms[:, None]
+    t = t / scale[:, None]
+    return t / t.norm(dim=1)[:, None]
 
 
 def _embedding_pair(queries: Any, gallery: Any) -> tuple[torch.Tensor, torch.Tensor]:
@@ -337,7 +345,7 @@ def first_relevant_ranks(
 
     Returns:
         One rank per query (1 = best); None where no relevant item is rankable (all absent
-        from the gallery or excluded): such a query is a miss.
+        from the gallery or excluded, or the gallery is empty): such a query is a miss.
 
     Raises:
         ValueError: a query has no relevant item at all, an index is out of range, `relevant`
@@ -371,6 +379,9 @@ def first_relevant_ranks(
                     if j is not None:
                         rel_rows.append(qi - start)
                         rel_cols.append(j)
+            if num_gallery == 0:  # nothing is rankable: every query is a miss, as in rank_from_embeddings
+                out.extend([None] * (stop - start))
+                continue
             block = q[start:stop] @ g_t
             dev = block.device
             rows, cols = _exclusion_cells(exclude, start, stop, id_index, num_gallery)
