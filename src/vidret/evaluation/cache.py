@@ -11,6 +11,12 @@ task or run is found again.
 
 Every part is written to a temporary name and renamed into place, so a run killed midway leaves
 only whole batches behind; several processes write their own parts without locking.
+
+Only usable rows are cached: `put` refuses a row that holds NaN/inf or is all zeros (cosine
+similarity is undefined for it) and names the item, so a bad model output is never found again
+by a re-run. A part read back with such a row, of another dimension than the namespace's other
+parts, or unreadable, is moved to ``<namespace>/quarantine/`` with a warning naming the part and
+the item; its items count as not cached and are embedded again.
 """
 
 from __future__ import annotations
@@ -52,6 +58,38 @@ def _reject(value: object) -> object:
     raise TypeError(f"cache key value {value!r} ({type(value).__name__}) is not JSON-serialisable")
 
 
+class InvalidEmbeddingError(ValueError):
+    """`EmbeddingCache.put` was given rows it must not cache (NaN/inf, all zeros, wrong dimension).
+
+    Attributes:
+        problems: ``{item id: what is wrong with its row}``.
+    """
+
+    def __init__(self, message: str, problems: Mapping[str, str]) -> None:
+        super().__init__(message)
+        self.problems = dict(problems)
+
+
+def invalid_rows(embeddings: np.ndarray) -> dict[int, str]:
+    """Rows of a 2-D embedding array that cannot be ranked by cosine similarity.
+
+    Args:
+        embeddings: N x D array.
+
+    Returns:
+        ``{row index: "holds a NaN" | "holds an infinite value" | "is all zeros"}``, empty when
+        every row is usable.
+    """
+    emb = np.asarray(embeddings)
+    if emb.size == 0 or np.isfinite(emb).all() and (emb != 0).any(axis=1).all():
+        return {}  # the common case: two vectorised passes, no Python loop
+    problems: dict[int, str] = {}
+    nan, inf, zero = np.isnan(emb).any(axis=1), np.isinf(emb).any(axis=1), ~(emb != 0).any(axis=1)
+    for row in np.flatnonzero(nan | inf | zero):
+        problems[int(row)] = "holds a NaN" if nan[row] else "holds an infinite value" if inf[row] else "is all zeros"
+    return problems
+
+
 def text_item_id(text: str) -> str:
     """Cache id of a text: its content hash (a caption edited in a new revision is re-embedded)."""
     return "text:" + hashlib.sha1(text.encode("utf-8")).hexdigest()
@@ -86,35 +124,75 @@ class EmbeddingCache:
                 raise ValueError(f"embedding cache {self.path} was written for other settings ({key_file})")
         else:
             _atomic_write_bytes(key_file, stored.encode("utf-8"))
+        self.quarantine_dir = self.path / "quarantine"
         self._index: dict[str, np.ndarray] = {}
         self._truncated: set[str] = set()
         self._seen_parts: set[str] = set()
+        self._dim: int | None = None  # embedding dimension of the namespace, once known
         if read:
             self.refresh()
 
     def refresh(self) -> None:
         """Read parts written since the last refresh (by this or another process).
 
-        Raises:
-            ValueError: if a part file is unreadable or malformed (its path is named).
+        A part that is unreadable or malformed, holds a row with NaN/inf or all zeros, or whose
+        dimension differs from the namespace's (the dimension most rows have) is not indexed: it
+        is moved to ``quarantine/`` and a warning names the part, the item and the problem, so
+        its items are embedded again.
         """
+        loaded: list[tuple[Path, list[str], np.ndarray, list[bool]]] = []
         for part in sorted(self.parts_dir.glob("*.npz")):
             if part.name in self._seen_parts:
                 continue
+            self._seen_parts.add(part.name)
             try:
                 with np.load(part, allow_pickle=False) as data:
                     ids = [str(i) for i in data["ids"]]
                     emb = np.asarray(data["embeddings"], dtype=np.float32)
                     cut = [bool(x) for x in data["truncated"]]
             except Exception as err:  # zip/format errors come in many types
-                raise ValueError(f"corrupt embedding cache part {part}: {err}; delete it to re-embed") from err
+                self._quarantine(part, f"is unreadable ({type(err).__name__}: {err})")
+                continue
             if emb.ndim != 2 or emb.shape[0] != len(ids) or len(cut) != len(ids):
-                raise ValueError(
-                    f"embedding cache part {part} holds {len(ids)} ids but embeddings {emb.shape} "
-                    f"and {len(cut)} truncation flags"
+                self._quarantine(
+                    part, f"holds {len(ids)} ids but embeddings of shape {emb.shape} and {len(cut)} truncation flags"
                 )
+                continue
+            bad = invalid_rows(emb)
+            if bad:
+                row, problem = next(iter(bad.items()))
+                more = f" (and {len(bad) - 1} more row(s))" if len(bad) > 1 else ""
+                self._quarantine(part, f"item {ids[row]!r} (row {row}) {problem}{more}", len(ids))
+                continue
+            loaded.append((part, ids, emb, cut))
+        if self._dim is None and loaded:
+            # The namespace's dimension is the one most cached rows have: a stray part of another
+            # size (a hand-copied file, a model changed under the same key) must not win.
+            rows_per_dim: dict[int, int] = {}
+            for _, ids, emb, _ in loaded:
+                rows_per_dim[emb.shape[1]] = rows_per_dim.get(emb.shape[1], 0) + len(ids)
+            self._dim = max(rows_per_dim, key=lambda d: (rows_per_dim[d], -d))
+        for part, ids, emb, cut in loaded:
+            if emb.shape[1] != self._dim:
+                self._quarantine(
+                    part,
+                    f"item {ids[0]!r} has {emb.shape[1]} dimensions, but the namespace's embeddings have {self._dim}",
+                    len(ids),
+                )
+                continue
             self._add(ids, emb, cut)
-            self._seen_parts.add(part.name)
+
+    def _quarantine(self, part: Path, problem: str, num_items: int | None = None) -> None:
+        """Move a bad part out of ``parts/`` (its items will be embedded again), with a warning."""
+        dest = self.quarantine_dir / part.name
+        try:
+            self.quarantine_dir.mkdir(exist_ok=True)
+            os.replace(part, dest)
+            where = f"moved to {dest}"
+        except OSError as err:  # moved by another process meanwhile, or a read-only cache
+            where = f"left in place, not used ({type(err).__name__}: {err})"
+        items = f"its {num_items} item(s) will be embedded again" if num_items is not None else "its items will be embedded again"
+        logger.warning("embedding cache part %s %s; %s; %s", part, problem, where, items)
 
     def __contains__(self, item_id: object) -> bool:
         return item_id in self._index
@@ -144,6 +222,9 @@ class EmbeddingCache:
 
         Raises:
             ValueError: if the numbers of ids, rows and flags differ.
+            InvalidEmbeddingError: (a ValueError) if a row holds NaN/inf or is all zeros, or the
+                rows have another dimension than the cached ones. The message names the items;
+                the other rows of the batch are cached, the bad ones never are.
         """
         emb = np.ascontiguousarray(embeddings, dtype=np.float32)
         cut = [False] * len(item_ids) if truncated is None else [bool(x) for x in truncated]
@@ -153,6 +234,28 @@ class EmbeddingCache:
             )
         if not item_ids:
             return
+        if self._dim is not None and emb.shape[1] != self._dim:
+            raise InvalidEmbeddingError(
+                f"cache.put: embeddings of {emb.shape[1]} dimensions (item {item_ids[0]!r}), but {self.path} "
+                f"holds embeddings of {self._dim}; nothing was cached",
+                {i: f"has {emb.shape[1]} dimensions, not {self._dim}" for i in item_ids},
+            )
+        bad = {item_ids[row]: problem for row, problem in invalid_rows(emb).items()}
+        if bad:
+            keep = [row for row, item_id in enumerate(item_ids) if item_id not in bad]
+            self._write_part([item_ids[r] for r in keep], emb[keep], [cut[r] for r in keep])
+            listed = "; ".join(f"item {i!r} {problem}" for i, problem in list(bad.items())[:5])
+            more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
+            raise InvalidEmbeddingError(
+                f"the model returned unusable embeddings: {listed}{more}; they were not cached "
+                f"(the batch's {len(keep)} other item(s) were)",
+                bad,
+            )
+        self._write_part(item_ids, emb, cut)
+
+    def _write_part(self, item_ids: list[str], emb: np.ndarray, cut: list[bool]) -> None:
+        if not item_ids:
+            return
         name = f"{os.getpid()}-{uuid.uuid4().hex}.npz"
         tmp = self.parts_dir / f".{name}.tmp"
         with open(tmp, "wb") as fh:
@@ -160,6 +263,7 @@ class EmbeddingCache:
         os.replace(tmp, self.parts_dir / name)
         if self.read:
             self._seen_parts.add(name)
+            self._dim = emb.shape[1]
             self._add(item_ids, emb, cut)
 
     def _add(self, item_ids: list[str], emb: np.ndarray, cut: list[bool]) -> None:
