@@ -4,24 +4,41 @@ from __future__ import annotations
 
 import copy
 import json
+import statistics
 from pathlib import Path
 from typing import Any
 
 from vidret.benchmarks import BENCHMARKS
 
 
+NUM_QUERIES = 10  # per task
+GALLERY_SIZE = 12
+
+
 def _metrics(metric_names: tuple[str, ...], base: float) -> dict[str, float]:
+    """Metrics one real run could produce: R@K a whole number of the NUM_QUERIES queries, MdR/MnR
+    the median/mean of ranks that give those R@K, mAP@K at most R@K; all growing with `base`."""
+    hits = {
+        int(name[2:]): min(NUM_QUERIES, int((base + 4.0 * len(name[2:]) + int(name[2:]) * 0.5) // 10))
+        for name in metric_names
+        if name.startswith("R@")
+    }
+    ranks, done, band_start = [], 0, 1
+    for k in sorted(hits):
+        ranks += [band_start] * (hits[k] - done)  # each hit at the first rank its R@K band allows
+        done, band_start = hits[k], min(k, GALLERY_SIZE) + 1
+    ranks += [GALLERY_SIZE + 1] * (NUM_QUERIES - done)  # the rest are misses
     values = {}
     for name in metric_names:
         kind, _, k = name.partition("@")
         if kind == "R":
-            values[name] = min(100.0, round(base + 4.0 * len(k) + int(k) * 0.5, 2))
+            values[name] = 100.0 * hits[int(k)] / NUM_QUERIES
         elif kind == "mAP":
-            values[name] = round(base / 2 + int(k) * 0.1, 2)
+            values[name] = min(round(base / 2 + int(k) * 0.1, 2), 100.0 * hits.get(int(k), NUM_QUERIES) / NUM_QUERIES)
         elif name == "MdR":
-            values[name] = 3.0
+            values[name] = float(statistics.median(ranks))
         elif name == "MnR":
-            values[name] = 7.5
+            values[name] = float(statistics.mean(ranks))
     return values
 
 
@@ -42,9 +59,9 @@ def make_results(
         task_id: {
             "metrics": _metrics(spec.tasks[task_id].metrics, base),
             "main_score": spec.tasks[task_id].main_score,
-            "num_queries": 10,
+            "num_queries": NUM_QUERIES,
             "num_failed": 0,
-            "gallery_size": 12,
+            "gallery_size": GALLERY_SIZE,
         }
         for task_id in spec.default_tasks()
     }

@@ -20,7 +20,7 @@ def _record(**overrides):
         dataset={"repo": "data/tf-covr", "revision": "1.0.0", "fingerprint": None},
         model={"id": "m", "revision": None, "adapter": "clip", "random_weights": True},
         settings={"frames": 4, "resolution": [224, 224], "fusion": "avg"},
-        tasks={"cvr": {"metrics": metrics, "main_score": "mAP@50", "num_queries": 20, "num_failed": 1, "gallery_size": 10}},
+        tasks={"cvr": {"metrics": metrics, "main_score": "mAP@50", "num_queries": 20, "num_failed": 1, "gallery_size": 60}},
         failures=[{"item_id": "v1", "kind": "video", "source": "videos/v1.mp4", "reason": "VideoDecodeError: bad"}],
         num_processes=2,
         wall_time_s=1.23456,

@@ -74,8 +74,8 @@ def test_consistency_problems(path, value, expected_path, fragment):
 def test_rank_of_a_miss_is_accepted():
     # Every query missed (its relevant video failed upstream): retrieval_metrics gives each rank
     # gallery_size + 1, so MdR = MnR = 13 on a gallery of 12 is a real result, not an error.
-    results = with_change(make_results("lovr"), "tasks.t2v.metrics.MnR", 13.0)
-    results = with_change(results, "tasks.t2v.metrics.MdR", 13.0)
+    results = make_results("lovr")
+    results["tasks"]["t2v"]["metrics"] = {"R@1": 0.0, "R@5": 0.0, "R@10": 0.0, "R@50": 0.0, "MdR": 13.0, "MnR": 13.0}
     assert check_results(results) == []
 
 
@@ -191,3 +191,188 @@ def test_schema_file_is_the_one_shipped():
 
     assert load_schema() == json.loads(SCHEMA_PATH.read_text())
     assert {"benchmark", "tasks", "num_failed", "failures"} <= set(load_schema()["required"])
+
+
+# --- impossible results (issue 15, item 14) ------------------------------------------------------
+
+
+def t2v_with(metrics: dict, **task) -> dict:
+    results = make_results("lovr")
+    results["tasks"]["t2v"]["metrics"].update(metrics)
+    results["tasks"]["t2v"].update(task)
+    return results
+
+
+@pytest.mark.parametrize(
+    "metrics, task, path, fragment",
+    [
+        # R@1 = 100: every rank is 1, so the median rank is 1.
+        ({"R@1": 100.0, "R@5": 100.0, "R@10": 100.0, "R@50": 100.0, "MdR": 5.0, "MnR": 1.0}, {}, "MdR", "between 1 and 1"),
+        # 2 queries at rank 1, 1 at >= 6, 2 at >= 11 and 5 misses (13): the mean is at least 9.5.
+        ({"MnR": 2.0}, {}, "MnR", "mean rank between 9.5 and 10.1"),
+        ({"MnR": 12.9}, {}, "MnR", "between 9.5 and 10.1"),
+        ({"MdR": 3.0}, {}, "MdR", "median rank between 12 and 12.5"),
+        ({"R@1": 13.3}, {}, "R@1", "not a whole number of queries out of num_queries = 10"),
+        (
+            {"R@1": 0.0, "R@5": 12.5, "R@10": 12.5, "R@50": 37.5},
+            {"num_queries": 8, "num_failed": 6},
+            "R@50",
+            "at least 3 of 8 queries hit, but 6 failed",
+        ),
+        ({"R@50": 60.0, "MdR": 9.0, "MnR": 7.0}, {"gallery_size": 8}, "R@50", "differs from R@10 = 30.0, but with gallery_size = 8"),
+    ],
+)
+def test_impossible_retrieval_results_name_the_field(metrics, task, path, fragment):
+    results = t2v_with(metrics, **task)
+    if "num_failed" in task:  # failed queries need failed items
+        results["num_failed"], results["failures"] = 1, [{"item_id": "v", "reason": "x"}]
+    problems = [p for p in check_results(results) if p.path.startswith("tasks.t2v")]
+    assert [p.path for p in problems] == [f"tasks.t2v.metrics.{path}"], problems
+    assert fragment in problems[0].message, problems[0]
+
+
+def test_rounded_values_are_accepted():
+    # The official protocols report 2 decimals: 1/3 of the queries is 33.33, not 33.333...
+    results = t2v_with(
+        {"R@1": 33.33, "R@5": 33.33, "R@10": 66.67, "R@50": 100.0, "MdR": 10.0, "MnR": 7.33},
+        num_queries=3, gallery_size=50,
+    )
+    assert check_results(results) == []
+
+
+def test_composed_map_above_recall_depends_on_the_declared_protocol():
+    results = with_change(make_results("tf-covr"), "tasks.cvr.metrics.mAP@5", 12.0)  # R@5 = 20
+    assert check_results(results) == []
+    results = with_change(results, "tasks.cvr.metrics.mAP@5", 25.0)
+    assert [str(p) for p in check_results(results)] == [
+        "tasks.cvr.metrics.mAP@5: 25.0 exceeds R@5 = 20.0: a query scores AP@5 > 0 only with a target in its top 5"
+    ]
+    # The official TF-CoVR R@K looks at one designated target only: no such bound there.
+    results["settings"]["protocol"] = "official"
+    assert not [p for p in check_results(results) if "exceeds R@5" in p.message]
+
+
+@pytest.mark.parametrize(
+    "field, value, fragment",
+    [
+        ("model.id", "", "is empty"),
+        ("model.id", "  ", "is empty"),
+        ("model.id", " acme/vclip", "leading or trailing spaces"),
+        ("model.id", "acme/\x1b[2Jvclip", "holds a control character"),
+        ("dataset.repo", "", "is empty"),
+        ("model.adapter", "", "is empty"),
+    ],
+)
+def test_identifiers_must_name_something(field, value, fragment):
+    problems = check_results(with_change(make_results("lovr"), field, value))
+    assert [(p.path, fragment in p.message) for p in problems] == [(field, True)], problems
+
+
+def test_real_scores_always_validate():
+    # Whatever ranks a run produces, the scoring kernels' numbers pass: no false alarm.
+    import random
+
+    from vidret.scoring import composed_map, retrieval_metrics
+
+    rng = random.Random(0)
+    for _ in range(300):
+        n, gallery = rng.randint(1, 40), rng.randint(1, 60)
+        ranks = [None if rng.random() < 0.15 else rng.randint(1, gallery) for _ in range(n)]
+        result = retrieval_metrics(ranks=ranks, k_values=(1, 5, 10, 50), gallery_size=gallery)
+        task = {
+            "metrics": {name: result[name] for name in ("R@1", "R@5", "R@10", "R@50", "MdR", "MnR")},
+            "num_queries": n, "num_failed": sum(r is None for r in ranks), "gallery_size": gallery, "main_score": "R@1",
+        }
+        results = make_results("lovr")
+        results["tasks"]["t2v"] = task
+        results["num_failed"] = task["num_failed"]
+        results["failures"] = [{"item_id": f"q{i}", "reason": "x"} for i in range(task["num_failed"])]
+        assert check_results(results) == [], (ranks, gallery, task)
+        # Rounded to 2 decimals, as the official protocols report them, they pass too.
+        task["metrics"] = {k: round(v, 2) for k, v in task["metrics"].items()}
+        assert check_results(results) == [], (ranks, gallery, task)
+    for _ in range(100):
+        n, gallery = rng.randint(1, 30), [f"g{j}" for j in range(rng.randint(1, 80))]
+        targets = [rng.sample(gallery, rng.randint(1, min(5, len(gallery)))) for _ in range(n)]
+        rankings = [[] if rng.random() < 0.1 else rng.sample(gallery, len(gallery)) for _ in range(n)]
+        result = composed_map(rankings, targets)
+        results = make_results("tf-covr")
+        results["tasks"]["cvr"].update(
+            metrics={k: v for k, v in result.items() if "@" in k}, num_queries=n,
+            num_failed=result["num_failed"], gallery_size=len(gallery),
+        )
+        results["num_failed"] = result["num_failed"]
+        results["failures"] = [{"item_id": f"q{i}", "reason": "x"} for i in range(result["num_failed"])]
+        assert check_results(results) == [], (rankings, targets)
+
+
+def test_duplicate_keys_are_named_by_path(tmp_path):
+    text = json.dumps(make_results("lovr"))
+    text = text.replace('"R@1": 20.0', '"R@1": 90.0, "R@1": 20.0', 1)  # which one counts?
+    text = text[:-1] + ', "benchmark": "tf-covr"}'
+    path = tmp_path / "dup.json"
+    path.write_text(text)
+    with pytest.raises(ResultsValidationError) as info:
+        load_results(path)
+    assert paths(info.value.problems) == ["benchmark", "tasks.t2v.metrics.R@1"]
+    assert "appears more than once" in info.value.problems[0].message
+    assert main(["validate", str(path)]) == 1
+
+
+def test_deep_nesting_is_a_problem_not_a_recursion_error(tmp_path, capsys):
+    text = json.dumps(make_results("lovr"))
+    very_deep = tmp_path / "very_deep.json"  # deeper than the JSON parser recurses
+    very_deep.write_text(text[:-1] + ', "hardware": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    with pytest.raises(ResultsValidationError, match="nested too deeply to read"):
+        load_results(very_deep)
+    deep = tmp_path / "deep.json"  # parses, but no results file nests 900 levels
+    deep.write_text(text.replace('"hardware": {"cpu_count": 2}', '"hardware": ' + '{"a": ' * 900 + "1" + "}" * 900))
+    with pytest.raises(ResultsValidationError) as info:
+        load_results(deep)
+    assert [str(p) for p in info.value.problems] == ["hardware" + ".a" * 63 + ": nested more than 64 levels deep; not a results file"]
+    # A dict built in Python (what submit and the runner pass) gets the same answer.
+    nested: dict = {}
+    node = nested
+    for _ in range(5000):
+        node["a"] = {}
+        node = node["a"]
+    results = with_change(make_results("lovr"), "hardware", nested)
+    assert [p.path.count(".") for p in check_results(results)] == [63]  # hardware + 63 levels
+    assert main(["validate", str(very_deep), str(deep)]) == 1
+    assert "Traceback" not in capsys.readouterr().err
+
+
+# --- control characters never reach the terminal (issue 15, item 15) -----------------------------
+
+
+def test_control_characters_are_escaped_in_validate_output(tmp_path, capsys):
+    bad = make_results("lovr")
+    bad["tasks"]["\x1b[31mfake"] = bad["tasks"]["t2v"]
+    bad["model"]["id"] = "acme/\x1b]0;pwned\x07"
+    bad["model"]["adapter"] = "clip\u202e\x9b31m"  # a bidi override and a C1 CSI
+    bad["split"] = "test\r\nOK forged.json: all good"
+    good_path = write_results(tmp_path / "ok\x1b[2J.json", make_results("lovr"))
+    bad_path = write_results(tmp_path / "bad.json", bad)
+    assert main(["validate", str(good_path), str(bad_path), str(tmp_path / "gone\x1b.json")]) == 1
+    captured = capsys.readouterr()
+    printed = captured.out + captured.err
+    assert not any(ch in printed for ch in "\x1b\x07\x9b\u202e\r")
+    assert all(line.startswith(("OK ", "INVALID ", "  - ")) for line in printed.splitlines())  # no forged line
+    assert captured.out.startswith(f"OK {tmp_path}/ok\\x1b[2J.json: lovr/test")
+    assert "tasks.\\x1b[31mfake: unknown task" in captured.err
+    assert "model.id: 'acme/\\x1b]0;pwned\\x07' holds a control character" in captured.err
+    assert "split: 'test\\r\\nOK forged.json: all good' holds a control character" in captured.err
+    assert "gone\\x1b.json: results file not found" in captured.err
+    # The one-line summary of valid results escapes what it quotes from the file.
+    results = make_results("lovr")
+    results["settings"]["frames"], results["model"]["adapter"] = 8, "a\u202eb"
+    assert "[a\\u202eb, 8 frames]" in summarize(results)
+
+
+def test_printable():
+    from vidret.terminal import printable
+
+    assert printable("café 日本 🎬 t2v/R@1") == "café 日本 🎬 t2v/R@1"
+    assert printable("a\x1b[0m\x00\x7f\x9b\u2028b\u202e") == "a\\x1b[0m\\x00\\x7f\\x9b\\u2028b\\u202e"
+    assert printable("one\ntwo\t", keep_newlines=True) == "one\ntwo\\t"
+    assert printable(3.5) == "3.5"

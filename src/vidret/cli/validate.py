@@ -25,20 +25,22 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     from vidret.evaluation.validation import ResultsValidationError, summarize, validate_file
+    from vidret.terminal import printable
 
     failed = 0
     for path in args.results:
+        shown = printable(path)  # a file name can hold control characters too
         try:
             results = validate_file(path, require_all_tasks=not args.allow_partial)
         except FileNotFoundError as err:
             failed += 1
-            print(f"INVALID {path}: {err}", file=sys.stderr)
+            print(f"INVALID {shown}: {err}", file=sys.stderr)
             continue
         except ResultsValidationError as err:
             failed += 1
-            print(f"INVALID {path}: {len(err.problems)} problem(s)", file=sys.stderr)
+            print(f"INVALID {shown}: {len(err.problems)} problem(s)", file=sys.stderr)
             for problem in err.problems:
                 print(f"  - {problem}", file=sys.stderr)
             continue
-        print(f"OK {path}: {summarize(results)}")
+        print(f"OK {shown}: {summarize(results)}")
     return 1 if failed else 0

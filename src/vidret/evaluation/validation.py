@@ -5,6 +5,15 @@ this module also checks what a schema cannot: every task of the benchmark is sco
 metric it declares (per `vidret.benchmarks`), values lie in their range, and the counts agree
 with each other. Every problem names the field it is about, as a dotted path such as
 `tasks.t2v.metrics.R@1`, so a user can find it in the file.
+
+It is the gate for `vidret submit` and the leaderboard, so it also refuses results that no run
+can produce: an R@K that is not a whole number of queries out of `num_queries`, more hits than
+queries that did not fail, a median or mean rank that the R@K values rule out (R@1 = 100 means
+every rank is 1), a composed mAP@K above R@K (vidret protocol), duplicate JSON keys (readers
+disagree on which value counts), empty or control-character identifiers, and JSON nested deeper
+than `MAX_DEPTH` (reported, never a RecursionError). Checks follow what the record declares (its
+metrics, counts and `settings.protocol`), not one benchmark's numbers. Problems print with
+control characters escaped (`vidret.terminal.printable`).
 """
 
 from __future__ import annotations
@@ -19,12 +28,19 @@ from pathlib import Path
 from typing import Any
 
 from vidret.benchmarks import BENCHMARKS
+from vidret.terminal import printable
 
 SCHEMA_PATH = Path(__file__).with_name("results.schema.json")
 
 # Metric families by name; percentages are reported x100, ranks are 1-based.
 _PERCENT_METRIC = re.compile(r"^(R|mAP)@(\d+)$")
 _RANK_METRICS = ("MdR", "MnR")
+# Results nest about 6 levels deep; anything far deeper is not a results file (and would make
+# recursive readers such as jsonschema raise RecursionError).
+MAX_DEPTH = 64
+# Slack on reported numbers: they may be rounded to 2 decimals (the official protocols round).
+_ROUNDING = 0.005 + 1e-9
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 @dataclass(frozen=True)
@@ -40,7 +56,8 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.path}: {self.message}"
+        # Paths and messages quote the file's own keys and values: never print them raw.
+        return f"{printable(self.path)}: {printable(self.message)}"
 
 
 class ResultsValidationError(ValueError):
@@ -49,7 +66,7 @@ class ResultsValidationError(ValueError):
     def __init__(self, problems: list[Problem], source: str | None = None) -> None:
         self.problems = list(problems)
         self.source = source
-        where = f"{source}: " if source else ""
+        where = f"{printable(source)}: " if source else ""
         lines = "\n".join(f"  - {p}" for p in self.problems)
         super().__init__(f"{where}{len(self.problems)} problem(s) in results\n{lines}")
 
@@ -66,6 +83,38 @@ def load_schema() -> dict[str, Any]:
 
 def _dotted(parts: Any) -> str:
     return ".".join(str(p) for p in parts) or "(root)"
+
+
+def _structure_problems(data: Any, duplicates: dict[int, list[str]] | None = None) -> list[Problem]:
+    """Nesting deeper than MAX_DEPTH, and duplicate keys, found without recursion.
+
+    Args:
+        data: parsed JSON.
+        duplicates: ``{id(dict): [keys that appeared more than once in it]}`` from the parser.
+    """
+    problems: list[Problem] = []
+    stack: list[tuple[Any, tuple, int]] = [(data, (), 0)]
+    while stack:
+        node, path, depth = stack.pop()
+        if isinstance(node, dict):
+            for key in (duplicates or {}).get(id(node), []):
+                problems.append(
+                    Problem(
+                        _dotted([*path, key]),
+                        "key appears more than once in its object; JSON readers disagree on which value counts "
+                        "(write each key once)",
+                    )
+                )
+            children = node.items()
+        elif isinstance(node, list):
+            children = enumerate(node)
+        else:
+            continue
+        if depth >= MAX_DEPTH:
+            problems.append(Problem(_dotted(path), f"nested more than {MAX_DEPTH} levels deep; not a results file"))
+            continue
+        stack.extend((value, (*path, key), depth + 1) for key, value in children)
+    return sorted(problems, key=lambda p: p.path)
 
 
 def _schema_problems(results: Any) -> list[Problem]:
@@ -131,7 +180,183 @@ def _check_metric_value(path: str, name: str, value: Any, gallery_size: Any) -> 
     return []
 
 
-def _check_task(benchmark: str, task_id: str, task: dict[str, Any]) -> list[Problem]:
+def _check_identifiers(results: dict[str, Any]) -> list[Problem]:
+    """Ids that name what was evaluated: non-empty, no surrounding spaces, no control characters."""
+    problems = []
+    fields = [("model", "id"), ("model", "adapter"), ("model", "revision"), ("dataset", "repo"), ("dataset", "revision")]
+    for parent, name in fields:
+        value = results.get(parent, {}).get(name) if isinstance(results.get(parent), dict) else None
+        if not isinstance(value, str):
+            continue  # absent / null / not a string: the schema's business
+        if not value.strip():
+            problems.append(Problem(f"{parent}.{name}", "is empty; it must say what was evaluated"))
+        elif value != value.strip():
+            problems.append(Problem(f"{parent}.{name}", f"{value!r} has leading or trailing spaces"))
+        elif _CONTROL.search(value):
+            problems.append(Problem(f"{parent}.{name}", f"{value!r} holds a control character"))
+    split = results.get("split")
+    if isinstance(split, str) and (not split or _CONTROL.search(split)):
+        problems.append(Problem("split", f"{split!r} is empty" if not split else f"{split!r} holds a control character"))
+    tasks = results.get("tasks")
+    for task_id in tasks if isinstance(tasks, dict) else ():
+        if _CONTROL.search(task_id):
+            problems.append(Problem(f"tasks.{task_id}", f"task id {task_id!r} holds a control character"))
+    return problems
+
+
+def _protocol(results: dict[str, Any]) -> str:
+    """The protocol the record declares (`settings.protocol`); records without one mean "vidret"."""
+    settings = results.get("settings")
+    protocol = settings.get("protocol") if isinstance(settings, dict) else None
+    return protocol if isinstance(protocol, str) else "vidret"
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _recall_hits(base: str, metrics: dict[str, Any], num_queries: int, num_failed: int) -> tuple[dict[int, tuple[int, int]], list[Problem]]:
+    """``{K: (fewest, most) queries within K}`` that each R@K allows, and the R@K that no count gives.
+
+    R@K is 100 x (queries with a hit within K) / num_queries, so it is a multiple of
+    100 / num_queries (up to rounding to 2 decimals), and a failed query is never a hit.
+    """
+    hits: dict[int, tuple[int, int]] = {}
+    problems: list[Problem] = []
+    for name, value in metrics.items():
+        m = _PERCENT_METRIC.match(name)
+        if not m or m.group(1) != "R" or not _number(value) or not 0 <= value <= 100:
+            continue
+        fewest = max(0, math.ceil((value - _ROUNDING) * num_queries / 100))
+        most = min(num_queries, math.floor((value + _ROUNDING) * num_queries / 100))
+        path = f"{base}.metrics.{name}"
+        if fewest > most:
+            problems.append(
+                Problem(
+                    path,
+                    f"{value} is not a whole number of queries out of num_queries = {num_queries} "
+                    f"(R@K moves in steps of 100/{num_queries} = {100 / num_queries:.4g})",
+                )
+            )
+            continue
+        if fewest > num_queries - num_failed:
+            problems.append(
+                Problem(
+                    path,
+                    f"{value} means at least {fewest} of {num_queries} queries hit, but {num_failed} failed "
+                    f"(a failed query is a miss): at most {100 * (num_queries - num_failed) / num_queries:.4g}",
+                )
+            )
+            continue
+        hits[int(m.group(2))] = (fewest, most)
+    return hits, problems
+
+
+def _sorted_rank_bounds(
+    hits: dict[int, tuple[int, int]], num_queries: int, num_failed: int, gallery_size: int
+) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """Lowest and highest possible sorted ranks, as runs of ``(count, rank)``, given the R@K hits.
+
+    Ranks are 1-based; a real rank is at most the gallery size and a miss (a failed query, or
+    no relevant item ranked) is gallery_size + 1, so R@K counts ranks <= min(K, gallery_size).
+    """
+    miss = gallery_size + 1
+    ks = sorted(hits)
+    lowest: list[tuple[int, int]] = []
+    highest: list[tuple[int, int]] = []
+    # Lowest ranks: as many hits as allowed, each as early as its cut-off band allows.
+    done, floor = 0, 1
+    for k in ks:
+        most = min(hits[k][1], num_queries - num_failed)
+        if most > done:
+            lowest.append((most - done, floor))
+            done = most
+        floor = min(k, gallery_size) + 1
+    lowest.append((num_queries - num_failed - done, floor))
+    lowest.append((num_failed, miss))
+    # Highest ranks: as few hits as allowed, each at its band's cut-off.
+    done = 0
+    for k in ks:
+        fewest = hits[k][0]
+        if fewest > done:
+            highest.append((fewest - done, min(k, gallery_size)))
+            done = fewest
+    highest.append((num_queries - done, miss))
+    return [r for r in lowest if r[0] > 0], [r for r in highest if r[0] > 0]
+
+
+def _run_mean(runs: list[tuple[int, int]]) -> float:
+    return sum(count * rank for count, rank in runs) / sum(count for count, _ in runs)
+
+
+def _run_median(runs: list[tuple[int, int]]) -> float:
+    n = sum(count for count, _ in runs)
+
+    def at(position: int) -> int:  # 0-based position in the sorted ranks
+        for count, rank in runs:
+            if position < count:
+                return rank
+            position -= count
+        raise IndexError(position)
+
+    return at((n - 1) // 2) if n % 2 else (at(n // 2 - 1) + at(n // 2)) / 2
+
+
+def _check_recall_counts(base: str, task: dict[str, Any], protocol: str) -> list[Problem]:
+    """R@K against the query counts; MdR/MnR against what the R@K values allow; mAP@K <= R@K."""
+    metrics = task.get("metrics") if isinstance(task.get("metrics"), dict) else {}
+    n, failed, gallery = task.get("num_queries"), task.get("num_failed"), task.get("gallery_size")
+    if not (isinstance(n, int) and n >= 1 and isinstance(failed, int) and 0 <= failed <= n):
+        return []
+    hits, problems = _recall_hits(base, metrics, n, failed)
+    if problems or not hits or not isinstance(gallery, int):
+        return problems
+    # Nothing ranks below the gallery's last item: every R@K with K >= gallery_size is the same
+    # (vidret protocol: the official TF-CoVR gallery repeats videos, so it can rank more items).
+    capped = sorted(k for k in hits if k >= gallery >= 1) if protocol == "vidret" else []
+    for k in capped[1:]:
+        if hits[k][0] > hits[capped[0]][1] or hits[k][1] < hits[capped[0]][0]:
+            problems.append(
+                Problem(
+                    f"{base}.metrics.R@{k}",
+                    f"{metrics[f'R@{k}']} differs from R@{capped[0]} = {metrics[f'R@{capped[0]}']}, but with "
+                    f"gallery_size = {gallery} both count every query whose relevant item was ranked at all",
+                )
+            )
+    if problems:
+        return problems
+    # The scorer ranks against at least one item (see vidret.evaluation.score).
+    lowest, highest = _sorted_rank_bounds(hits, n, failed, max(1, gallery))
+    shown = ", ".join(f"{name} = {metrics[name]}" for name in metrics if _PERCENT_METRIC.match(name) and name.startswith("R@"))
+    for name, summary in (("MdR", _run_median), ("MnR", _run_mean)):
+        value = metrics.get(name)
+        if not _number(value):
+            continue
+        low, high = summary(lowest), summary(highest)
+        if not low - _ROUNDING <= value <= high + _ROUNDING:
+            what = "median" if name == "MdR" else "mean"
+            problems.append(
+                Problem(
+                    f"{base}.metrics.{name}",
+                    f"{value} is impossible with {shown} over {n} queries ({failed} failed, gallery_size = {gallery}): "
+                    f"those put the {what} rank between {low:g} and {high:g}",
+                )
+            )
+    if protocol == "vidret":
+        # AP@K <= 1 and is 0 for a query without a target in its top K, which R@K counts as a miss.
+        for k in hits:
+            ap, recall = metrics.get(f"mAP@{k}"), metrics.get(f"R@{k}")
+            if _number(ap) and _number(recall) and ap > recall + _ROUNDING:
+                problems.append(
+                    Problem(
+                        f"{base}.metrics.mAP@{k}",
+                        f"{ap} exceeds R@{k} = {recall}: a query scores AP@{k} > 0 only with a target in its top {k}",
+                    )
+                )
+    return problems
+
+
+def _check_task(benchmark: str, task_id: str, task: dict[str, Any], protocol: str = "vidret") -> list[Problem]:
     spec = BENCHMARKS[benchmark].tasks.get(task_id)
     base = f"tasks.{task_id}"
     if spec is None:
@@ -178,6 +403,7 @@ def _check_task(benchmark: str, task_id: str, task: dict[str, Any]) -> list[Prob
         )
     if isinstance(num_queries, int) and num_queries > 0 and gallery_size == 0:
         problems.append(Problem(f"{base}.gallery_size", f"0 with {num_queries} queries: nothing was ranked"))
+    problems += _check_recall_counts(base, task, protocol)
     return problems
 
 
@@ -192,7 +418,7 @@ def _check_consistency(results: dict[str, Any], require_all_tasks: bool) -> list
                     problems.append(Problem(f"tasks.{task_id}", f"missing; benchmark {benchmark!r} scores it by default"))
         for task_id, task in tasks.items():
             if isinstance(task, dict):
-                problems += _check_task(benchmark, task_id, task)
+                problems += _check_task(benchmark, task_id, task, _protocol(results))
 
     num_failed, failures = results.get("num_failed"), results.get("failures")
     if isinstance(num_failed, int) and isinstance(failures, list) and num_failed != len(failures):
@@ -209,6 +435,7 @@ def _check_consistency(results: dict[str, Any], require_all_tasks: bool) -> list
                     Problem(f"tasks.{task_id}.num_failed", f"{task['num_failed']} failed queries but no failed item is listed")
                 )
     problems += _check_created_at(results)
+    problems += _check_identifiers(results)
     return problems
 
 
@@ -221,8 +448,12 @@ def check_results(results: Any, *, require_all_tasks: bool = True) -> list[Probl
             the results do not score. Off for partial runs (`--tasks`).
 
     Returns:
-        The problems found, empty when the results are valid.
+        The problems found, empty when the results are valid. Input nested deeper than
+        `MAX_DEPTH` gets that one problem and no other check (they would recurse that deep).
     """
+    too_deep = _structure_problems(results)
+    if too_deep:
+        return too_deep
     problems = _schema_problems(results)
     if isinstance(results, dict):
         problems += _check_consistency(results, require_all_tasks)
@@ -257,15 +488,37 @@ def load_results(path: str | Path) -> dict[str, Any]:
 
     Raises:
         FileNotFoundError: when the file does not exist.
-        ResultsValidationError: when it is not JSON, or not a JSON object.
+        ResultsValidationError: when it is not JSON, not a JSON object, repeats a key within an
+            object (each named by its path), or is nested deeper than `MAX_DEPTH`.
     """
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"results file not found: {path}")
+        raise FileNotFoundError(f"results file not found: {printable(path)}")
+    duplicates: dict[int, list[str]] = {}
+    repeated: list[dict] = []  # keeps those dicts alive, so their ids stay theirs
+
+    def pairs_to_dict(pairs: list[tuple[str, Any]]) -> dict:
+        obj = dict(pairs)
+        if len(obj) != len(pairs):
+            counts: dict[str, int] = {}
+            for key, _ in pairs:
+                counts[key] = counts.get(key, 0) + 1
+            duplicates[id(obj)] = [key for key, count in counts.items() if count > 1]
+            repeated.append(obj)
+        return obj
+
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8"), object_pairs_hook=pairs_to_dict)
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise ResultsValidationError([Problem("(root)", f"not valid JSON: {err}")], str(path)) from None
+    except RecursionError:
+        raise ResultsValidationError(
+            [Problem("(root)", f"nested too deeply to read (results nest about 6 levels; the limit is {MAX_DEPTH})")],
+            str(path),
+        ) from None
+    structure = _structure_problems(data, duplicates)
+    if structure:
+        raise ResultsValidationError(structure, str(path))
     if not isinstance(data, dict):
         raise ResultsValidationError([Problem("(root)", f"expected a JSON object, got {type(data).__name__}")], str(path))
     return data
@@ -307,7 +560,8 @@ def summarize(results: dict[str, Any]) -> str:
         for task_id, task in results["tasks"].items()
     )
     flags = " RANDOM-WEIGHTS" if model.get("random_weights") else ""
-    return (
+    # Every part but the numbers comes from the file: escape control characters.
+    return printable(
         f"{results['benchmark']}/{results['split']} {model['id']}{revision} "
         f"[{model['adapter']}, {settings['frames']} frames]{flags} {scores} ({results['num_failed']} failed)"
     )
