@@ -196,6 +196,17 @@ def test_publishable_results_leave_hub_ids_and_urls_alone():
         ("C:\\Users\\me\\a.mp4", "<local>/a.mp4"),
         ("(/data/x/)", "(<local>/x)"),
         ("t2v/R@1 and org/name and 3/4", "t2v/R@1 and org/name and 3/4"),
+        # Folder names with spaces, parentheses, Windows and UNC roots, a path glued to "error:".
+        ("cannot open /data/Alice Smith Private/lovr/videos/x.mp4: moov atom", "cannot open <local>/x.mp4: moov atom"),
+        ("C:\\Users\\Alice Smith\\lovr\\x.mp4: bad", "<local>/x.mp4: bad"),
+        ("D:/Alice Smith/x.mp4", "<local>/x.mp4"),
+        ("\\\\nas\\Alice Smith\\x.mp4 is gone", "<local>/x.mp4 is gone"),
+        ("/data/Alice (private)/x.mp4 failed", "<local>/x.mp4 failed"),
+        ("error:/home/alice/x.mp4", "error:<local>/x.mp4"),
+        ("No such file: '/data/Alice: Smith, Private/x.mp4'", "No such file: '<local>/x.mp4'"),
+        ("file:///home/Alice Smith/x.mp4", "<local>/x.mp4"),
+        ("hf://datasets/org/x/videos/a.mp4 or https://x.org/a/b", "hf://datasets/org/x/videos/a.mp4 or https://x.org/a/b"),
+        ("R@1 / R@5 = 0.5", "R@1 / R@5 = 0.5"),
     ],
 )
 def test_local_paths_in_text_are_cut_to_the_file_name(text, expected):
@@ -203,6 +214,59 @@ def test_local_paths_in_text_are_cut_to_the_file_name(text, expected):
     public, changed = publishable_results(results, "acme/vclip")
     assert public["config"] == expected
     assert changed == ([] if text == expected else ["config"])
+
+
+PRIVATE_WORDS = ("Alice", "Smith", "Private", "Bob", "Carol", "Users", "secret")
+
+
+def test_redaction_follows_the_paths_the_record_names():
+    # The record's own path fields are redacted whole, and wherever a message quotes them, even
+    # when a folder name holds ": " or ", " (which end a path inside free text).
+    results = make_results("lovr", model_id="/home/Carol/ckpt: v2, secret/my-vclip", model_revision=None)
+    results["dataset"]["repo"] = "/data/Alice Smith Private/repos/lovr"
+    results["cache"] = {"dir": "C:\\Users\\Bob (home)\\cache", "namespace": "n", "hits": 0, "misses": 1}
+    sources = [
+        "/data/Alice Smith Private/repos/lovr/videos/v0.mp4",
+        "C:\\Users\\Bob (home)\\videos\\v1.mp4",
+        "/srv/Alice: Smith, Private/v2.mp4",
+        "hf://datasets/vidret/lovr/videos/v3.mp4",
+    ]
+    results["failures"] = [
+        {"item_id": f"v{i}", "kind": "video", "source": src, "reason": f"cannot open {src}: moov atom not found"}
+        for i, src in enumerate(sources)
+    ]
+    results["failures"].append(
+        {"item_id": "v4", "kind": "video", "source": None, "reason": "model /home/Carol/ckpt: v2, secret/my-vclip said error:/home/Carol/x.mp4"}
+    )
+    results["num_failed"] = len(results["failures"])
+    public, changed = publishable_results(results, "acme/vclip", "vidret/lovr")
+    text = json.dumps(public, ensure_ascii=False)
+    assert not [word for word in PRIVATE_WORDS if word in text], text
+    assert [f["source"] for f in public["failures"]] == [
+        "<local>/v0.mp4", "<local>/v1.mp4", "<local>/v2.mp4", "hf://datasets/vidret/lovr/videos/v3.mp4", None
+    ]
+    assert public["failures"][2]["reason"] == "cannot open <local>/v2.mp4: moov atom not found"
+    assert public["failures"][4]["reason"] == "model <local>/my-vclip said error:<local>/x.mp4"
+    assert public["model"]["id"] == "acme/vclip" and public["dataset"]["repo"] == "vidret/lovr"
+    assert "failures.4.reason" in changed and "failures.3.source" not in changed
+    validate_results(public)
+
+
+def test_revision_and_split_must_be_safe_file_names():
+    results = make_results("lovr", model_revision="../../README")
+    with pytest.raises(SubmissionError, match=r"model.revision is '../../README'; it names a folder"):
+        results_repo_path(results, "acme/vclip")
+    with pytest.raises(SubmissionError, match="split is 'a/b'"):
+        results_repo_path(with_change(make_results("lovr"), "split", "a/b"), "acme/vclip")
+
+
+def test_dry_run_plan_shows_control_characters_as_escapes():
+    results = with_change(make_results("tf-covr"), "settings.fusion", "avg\x1b[2J\u202e")
+    results["failures"] = [{"item_id": "q\x9b1", "reason": "bad \x1b]0;title\x07"}]
+    results["num_failed"] = 1
+    plan = format_plan(plan_submission(results, "acme/vclip", results_repo="acme/results"))
+    assert not any(ch in plan for ch in "\x1b\x07\x9b\u202e")
+    assert "fusion=avg\\x1b[2J\\u202e" in plan
 
 
 # --- refusals ----------------------------------------------------------------------------------

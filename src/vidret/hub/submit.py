@@ -13,8 +13,14 @@ checkpoint names folders (`dataset.repo`, `model.id`, `cache.dir`, failed videos
 reasons quoting them) that would become public in the results repo. So the uploaded JSON is a
 copy where `dataset.repo` is the benchmark's Hub id (`--dataset-id` when the run read a local
 folder; a run without either is refused), a local `model.id` is the `--model-repo` it is
-submitted to, `cache.dir` is null, and every other absolute or home-relative path in a string is
-cut to `<local>/<file name>`. The pull request's description lists the fields that were changed.
+submitted to, `cache.dir` is null, and every other local path is cut to `<local>/<file name>`:
+first by structure (the paths the record itself names in `dataset.repo`, `model.id`,
+`cache.dir` and `failures[].source` are replaced wherever they occur, whatever characters their
+folders hold), then any other absolute, home-relative, Windows or ``file://`` path in a string:
+it runs to its last separator before the end of the line, a quote or a ``": "``-style break, so
+folder names with spaces or parentheses go with it (erring toward cutting too much text, never
+too little). URLs with another scheme (``hf://``, ``https://``) are kept. The pull request's
+description lists the fields that were changed.
 
 Nothing here prints or stores the token: it is passed to huggingface_hub and nowhere else.
 """
@@ -31,18 +37,30 @@ from typing import Any
 
 from vidret.benchmarks import get_benchmark
 from vidret.evaluation.validation import validate_results
+from vidret.terminal import printable
 
 logger = logging.getLogger(__name__)
 
 NO_REVISION = "no_revision_available"  # mteb's folder name for results without a model revision
 LOCAL = "<local>"  # what a local folder becomes in uploaded text
 
-# A local path inside free text: file:// URIs, Windows drive paths, "~/..." and POSIX absolute
-# paths. A "/" right after a word character, ":", "/" or ">" is not a path start, so "t2v/R@1",
-# "org/name", "hf://datasets/org/name" and an already redacted "<local>/x.mp4" are left alone.
-_LOCAL_PATH = re.compile(
-    r"file://[^\s'\"]*|(?<![\w])[A-Za-z]:\\[^\s'\"]*|(?<![\w/:~.>-])~?/[^\s'\",;:()\[\]{}]+"
+# Where a local path starts inside free text: a URL scheme (checked first, so "hf://..." and
+# "https://..." are skipped whole; "file://" is a local path), a Windows drive or UNC root, "~/",
+# "~user/" or a POSIX "/". A root right after a word character, ">", "/", ".", "~", "\" or "-" is
+# not a path start: "t2v/R@1", "org/name", "3/4" and an already redacted "<local>/x.mp4" stay.
+_PATH_START = re.compile(
+    r"(?P<url>\b[A-Za-z][A-Za-z0-9+.-]*://)"
+    r"|(?<![\w>/.~\\-])(?P<root>[A-Za-z]:[\\/]|\\\\(?=\w)|~[\w.-]*[/\\]|/(?=[^\s/]))"
 )
+_URL_END = re.compile(r"[\s'\"<>]|$")
+# What ends an unquoted path's folders: a line break, a quote, a pipe or angle bracket, or a
+# ":", ";" or "," followed by a space (how messages separate a path from what follows).
+_PATH_STOP = re.compile(r"[\n\r\t'\"<>|]|[:;,]\s")
+_SEPARATORS = re.compile(r"[/\\]")
+# The file name after the last separator: kept, up to a space, a bracket or punctuation.
+_FILE_NAME = re.compile(r"[^\s()\[\]{}'\"<>|,;:]*")
+# Revisions and splits become folder and file names in the results repo.
+_SAFE_COMPONENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
 class SubmissionError(ValueError):
@@ -117,21 +135,78 @@ def resolve_dataset_id(results: dict[str, Any], dataset_id: str | None = None) -
     return evaluated
 
 
-def _redact_text(text: str) -> str:
-    def file_name(match: re.Match) -> str:
-        name = re.split(r"[/\\]", match.group(0).rstrip("/\\"))[-1]
-        return LOCAL + "/" + name
-
-    return _LOCAL_PATH.sub(file_name, text)
+def _local_name(path: str) -> str:
+    """``<local>/<last component>`` of a local path (``<local>`` alone when it has none)."""
+    parts = [p for p in _SEPARATORS.split(path) if p and p not in ("file:", "~")]
+    return f"{LOCAL}/{parts[-1]}" if parts else LOCAL
 
 
-def _redact_strings(node: Any, path: str, changed: list[str]) -> Any:
+def redact_paths(text: str, known: list[str] | tuple[str, ...] = ()) -> str:
+    """`text` with every local path cut to ``<local>/<file name>``.
+
+    Args:
+        text: free text (an error message, a field value).
+        known: local paths to replace wherever they occur, first and longest first (the paths
+            a results record names itself: their folders may hold any character).
+
+    Returns:
+        The text; URLs other than ``file://`` and relative ids such as ``org/name`` are kept.
+    """
+    for path in sorted(known, key=len, reverse=True):
+        if path in text:
+            text = text.replace(path, _local_name(path))
+    out: list[str] = []
+    done = search_from = 0
+    while (match := _PATH_START.search(text, search_from)) is not None:
+        start = match.start()
+        if match.group("url") and match.group("url").lower() != "file://":
+            search_from = max(_URL_END.search(text, match.end()).start(), match.end())
+            continue
+        quote = text[start - 1] if start and text[start - 1] in "'\"" else None
+        if quote:  # a quoted path runs to its closing quote, spaces and punctuation included
+            ends = [i for i in (text.find(quote, match.end()), text.find("\n", match.end())) if i >= 0]
+            stop = min(ends, default=len(text))
+        else:
+            found = _PATH_STOP.search(text, match.end())
+            stop = found.start() if found else len(text)
+        last_separator = max(text.rfind("/", start, stop), text.rfind("\\", start, stop))
+        name = _FILE_NAME.match(text, last_separator + 1, stop).group(0)
+        end = last_separator + 1 + len(name)
+        out += [text[done:start], _local_name(text[start:end])]
+        done = search_from = end
+    return "".join(out) + text[done:]
+
+
+def _known_local_paths(results: dict[str, Any]) -> list[str]:
+    """The local paths a record names in its path fields (the roots of what its texts quote)."""
+    candidates = [results["dataset"]["repo"], results["model"]["id"]]
+    if isinstance(results.get("cache"), dict):
+        candidates.append(results["cache"].get("dir"))
+    for failure in results.get("failures", []):
+        if isinstance(failure, dict):
+            candidates.append(failure.get("source"))
+    known = []
+    for value in candidates:
+        if not isinstance(value, str) or ("://" in value and not value.lower().startswith("file://")):
+            continue  # a URL or an hf:// path: public by nature
+        if hub_dataset_id(value) is not None:
+            continue  # "<org>/<name>": a Hub id, not a folder
+        value = value.rstrip("/\\")
+        if _SEPARATORS.search(value):  # a bare name would replace every word like it
+            known.append(value)
+    return known
+
+
+def _redact_strings(node: Any, path: str, changed: list[str], known: list[str]) -> Any:
     if isinstance(node, dict):
-        return {key: _redact_strings(value, f"{path}.{key}" if path else str(key), changed) for key, value in node.items()}
+        return {
+            key: _redact_strings(value, f"{path}.{key}" if path else str(key), changed, known)
+            for key, value in node.items()
+        }
     if isinstance(node, list):
-        return [_redact_strings(value, f"{path}.{i}", changed) for i, value in enumerate(node)]
+        return [_redact_strings(value, f"{path}.{i}", changed, known) for i, value in enumerate(node)]
     if isinstance(node, str):
-        redacted = _redact_text(node)
+        redacted = redact_paths(node, known)
         if redacted != node:
             changed.append(path)
         return redacted
@@ -160,6 +235,7 @@ def publishable_results(
     """
     public = copy.deepcopy(results)
     changed: list[str] = []
+    known = _known_local_paths(results)
     hub_id = resolve_dataset_id(results, dataset_id)
     if public["dataset"]["repo"] != hub_id:
         public["dataset"]["repo"] = hub_id
@@ -170,7 +246,7 @@ def publishable_results(
     if isinstance(public.get("cache"), dict) and public["cache"].get("dir") is not None:
         public["cache"]["dir"] = None
         changed.append("cache.dir")
-    return _redact_strings(public, "", changed), changed
+    return _redact_strings(public, "", changed, known), changed
 
 
 def _variant(results: dict[str, Any]) -> str:
@@ -257,10 +333,20 @@ def results_repo_path(results: dict[str, Any], model_repo: str) -> str:
 
     Returns:
         The path inside the results dataset repo.
+
+    Raises:
+        SubmissionError: when `model.revision` or `split` is not one safe file name (they become
+            a folder and a file name in the repo).
     """
     revision = results["model"].get("revision")
     if not revision:
         logger.warning("model.revision is null: filing the results under %r", NO_REVISION)
+    for field, value in (("model.revision", revision), ("split", results["split"])):
+        if value and not _SAFE_COMPONENT.match(value):
+            raise SubmissionError(
+                f"{field} is {value!r}; it names a folder or file in the results repo, so it may hold only letters, "
+                "digits, '.', '_' and '-' (pin the model by its commit hash)"
+            )
     return f"results/{model_repo.replace('/', '__')}/{revision or NO_REVISION}/{_variant(results)}.json"
 
 
@@ -366,7 +452,8 @@ def format_plan(uploads: list[Upload]) -> str:
             f"--- pull request on {upload.repo_type} repo {upload.repo_id}: {upload.commit_message}\n{description}\n"
             f"+++ {upload.path_in_repo} ({len(upload.content)} bytes)\n{upload.content.decode('utf-8').rstrip()}\n"
         )
-    return "\n".join(blocks)
+    # The contents quote the results file: its control characters are shown, never sent to the terminal.
+    return printable("\n".join(blocks), keep_newlines=True)
 
 
 def submit(uploads: list[Upload], *, token: str | None = None, endpoint: str | None = None) -> list[str]:
