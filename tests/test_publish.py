@@ -42,16 +42,9 @@ class FakeHub:
             files = json.loads(request.content)["files"]
             return httpx2.Response(200, json={"files": [{"path": f["path"], "uploadMode": "regular", "shouldIgnore": False} for f in files]})
         if "/commit/" in path:
-            pr = f"https://huggingface.co/datasets/{REPO}/discussions/1" if "refs/pr/" in path else None
+            opens_pr = "refs/pr/" in path or b"create_pr=1" in request.url.query
+            pr = f"https://huggingface.co/datasets/{REPO}/discussions/1" if opens_pr else None
             return httpx2.Response(200, json={"commitUrl": f"https://huggingface.co/datasets/{REPO}/commit/{OID}", "commitOid": OID, "pullRequestUrl": pr})
-        if path.endswith("/discussions"):
-            return httpx2.Response(200, json={"num": 1, "url": f"https://huggingface.co/datasets/{REPO}/discussions/1"})
-        if path.endswith("/discussions/1"):
-            return httpx2.Response(200, json={
-                "num": 1, "title": "vidret build v1.0.0", "status": "draft", "createdAt": "2026-01-01T00:00:00.000Z",
-                "repo": {"name": REPO, "type": "dataset"}, "isPullRequest": True, "events": [],
-                "changes": {"base": "refs/heads/main"}, "filesWithConflicts": [], "author": {"name": "me"},
-            })
         if path.endswith("/tree/main/videos"):
             return httpx2.Response(200, json=self.remote_tree)
         if path.endswith("/tree/main"):
@@ -76,7 +69,7 @@ def hub(monkeypatch):
 def repo(tmp_path_factory) -> Path:
     base = tmp_path_factory.mktemp("publish")
     raw = make_tfcovr_release(base / "raw", videos_per_label=1, labels=("107b", "407c", "5253b"), targets_per_query=1)
-    build("tf-covr", raw, base / "repo", progress=False)
+    build("tf-covr", raw, base / "repo", progress=False, videos="copy")
     return base / "repo"
 
 
@@ -87,7 +80,8 @@ def committed_paths(request: httpx2.Request) -> list[str]:
 def test_publish_sends_exactly_these_requests(hub, repo, capsys):
     hub.repo_files = [{"type": "file", "path": "data/videos/old-00000-of-00001.parquet", "oid": "1" * 40, "size": 3}]
     videos = sorted(f"videos/{p.name}" for p in (repo / "videos").iterdir())
-    assert main(["publish", str(repo), "--repo", REPO, "--tag", "v1.0.0", "--private", "--token", TOKEN]) == 0
+    argv = ["publish", str(repo), "--repo", REPO, "--tag", "v1.0.0", "--private", "--token", TOKEN, "--include-videos"]
+    assert main(argv) == 0
     n = len(videos)
     assert hub.calls() == [
         ("POST", "/api/repos/create"),
@@ -126,7 +120,7 @@ def test_video_batches_resume_where_they_stopped(hub, repo):
         for p in done
     ]
     hub.remote_tree[0]["lfs"]["oid"] = "f" * 64  # same size, other content: uploaded again
-    result = publish(repo, REPO, "v1.0.0", token=TOKEN, batch_files=2)
+    result = publish(repo, REPO, "v1.0.0", token=TOKEN, batch_files=2, include_videos=True)
     assert result.skipped_videos == 3 and result.video_commits == 3  # 6 left, 2 per commit
     commits = [r for r in hub.requests if "/commit/" in r.url.path]
     uploaded = [p for c in commits[:-1] for p in committed_paths(c)]
@@ -134,14 +128,13 @@ def test_video_batches_resume_where_they_stopped(hub, repo):
 
 
 def test_create_pr_makes_one_commit_and_no_tag(hub, repo):
-    result = publish(repo, REPO, "v1.0.0", token=TOKEN, create_pr=True)
+    result = publish(repo, REPO, "v1.0.0", token=TOKEN, create_pr=True, include_videos=True)
     assert hub.calls() == [
         ("POST", "/api/repos/create"),
+        ("GET", f"/api/datasets/{REPO}/tree/main?recursive=true&expand=false"),
         ("POST", "/api/validate-yaml"),
         ("POST", f"/api/datasets/{REPO}/preupload/main?create_pr=1"),
-        ("POST", f"/api/datasets/{REPO}/discussions"),
-        ("GET", f"/api/datasets/{REPO}/discussions/1?diff=1"),
-        ("POST", f"/api/datasets/{REPO}/commit/refs/pr/1"),
+        ("POST", f"/api/datasets/{REPO}/commit/main?create_pr=1"),
     ]
     assert not any("/tag/" in r.url.path for r in hub.requests)
     assert len(committed_paths(hub.requests[-1])) == len([p for p in repo.rglob("*") if p.is_file()])
@@ -199,8 +192,93 @@ def test_video_names_with_pattern_characters_are_uploaded(hub, repo, tmp_path):
     shutil.copytree(repo, copy)
     first = next((copy / "videos").iterdir())
     shutil.copyfile(first, copy / "videos" / "x[1].mp4")
-    result = publish(copy, REPO, "v1.0.0", token=TOKEN)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest["videos"]["videos/x[1].mp4"] = {"size": first.stat().st_size}  # as if the build had made it
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    result = publish(copy, REPO, "v1.0.0", token=TOKEN, include_videos=True)
     commits = [r for r in hub.requests if "/commit/" in r.url.path]
     uploaded = [p for c in commits[:-1] for p in committed_paths(c)]
     assert "videos/x[1].mp4" in uploaded
     assert sorted(uploaded) == sorted(result.uploaded)
+
+
+# --- only what the build made goes up (issue 15 item 3; issue 9: videos only when asked) ------------
+
+
+def uploaded_paths(hub: FakeHub) -> list[str]:
+    return sorted(p for r in hub.requests if "/commit/" in r.url.path for p in committed_paths(r))
+
+
+@pytest.fixture
+def cluttered(repo, tmp_path) -> Path:
+    """The build plus what a user's folder collects: secrets, notes, OS litter, a stray video."""
+    import shutil
+
+    copy = tmp_path / "repo"
+    shutil.copytree(repo, copy)
+    (copy / ".env").write_text(f"HF_TOKEN={TOKEN}")
+    (copy / "id_rsa").write_text("-----BEGIN OPENSSH PRIVATE KEY-----")
+    (copy / "notes").mkdir()
+    (copy / "notes" / "todo.txt").write_text("private")
+    (copy / "data" / ".DS_Store").write_text("x")
+    (copy / "videos" / "home_movie.mp4").write_bytes(b"not from the build")
+    return copy
+
+
+def test_only_files_the_manifest_lists_are_uploaded(hub, cluttered, caplog):
+    manifest = json.loads((cluttered / "manifest.json").read_text())
+    result = publish(cluttered, REPO, "v1.0.0", token=TOKEN, include_videos=True)
+    assert uploaded_paths(hub) == sorted(["manifest.json", *manifest["outputs"], *manifest["videos"]])
+    assert result.skipped == [".env", "data/.DS_Store", "id_rsa", "notes/", "videos/home_movie.mp4"]
+    assert "5 file(s) not listed in manifest.json, not uploaded: .env, data/.DS_Store, id_rsa, notes/" in caplog.text
+    assert not any(TOKEN.encode() in r.content for r in hub.requests if r.content)
+
+
+def test_videos_stay_off_the_hub_without_include_videos(hub, cluttered, caplog, capsys):
+    manifest = json.loads((cluttered / "manifest.json").read_text())
+    assert len(manifest["videos"]) == 9
+    assert main(["publish", str(cluttered), "--repo", REPO, "--tag", "v1.0.0", "--token", TOKEN]) == 0
+    assert uploaded_paths(hub) == sorted(["manifest.json", *manifest["outputs"]])
+    assert not any("/tree/main/videos" in r.url.path for r in hub.requests)  # no video bookkeeping either
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert warnings[0].startswith("9 video(s) not uploaded: TF-CoVR's videos come from FineGym and FineDiving")
+    assert "--include-videos" in warnings[0]
+    assert f"published {REPO} at {OID} as v1.0.0" in capsys.readouterr().out
+
+
+def test_include_videos_needs_a_build_with_videos(hub, tmp_path):
+    raw = make_tfcovr_release(tmp_path / "raw", videos_per_label=1, labels=("107b", "407c", "5253b"), targets_per_query=1)
+    build("tf-covr", raw, tmp_path / "annotations", progress=False, videos="none")
+    with pytest.raises(PublishError, match=r"--include-videos: .* has no videos .*rebuild with --videos copy"):
+        publish(tmp_path / "annotations", REPO, "v1.0.0", token=TOKEN, include_videos=True)
+    assert hub.requests == []
+    result = publish(tmp_path / "annotations", REPO, "v1.0.0", token=TOKEN)
+    assert result.withheld_videos == 0 and result.uploaded == [] and "manifest.json" in uploaded_paths(hub)
+
+
+@pytest.mark.parametrize(
+    "change, fragment",
+    [
+        (lambda out, m: (out / "eval.yaml").write_text("tasks: []\n"), "eval.yaml differs from manifest.json"),
+        (lambda out, m: (out / "README.md").unlink(), "missing ['README.md']"),
+        (lambda out, m: next((out / "data").rglob("*.parquet")).unlink(), "manifest.json lists 'data/"),
+        (lambda out, m: m["outputs"].update({"../outside.txt": {"size": 1, "sha256": "0"}}), "lists '../outside.txt', which is not"),
+        (lambda out, m: m["outputs"].update({".env": {"size": 1, "sha256": "0"}}), "lists '.env', which is not"),
+        (lambda out, m: m["outputs"].update({"/etc/passwd": {"size": 1, "sha256": "0"}}), "lists '/etc/passwd', which is not"),
+        (lambda out, m: m["videos"].update({"videos/../id_rsa": {"size": 1}}), "lists 'videos/../id_rsa', which is not"),
+        (lambda out, m: next((out / "videos").iterdir()).write_bytes(b"x"), "bytes but manifest.json says"),
+        (lambda out, m: m.update({"outputs": ["README.md"]}), "'outputs' must map file paths"),
+    ],
+)
+def test_a_folder_that_differs_from_its_manifest_is_refused(hub, repo, tmp_path, change, fragment):
+    import shutil
+
+    out = tmp_path / "repo"
+    shutil.copytree(repo, out)
+    manifest = json.loads((out / "manifest.json").read_text())
+    change(out, manifest)
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(PublishError) as info:
+        publish(out, REPO, "v1.0.0", token=TOKEN, include_videos=True)
+    assert fragment in str(info.value)
+    assert hub.requests == []  # refused before anything is sent

@@ -290,11 +290,14 @@ class DatasetBuilder(ABC):
         )
         if self.report.missing:
             repo.write_json(self.out / "missing.json", [m.to_dict() for m in self.report.missing])
-        outputs = {}
+        outputs, videos = {}, {}
         for path in sorted(self.out.rglob("*")):
             rel = path.relative_to(self.out).as_posix()
             if path.is_file() and not path.is_symlink() and rel.split("/")[0] in ("data", "eval.yaml", "README.md", "missing.json"):
                 outputs[rel] = {"sha256": sha256_file(path), "size": path.stat().st_size}
+            elif path.is_file() and rel.split("/")[0] == "videos":
+                # What `vidret publish --include-videos` may upload (sizes only: hashing every video twice is slow).
+                videos[rel] = {"size": path.stat().st_size}
         repo.write_json(
             self.out / "manifest.json",
             {
@@ -304,6 +307,7 @@ class DatasetBuilder(ABC):
                 "build_options": self.config.to_manifest(),
                 "inputs": dict(sorted(self.input_digests.items())),
                 "outputs": outputs,
+                "videos": videos,
                 "report": self.report.to_dict(),
             },
         )

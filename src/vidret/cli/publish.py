@@ -11,8 +11,9 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         "publish",
         help="upload a built dataset repo folder to the Hub and tag its version",
-        description="Create the dataset repo if needed, upload OUT (videos in resumable batches), and tag the "
-        "commit. The token is never printed.",
+        description="Create the dataset repo if needed, upload the files OUT's manifest.json lists (checked against "
+        "their checksums; anything else is skipped and listed; videos only with --include-videos, in resumable "
+        "batches), and tag the commit. The token is never printed.",
     )
     parser.add_argument("folder", metavar="OUT", help="folder written by `vidret build`")
     parser.add_argument("--repo", required=True, metavar="ORG/NAME", help="dataset repo id, e.g. vidret/lovr")
@@ -20,6 +21,12 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument("--private", action="store_true", help="create the repo private")
     parser.add_argument("--create-pr", action="store_true", help="open a pull request instead of committing (no tag)")
     parser.add_argument("--token", help="Hub token (default: the saved login or $HF_TOKEN); never printed")
+    parser.add_argument(
+        "--include-videos",
+        action="store_true",
+        help="also upload the build's videos (off by default: LoVR's come from LongVideoBench, TF-CoVR's from "
+        "FineGym/FineDiving, and may not be re-hosted; use it only for videos you have the right to share)",
+    )
     parser.set_defaults(func=run)
     return parser
 
@@ -32,7 +39,13 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         result = publish(
-            args.folder, args.repo, args.tag, private=args.private, create_pr=args.create_pr, token=args.token
+            args.folder,
+            args.repo,
+            args.tag,
+            private=args.private,
+            create_pr=args.create_pr,
+            token=args.token,
+            include_videos=args.include_videos,
         )
     except PublishError as err:
         print(f"vidret publish: {err}", file=sys.stderr)

@@ -1,7 +1,16 @@
 """Publish a built dataset repo folder to the Hub under a version tag (`vidret publish`).
 
 Steps: check the folder is a complete vidret build (card, `eval.yaml`, manifest, no symbolic
-links), create the dataset repo if needed, upload, then tag the commit ``v<version>``.
+links), check every file the manifest lists against its checksum, create the dataset repo if
+needed, upload, then tag the commit ``v<version>``.
+
+Only what the build made goes up: the manifest, the files its ``outputs`` list (annotations,
+card, `eval.yaml`, `missing.json`), and, only with ``include_videos=True``
+(``--include-videos``), the videos its ``videos`` list names. Anything else in the folder (a
+stray ``.env``, ``id_rsa``, ``notes/``, ``.git/``) is skipped and listed as skipped. Videos are
+off by default because neither benchmark's videos may be re-hosted freely (LoVR's come from
+LongVideoBench, TF-CoVR's from FineGym/FineDiving): publishing them is the user's explicit
+choice, for videos they have the right to share.
 
 Large folders upload resumably: the files under ``videos/`` go in commits of at most
 `batch_bytes` / `batch_files`, and each batch skips files the repo already holds with the same
@@ -23,6 +32,11 @@ from pathlib import Path
 logger = logging.getLogger(__name__)
 
 REQUIRED_FILES = ("README.md", "eval.yaml", "manifest.json")
+# Why a benchmark's videos stay off the Hub unless asked for (said when they are skipped).
+VIDEO_PROVENANCE = {
+    "lovr": "LoVR's videos come from LongVideoBench, which publishes an index only (gated, non-commercial use)",
+    "tf-covr": "TF-CoVR's videos come from FineGym and FineDiving, which the benchmark's authors may not redistribute",
+}
 DEFAULT_BATCH_BYTES = 4 * 1024**3
 DEFAULT_BATCH_FILES = 500
 
@@ -43,6 +57,10 @@ class PublishResult:
         video_commits: commits that uploaded video batches.
         skipped_videos: videos already on the Hub with the same content.
         uploaded: repo paths of the videos uploaded, in upload order.
+        files: repo paths of the other files uploaded (manifest and its listed outputs).
+        skipped: files in the folder that the manifest does not list, not uploaded (a folder
+            with nothing to upload inside is one entry ending in "/").
+        withheld_videos: videos of the build not uploaded because `include_videos` was off.
     """
 
     repo_id: str
@@ -52,6 +70,26 @@ class PublishResult:
     video_commits: int = 0
     skipped_videos: int = 0
     uploaded: list[str] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    withheld_videos: int = 0
+
+
+@dataclass
+class UploadPlan:
+    """What a publish sends, from the manifest, checked against the folder.
+
+    Attributes:
+        files: the manifest and the outputs it lists (the last commit), sorted.
+        videos: videos to upload (only with ``include_videos``), sorted.
+        withheld_videos: videos of the build left out because ``include_videos`` is off.
+        skipped: everything else in the folder (see `PublishResult.skipped`).
+    """
+
+    files: list[str]
+    videos: list[str]
+    withheld_videos: list[str]
+    skipped: list[str]
 
 
 def check_folder(folder: Path, tag: str) -> dict:
@@ -87,16 +125,120 @@ def check_folder(folder: Path, tag: str) -> dict:
     return manifest
 
 
-def _video_batches(folder: Path, remote: dict[str, tuple[int, str | None]], batch_bytes: int, batch_files: int):
-    """Lists of repo paths under videos/ still to upload, in batches; and the number skipped."""
+def _listed(manifest: dict, key: str) -> dict[str, dict]:
+    entries = manifest.get(key, {})
+    if not isinstance(entries, dict) or not all(isinstance(v, dict) for v in entries.values()):
+        raise PublishError(f"manifest.json: {key!r} must map file paths to their size/checksum; rebuild with `vidret build`")
+    return entries
+
+
+def _check_listed_path(folder: Path, rel: str, allowed_tops: tuple[str, ...]) -> Path:
+    """`folder / rel` for a path the manifest lists, refusing anything that is not a plain file inside."""
+    parts = rel.split("/")
+    folders = ("data", "videos")  # the build's only folders; its other outputs are top-level files
+    if (
+        "\\" in rel
+        or any(part in ("", ".", "..") for part in parts)
+        or parts[0] not in allowed_tops
+        or (parts[0] in folders) != (len(parts) > 1)
+    ):
+        raise PublishError(f"manifest.json lists {rel!r}, which is not a file a vidret build writes; rebuild with `vidret build`")
+    path = folder / rel
+    if path.is_symlink() or not path.is_file():
+        raise PublishError(f"{folder}: manifest.json lists {rel!r} but the folder has no such file; rebuild with `vidret build`")
+    return path
+
+
+def plan_upload(folder: str | Path, manifest: dict, include_videos: bool = False) -> UploadPlan:
+    """Decide what to upload from the manifest, after checking each listed file.
+
+    Args:
+        folder: the build folder.
+        manifest: its parsed ``manifest.json`` (see `check_folder`).
+        include_videos: upload the videos the manifest lists (``--include-videos``).
+
+    Returns:
+        An `UploadPlan`.
+
+    Raises:
+        PublishError: a listed path is not one a build writes (absolute, ``..``, outside the
+            build's own files), a listed file is absent or a link, its size or SHA-256 differs
+            from the manifest (the folder changed after the build), or `include_videos` is set
+            and the build has no videos.
+    """
+    from vidret.builders.archive import sha256_file
+    from vidret.builders.repo import MANAGED_PATHS
+
+    root = Path(folder)
+    outputs = _listed(manifest, "outputs")
+    video_entries = _listed(manifest, "videos")
+    output_tops = tuple(name for name in MANAGED_PATHS if name not in ("videos", "manifest.json"))
+    for rel, entry in sorted(outputs.items()):
+        path = _check_listed_path(root, rel, output_tops)
+        size, digest = path.stat().st_size, sha256_file(path)
+        if size != entry.get("size") or digest != entry.get("sha256"):
+            raise PublishError(
+                f"{root}: {rel} differs from manifest.json (size {size} vs {entry.get('size')}, sha256 {digest[:12]}... "
+                f"vs {str(entry.get('sha256'))[:12]}...): the folder changed after the build; rebuild with `vidret build`"
+            )
+    for rel, entry in sorted(video_entries.items()):
+        path = _check_listed_path(root, rel, ("videos",))
+        if path.stat().st_size != entry.get("size"):
+            raise PublishError(
+                f"{root}: {rel} is {path.stat().st_size} bytes but manifest.json says {entry.get('size')}: "
+                "the folder changed after the build; rebuild with `vidret build`"
+            )
+    if include_videos and not video_entries:
+        raise PublishError(
+            f"--include-videos: {root} has no videos (manifest.json lists none: built with --videos none, or by an "
+            "older vidret); rebuild with --videos copy to publish videos, or publish without --include-videos"
+        )
+    files = sorted(["manifest.json", *outputs])
+    videos = sorted(video_entries) if include_videos else []
+    withheld = [] if include_videos else sorted(video_entries)
+    planned = set(files) | set(video_entries)
+    skipped: list[str] = []
+    for entry in sorted(root.iterdir()):
+        name = entry.name
+        if entry.is_dir() and not entry.is_symlink():
+            if any(rel.startswith(name + "/") for rel in planned):
+                skipped += [
+                    p.relative_to(root).as_posix()
+                    for p in sorted(entry.rglob("*"))
+                    if not p.is_dir() and p.relative_to(root).as_posix() not in planned
+                ]
+            else:
+                skipped.append(name + "/")
+        elif name not in planned:
+            skipped.append(name)
+    return UploadPlan(files=files, videos=videos, withheld_videos=withheld, skipped=skipped)
+
+
+def _log_left_out(plan: UploadPlan, benchmark: str | None) -> None:
+    """One warning per kind of file left out: videos (and why), then the files the manifest does not list."""
+    if plan.withheld_videos:
+        why = VIDEO_PROVENANCE.get(benchmark or "", "this benchmark's videos may not be re-hosted")
+        logger.warning(
+            "%d video(s) not uploaded: %s. Pass --include-videos (include_videos=True) only for videos you have "
+            "the right to share; the dataset works without them (users point vidret at their own copies).",
+            len(plan.withheld_videos),
+            why,
+        )
+    if plan.skipped:
+        shown = ", ".join(plan.skipped[:10]) + (f" and {len(plan.skipped) - 10} more" if len(plan.skipped) > 10 else "")
+        logger.warning("%d file(s) not listed in manifest.json, not uploaded: %s", len(plan.skipped), shown)
+
+
+def _video_batches(
+    folder: Path, videos: list[str], remote: dict[str, tuple[int, str | None]], batch_bytes: int, batch_files: int
+):
+    """Lists of the repo paths in `videos` still to upload, in batches; and the number skipped."""
     from vidret.builders.archive import sha256_file
 
     batches: list[list[str]] = [[]]
     size_in_batch, skipped = 0, 0
-    for path in sorted((folder / "videos").rglob("*")) if (folder / "videos").is_dir() else []:
-        if not path.is_file():
-            continue
-        rel = path.relative_to(folder).as_posix()
+    for rel in videos:
+        path = folder / rel
         size = path.stat().st_size
         if rel in remote and remote[rel][0] == size:
             remote_sha = remote[rel][1]
@@ -109,6 +251,24 @@ def _video_batches(folder: Path, remote: dict[str, tuple[int, str | None]], batc
         batches[-1].append(rel)
         size_in_batch += size
     return [b for b in batches if b], skipped
+
+
+def _stale_files(api, repo_id: str, files: list[str]) -> list[str]:
+    """Repo files of an earlier version to delete: annotation shards and `missing.json` this build lacks."""
+    from huggingface_hub.errors import EntryNotFoundError, RepositoryNotFoundError, RevisionNotFoundError
+
+    try:
+        entries = list(api.list_repo_tree(repo_id, recursive=True, repo_type="dataset"))
+    except (EntryNotFoundError, RevisionNotFoundError, RepositoryNotFoundError):
+        return []
+    keep = set(files)
+    return sorted(
+        entry.path
+        for entry in entries
+        if getattr(entry, "size", None) is not None  # files only
+        and (entry.path.startswith("data/") or entry.path == "missing.json")
+        and entry.path not in keep
+    )
 
 
 def _remote_files(api, repo_id: str) -> dict[str, tuple[int, str | None]]:
@@ -140,8 +300,9 @@ def publish(
     endpoint: str | None = None,
     batch_bytes: int = DEFAULT_BATCH_BYTES,
     batch_files: int = DEFAULT_BATCH_FILES,
+    include_videos: bool = False,
 ) -> PublishResult:
-    """Upload a built dataset repo folder to the Hub and tag the version.
+    """Upload what a build made (per its manifest) to the Hub and tag the version.
 
     Args:
         folder: the folder written by `vidret build`.
@@ -153,37 +314,46 @@ def publish(
         endpoint: Hub endpoint (default: $HF_ENDPOINT or huggingface.co).
         batch_bytes: most bytes of videos per commit.
         batch_files: most video files per commit.
+        include_videos: also upload the build's videos. Off by default: the benchmarks'
+            videos may not be re-hosted (see `VIDEO_PROVENANCE`); turn it on only for videos
+            you have the right to share.
 
     Returns:
-        A `PublishResult`.
+        A `PublishResult`; what was skipped and why is also logged (warnings).
 
     Raises:
-        PublishError: incomplete build, symbolic links, tag/version mismatch, or the tag
+        PublishError: incomplete build, symbolic links, a file that differs from the manifest,
+            `include_videos` on a build without videos, tag/version mismatch, or the tag
             already exists on the Hub (versions are immutable: rebuild with a new version).
         huggingface_hub.errors.HfHubHTTPError: other Hub errors (authentication, permissions).
     """
-    from huggingface_hub import CommitOperationAdd, HfApi
+    from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi
     from huggingface_hub.errors import HfHubHTTPError
 
     root = Path(folder)
-    check_folder(root, tag)
+    manifest = check_folder(root, tag)
     if batch_bytes < 1 or batch_files < 1:
         raise ValueError(f"batch_bytes and batch_files must be >= 1, got {batch_bytes} and {batch_files}")
+    plan = plan_upload(root, manifest, include_videos)  # checked before anything is sent
+    result = PublishResult(repo_id, files=plan.files, skipped=plan.skipped, withheld_videos=len(plan.withheld_videos))
+    _log_left_out(plan, manifest.get("benchmark"))
     api = HfApi(endpoint=endpoint, token=token)
     api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True)
-    result = PublishResult(repo_id)
+
+    def final_operations() -> list:
+        adds = [CommitOperationAdd(path_in_repo=rel, path_or_fileobj=root / rel) for rel in plan.files]
+        return adds + [CommitOperationDelete(path_in_repo=rel) for rel in _stale_files(api, repo_id, plan.files)]
+
     if create_pr:
-        info = api.upload_folder(
-            repo_id=repo_id,
-            folder_path=root,
-            repo_type="dataset",
-            commit_message=f"vidret build {tag}",
-            create_pr=True,
+        operations = final_operations() + [CommitOperationAdd(path_in_repo=rel, path_or_fileobj=root / rel) for rel in plan.videos]
+        info = api.create_commit(
+            repo_id=repo_id, repo_type="dataset", operations=operations, commit_message=f"vidret build {tag}", create_pr=True
         )
         result.commit, result.pr_url = info.oid, info.pr_url
+        result.uploaded = list(plan.videos)
         logger.info("opened %s; create the tag %s on the merge commit after review", info.pr_url, tag)
         return result
-    batches, result.skipped_videos = _video_batches(root, _remote_files(api, repo_id), batch_bytes, batch_files)
+    batches, result.skipped_videos = _video_batches(root, plan.videos, _remote_files(api, repo_id) if plan.videos else {}, batch_bytes, batch_files)
     for n, batch in enumerate(batches, start=1):
         # Exact paths, not upload_folder(allow_patterns=batch): patterns are fnmatch globs (a
         # "[1]" in a name never matches itself) and are tried against every file of the folder
@@ -197,13 +367,10 @@ def publish(
         result.video_commits += 1
         result.uploaded.extend(batch)
         logger.info("uploaded video batch %d/%d (%d files)", n, len(batches), len(batch))
-    info = api.upload_folder(
-        repo_id=repo_id,
-        folder_path=root,
-        repo_type="dataset",
-        ignore_patterns=["videos/**"],
-        delete_patterns=["data/**", "missing.json"],  # drop shards of an earlier version
-        commit_message=f"vidret build {tag}",
+    # Annotations, card, eval.yaml and manifest in one commit, which also drops the shards of an
+    # earlier version (and its missing.json) that this build does not have.
+    info = api.create_commit(
+        repo_id=repo_id, repo_type="dataset", operations=final_operations(), commit_message=f"vidret build {tag}"
     )
     result.commit = info.oid
     try:
