@@ -239,6 +239,7 @@ def test_redaction_follows_the_paths_the_record_names():
         {"item_id": "v4", "kind": "video", "source": None, "reason": "model /home/Carol/ckpt: v2, secret/my-vclip said error:/home/Carol/x.mp4"}
     )
     results["num_failed"] = len(results["failures"])
+    results["embeddings"] = {"videos": {"source": "export", "path": "/srv/Alice: Smith, Private/exports/lovr-clip"}}
     public, changed = publishable_results(results, "acme/vclip", "vidret/lovr")
     text = json.dumps(public, ensure_ascii=False)
     assert not [word for word in PRIVATE_WORDS if word in text], text
@@ -248,6 +249,7 @@ def test_redaction_follows_the_paths_the_record_names():
     assert public["failures"][2]["reason"] == "cannot open <local>/v2.mp4: moov atom not found"
     assert public["failures"][4]["reason"] == "model <local>/my-vclip said error:<local>/x.mp4"
     assert public["model"]["id"] == "acme/vclip" and public["dataset"]["repo"] == "vidret/lovr"
+    assert public["embeddings"]["videos"]["path"] == "<local>/lovr-clip"
     assert "failures.4.reason" in changed and "failures.3.source" not in changed
     validate_results(public)
 

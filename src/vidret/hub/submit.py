@@ -15,8 +15,8 @@ copy where `dataset.repo` is the benchmark's Hub id (`--dataset-id` when the run
 folder; a run without either is refused), a local `model.id` is the `--model-repo` it is
 submitted to, `cache.dir` is null, and every other local path is cut to `<local>/<file name>`:
 first by structure (the paths the record itself names in `dataset.repo`, `model.id`,
-`cache.dir` and `failures[].source` are replaced wherever they occur, whatever characters their
-folders hold), then any other absolute, home-relative, Windows or ``file://`` path in a string:
+`cache.dir`, `failures[].source` and `embeddings.<side>.path/model/dataset` are replaced wherever
+they occur, whatever characters their folders hold), then any other absolute, home-relative, Windows or ``file://`` path in a string:
 it runs to its last separator before the end of the line, a quote or a ``": "``-style break, so
 folder names with spaces or parentheses go with it (erring toward cutting too much text, never
 too little). URLs with another scheme (``hf://``, ``https://``) are kept. The pull request's
@@ -185,6 +185,10 @@ def _known_local_paths(results: dict[str, Any]) -> list[str]:
     for failure in results.get("failures", []):
         if isinstance(failure, dict):
             candidates.append(failure.get("source"))
+    sides = results.get("embeddings")  # where each side's embeddings came from: folders, model ids
+    for side in sides.values() if isinstance(sides, dict) else ():
+        if isinstance(side, dict):
+            candidates += [side.get("path"), side.get("model"), side.get("dataset")]
     known = []
     for value in candidates:
         if not isinstance(value, str) or ("://" in value and not value.lower().startswith("file://")):
