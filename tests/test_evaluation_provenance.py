@@ -47,7 +47,7 @@ def test_folder_fingerprint_changes_with_the_files(tmp_path):
 
 def test_hub_dataset_is_read_and_recorded_at_its_commit(monkeypatch, tmp_path):
     calls = []
-    monkeypatch.setattr(dataset_mod, "hub_commit", lambda repo, rev, kind: SHA)
+    monkeypatch.setattr(dataset_mod, "hub_dataset_commit", lambda repo, rev: SHA)
 
     def fake_rows(data, config, split, revision):
         calls.append((config, revision))

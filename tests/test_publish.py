@@ -156,7 +156,8 @@ def test_other_tag_errors_propagate(hub, repo, capsys):
     # The CLI reports them in one line, without a traceback and without the token.
     assert main(["publish", str(repo), "--repo", REPO, "--tag", "v1.0.0", "--token", TOKEN]) == 1
     err = capsys.readouterr().err
-    assert err.startswith("vidret publish: the Hub refused the request: ") and "403" in err and TOKEN not in err
+    assert err.startswith(f"vidret publish: the Hub refused POST https://huggingface.co/api/datasets/{REPO}/tag/")
+    assert "(403 Forbidden): Tag already exists." in err and err.count("\n") == 1 and TOKEN not in err
 
 
 def test_folder_checks_send_nothing(hub, repo, tmp_path):

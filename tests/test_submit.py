@@ -354,7 +354,11 @@ def test_cli_reports_a_refused_pull_request_and_the_ones_already_opened(hub, tmp
     assert main(argv) == 1
     out, err = capsys.readouterr()
     assert out.strip() == f"{constants.ENDPOINT}/acme/vclip/discussions/7"
-    assert err.startswith("vidret submit: the Hub refused the pull request on dataset repo acme/vidret-results: 403")
+    assert err.startswith(
+        "vidret submit: pull request on dataset repo acme/vidret-results not opened: the Hub refused POST "
+        f"{constants.ENDPOINT}/api/datasets/acme/vidret-results/commit/main (403 Forbidden)"
+    )
+    assert err.count("\n") == 1 and "close the 1 pull request(s) printed above" not in err  # a 403 is not retried
     assert "Traceback" not in err and TOKEN not in out + err
 
 

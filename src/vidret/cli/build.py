@@ -92,7 +92,7 @@ def benchmark_main(benchmark: str, module: str, description: str | None, argv: S
     Returns:
         The exit status of `run`.
     """
-    parser = argparse.ArgumentParser(prog=f"python -m {module}", description=description)
+    parser = argparse.ArgumentParser(prog=f"python -m {module}", description=description, allow_abbrev=False)
     add_arguments(parser, benchmark=benchmark)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     return run(parser.parse_args(argv))

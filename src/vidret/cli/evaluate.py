@@ -145,12 +145,18 @@ def settings_from_args(args: argparse.Namespace) -> EvalSettings:
 def run(args: argparse.Namespace) -> int:
     """Run the evaluation, print the metrics table; bad input exits with a one-line message."""
     from vidret.evaluation.runner import EvaluationError, evaluate
+    from vidret.hub_errors import hub_failure_message, is_hub_failure
 
     settings = settings_from_args(args)
     try:
         record = evaluate(settings)
-    except (ValueError, EvaluationError, OSError) as err:
-        raise SystemExit(f"vidret evaluate: {err}") from None
+    except Exception as err:
+        if is_hub_failure(err):  # reading the dataset or the model from the Hub failed
+            retry = "run the same command again (finished embeddings are cached)"
+            raise SystemExit(hub_failure_message("vidret evaluate", err, retry=retry)) from None
+        if isinstance(err, (ValueError, EvaluationError, OSError)):
+            raise SystemExit(f"vidret evaluate: {err}") from None
+        raise
     if record is not None:
         from vidret.evaluation.report import format_record
 

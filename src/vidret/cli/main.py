@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import logging
 import sys
 from collections.abc import Sequence
+
+from vidret.cli.logs import configure_logging
 
 COMMAND_MODULES = (
     "vidret.cli.env",
@@ -26,8 +27,21 @@ COMMAND_MODULES = (
 )
 
 
+class Parser(argparse.ArgumentParser):
+    """An `ArgumentParser` that takes options only as spelled in full.
+
+    argparse's default prefix matching silently reads ``--fram 4`` as ``--frames 4`` (and a flag
+    added later can change what an old abbreviation means). Subparsers are created with the
+    parser's own class, so every `vidret` subcommand and action inherits this.
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="vidret",
         description="Video-text retrieval benchmarks (LoVR, TF-CoVR) on Hugging Face datasets + evaluate.",
     )
@@ -41,10 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(args.verbose)
     if not hasattr(args, "func"):
         parser.print_help(sys.stderr)
         return 1

@@ -33,9 +33,10 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Publish the folder; returns 1 with a one-line message when the folder or the Hub refuses."""
-    from huggingface_hub.errors import HfHubHTTPError
+    from huggingface_hub.errors import HFValidationError
 
     from vidret.hub.publish import PublishError, publish
+    from vidret.hub_errors import hub_failure_message, is_hub_failure
 
     try:
         result = publish(
@@ -47,11 +48,15 @@ def run(args: argparse.Namespace) -> int:
             token=args.token,
             include_videos=args.include_videos,
         )
-    except PublishError as err:
+    except (PublishError, HFValidationError) as err:
         print(f"vidret publish: {err}", file=sys.stderr)
         return 1
-    except HfHubHTTPError as err:  # authentication, permissions, ...: the message holds no token
-        print(f"vidret publish: the Hub refused the request: {err}", file=sys.stderr)
+    except Exception as err:
+        if not is_hub_failure(err):
+            raise
+        # Network down, timeout, refusal, Hub-side error: one line, no token, what to retry.
+        retry = "run the same command again (video batches already on the Hub are not sent again)"
+        print(hub_failure_message("vidret publish", err, retry=retry), file=sys.stderr)
         return 1
     if result.pr_url:
         print(f"opened {result.pr_url} (tag {args.tag} after merging)")

@@ -35,10 +35,9 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from huggingface_hub.errors import HfHubHTTPError
-
     from vidret.evaluation.validation import ResultsValidationError, load_results
     from vidret.hub.submit import SubmissionError, format_plan, plan_submission, submit
+    from vidret.hub_errors import hub_failure_message, is_hub_failure
 
     try:
         results = load_results(args.results)
@@ -62,14 +61,20 @@ def run(args: argparse.Namespace) -> int:
         return 0
     # One pull request at a time, each URL printed as soon as it exists: if a later one is
     # refused, the user still sees what was already opened.
+    opened = 0
     for upload in uploads:
         try:
             (url,) = submit([upload], token=args.token)
-        except HfHubHTTPError as err:  # authentication, permissions, ...: the message holds no token
-            print(
-                f"vidret submit: the Hub refused the pull request on {upload.repo_type} repo {upload.repo_id}: {err}",
-                file=sys.stderr,
+        except Exception as err:
+            if not is_hub_failure(err):
+                raise
+            # Network down, timeout, refusal, Hub-side error: one line, no token, what to retry.
+            retry = "run the same command again" + (
+                f" (first close the {opened} pull request(s) printed above, or they are opened twice)" if opened else ""
             )
+            context = f"pull request on {upload.repo_type} repo {upload.repo_id} not opened"
+            print(hub_failure_message("vidret submit", err, retry=retry, context=context), file=sys.stderr)
             return 1
+        opened += 1
         print(url, flush=True)
     return 0

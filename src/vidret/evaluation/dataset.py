@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from vidret.benchmarks import LOVR, get_benchmark
-from vidret.evaluation.provenance import hub_commit
+from vidret.evaluation.data_location import hub_dataset_commit
 from vidret.evaluation.tasks import TaskPlan, parse_long_video, plan_lovr, plan_tfcovr, resolve_task_ids, rows_of
 
 
@@ -118,7 +118,7 @@ def load_plan(
     spec = get_benchmark(benchmark)
     task_ids = resolve_task_ids(spec, tasks)
     # Read a Hub repo at the commit its revision points at now, and record that commit.
-    commit = None if is_local(data) else hub_commit(data, revision, "dataset")
+    commit = None if is_local(data) else hub_dataset_commit(data, revision)  # fails at once if not on the Hub
     revision = commit or revision
     resolve = make_resolver(data, revision, video_root)
     if spec.benchmark == LOVR:

@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 from vidret.benchmarks import LOVR, TF_COVR, get_benchmark
 from vidret.evaluation.cache import EmbeddingCache
-from vidret.evaluation.dataset import is_local, load_plan
+from vidret.evaluation.data_location import check_data_path
+from vidret.evaluation.dataset import load_plan
 from vidret.evaluation.distributed import ProcessInfo, barrier, gather_objects, init_processes
 from vidret.evaluation.embedding import (
     DECODE_MODES,
@@ -39,6 +40,7 @@ from vidret.evaluation.score import build_visuals, score_task
 from vidret.evaluation.sources import CacheSource, EmbeddingSource, check_same_dim, fetch, text_units, visual_units
 from vidret.evaluation.stored import POOL_CHOICES, StoredSources, detect_format, parse_embedding_specs
 from vidret.evaluation.tasks import LongVideo, Task, TaskPlan, parse_long_video, resolve_task_ids
+from vidret.evaluation.video_check import check_videos_found
 
 if TYPE_CHECKING:
     from vidret.adapters.base import EmbeddingAdapter
@@ -139,8 +141,7 @@ class EvalSettings:
         get_benchmark(self.benchmark)
         if not self.data:
             raise ValueError("--data is required: a built dataset folder or a Hub dataset repo id")
-        if not is_local(self.data) and (self.data.startswith((".", "/", "~")) or self.data.count("/") > 1):
-            raise ValueError(f"--data {self.data!r}: no such folder (a Hub dataset id looks like 'org/name')")
+        check_data_path(self.data)  # a path that does not exist fails here, before any Hub request
         stored = self.stored_sides()
         for src in dict.fromkeys(stored.values()):
             detect_format(src, self.allow_pickle)  # names the path, and refuses a pickle without --allow-pickle
@@ -375,6 +376,8 @@ def evaluate(
         limit=settings.limit,
         video_root=settings.video_root,
     )
+    if "videos" in settings.model_sides():  # before loading a model: annotations only, no --video-root?
+        check_videos_found(plan, settings.video_root)
     model = model_part(settings, plan, info, adapter)
     stored = stored_sources(settings)
     if info.is_main:
