@@ -23,15 +23,41 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     return parser
 
 
+def partial_hint(results: dict) -> str | None:
+    """What `--allow-partial` would change for `results`, when default tasks are missing (a `--tasks` run).
+
+    Args:
+        results: parsed results that failed validation with every default task required.
+
+    Returns:
+        e.g. "scores only t2v of lovr's default tasks t2v, v2t, t2c, c2t (a --tasks run): pass
+        --allow-partial to accept it"; None when no default task is missing.
+    """
+    from vidret.benchmarks import BENCHMARKS
+    from vidret.evaluation.validation import check_results
+
+    spec = BENCHMARKS.get(results.get("benchmark"))  # type: ignore[arg-type]
+    tasks = results.get("tasks")
+    if spec is None or not isinstance(tasks, dict) or all(t in tasks for t in spec.default_tasks()):
+        return None
+    scored = ", ".join(tasks) or "none"
+    head = f"scores only {scored} of {spec.benchmark}'s default tasks {', '.join(spec.default_tasks())} (a --tasks run)"
+    if check_results(results, require_all_tasks=False):
+        return f"{head}: --allow-partial accepts the missing tasks, not the other problems"
+    return f"{head}: pass --allow-partial to accept it"
+
+
 def run(args: argparse.Namespace) -> int:
-    from vidret.evaluation.validation import ResultsValidationError, summarize, validate_file
+    from vidret.evaluation.validation import ResultsValidationError, load_results, summarize, validate_results
     from vidret.terminal import printable
 
     failed = 0
     for path in args.results:
         shown = printable(path)  # a file name can hold control characters too
+        results = None
         try:
-            results = validate_file(path, require_all_tasks=not args.allow_partial)
+            results = load_results(path)
+            validate_results(results, require_all_tasks=not args.allow_partial, source=str(path))
         except FileNotFoundError as err:
             failed += 1
             print(f"INVALID {shown}: {err}", file=sys.stderr)
@@ -41,6 +67,9 @@ def run(args: argparse.Namespace) -> int:
             print(f"INVALID {shown}: {len(err.problems)} problem(s)", file=sys.stderr)
             for problem in err.problems:
                 print(f"  - {problem}", file=sys.stderr)
+            hint = partial_hint(results) if results is not None and not args.allow_partial else None
+            if hint:
+                print(f"  {shown} {hint}", file=sys.stderr)
             continue
         print(f"OK {shown}: {summarize(results)}")
     return 1 if failed else 0
