@@ -7,7 +7,7 @@ import json
 import pytest
 
 from vidret.cli.main import main
-from vidret.evaluation.demo import run_demo
+from vidret.evaluation.demo import next_commands, run_demo
 from vidret.evaluation.validation import validate_file
 
 
@@ -31,7 +31,13 @@ def test_demo_end_to_end(tmp_path, capsys):
     # The CLI re-uses the built data and the embedding cache, and prints the table.
     assert main(["demo", "--out", str(out), "--frames", "2"]) == 0
     printed = capsys.readouterr().out
-    assert "tiny-clip-random (random weights)" in printed and "oracle" in printed
+    assert "tiny-clip-random (random weights)" in printed and "oracle (check)" in printed
+    # What it made, and what to try next on it (the commands themselves run in test_readme_by_hand.py).
+    made = printed[printed.index(f"Made under {out.as_posix()}/:"):].splitlines()
+    for folder in ("raw", "data", "models/tiny-clip-random", "results"):
+        assert any(line.split()[0] == f"{(out / folder).as_posix()}/" for line in made[1:5])
+        assert (out / folder).is_dir()
+    assert made[5] == "Try next:" and made[6:] == [f"  {command}" for command in next_commands(out)]
     again = json.loads((out / "results" / "lovr-tiny-clip.json").read_text())
     assert again["cache"]["misses"] == 0
     assert {k: t["metrics"] for k, t in again["tasks"].items()} == {

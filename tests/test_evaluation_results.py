@@ -57,6 +57,9 @@ def test_write_is_atomic_and_validated(tmp_path):
 
 def test_format_record_lists_failures():
     text = format_record(_record())
-    assert "cvr" in text and "mAP@50  13.00" in text and "m (random weights)" in text
+    assert text.startswith("tf-covr cvr: composed video retrieval, 20 queries, gallery 10, headline mAP@50\n")
+    header, row = text.splitlines()[1:3]
+    assert header.split() == ["model", "mAP@50*", "mAP@5", "mAP@10", "mAP@25", "R@1", "R@5", "R@10", "R@50", "failed"]
+    assert row.split() == ["m", "(random", "weights)", "13.00", "10.00", "11.00", "12.00", "5.00", "20.00", "30.00", "60.00", "1"]
     assert "1 item(s) failed to decode" in text and "video v1: VideoDecodeError: bad" in text
     assert "2 process(es)" in text

@@ -17,22 +17,36 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument("--out", default="vidret-demo", help="output folder (default ./vidret-demo)")
     parser.add_argument("--num-workers", type=int, default=0, help="DataLoader decode workers (default 0)")
     parser.add_argument("--frames", type=int, default=4, help="frames per clip for the tiny CLIP (default 4)")
+    parser.add_argument(
+        "--setup-only",
+        action="store_true",
+        help="only write the sample releases, the built dataset repos and the tiny model (to try commands by hand)",
+    )
     parser.set_defaults(func=run)
     return parser
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run the demo and print its metrics table; bad arguments exit with a one-line message."""
-    from vidret.evaluation.demo import run_demo
+    """Run the demo, print its metrics table, what it made and what to try next; bad arguments exit with one line."""
+    from pathlib import Path
 
+    from vidret.evaluation.demo import describe, prepare_data, prepare_model, run_demo
+
+    out = Path(args.out)
+    if args.setup_only:
+        prepare_data(out)
+        prepare_model(out)
+        print(describe(out, evaluated=False))
+        return 0
     try:
-        result = run_demo(args.out, num_workers=args.num_workers, frames=args.frames)
+        result = run_demo(out, num_workers=args.num_workers, frames=args.frames)
     except ValueError as err:
         raise SystemExit(f"vidret demo: {err}") from None
     print(result.table)
     print(
         f"\n'random weights' = a tiny CLIP built locally with random weights: a plumbing check, not a score.\n"
-        f"The oracle reads frame codes and ids planted in the sample data; 100 means ids, ordering,\n"
-        f"gathering and scoring are right end to end. Results: {result.out / 'results'} ({result.seconds:.0f} s)"
+        f"'check' = the oracle: it reads frame codes and ids planted in the sample data; 100 means ids,\n"
+        f"ordering, gathering and scoring are right end to end ({result.seconds:.0f} s).\n"
     )
+    print(describe(out, evaluated=True))
     return 0

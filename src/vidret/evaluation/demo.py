@@ -64,6 +64,59 @@ def prepare_model(out: Path) -> Path:
     return path
 
 
+def next_commands(out: Path) -> list[str]:
+    """Commands to try by hand on what the demo made under `out` (the README's "Trying things by hand").
+
+    Args:
+        out: the demo folder, as the user named it (relative paths stay relative).
+
+    Returns:
+        Shell command lines: evaluate the oracle and the tiny CLIP, validate, build a leaderboard, look at frames.
+    """
+    import shlex
+
+    def q(path: Path) -> str:
+        return shlex.quote(path.as_posix())
+
+    tried = out / "try"
+    videos = sorted((out / "data" / "lovr" / "videos").glob("*.mp4"))
+    commands = [
+        f"vidret evaluate --benchmark lovr --data {q(out / 'data' / 'lovr')} --model oracle --output {q(tried / 'lovr-oracle.json')}",
+        f"vidret evaluate --benchmark tf-covr --data {q(out / 'data' / 'tf-covr')} --model {q(out / 'models' / 'tiny-clip-random')} "
+        f"--frames 4 --output {q(tried / 'tf-covr-tiny-clip.json')}",
+        f"vidret validate {q(tried / 'lovr-oracle.json')} {q(tried / 'tf-covr-tiny-clip.json')}",
+        f"vidret leaderboard {q(tried)} --out {q(out / 'site')}",
+    ]
+    if videos:
+        commands.append(f"vidret sample {q(videos[0])} --frames 8 --out {q(tried / 'frames.png')}")
+    return commands
+
+
+def describe(out: Path, evaluated: bool) -> str:
+    """What the demo made under `out` and what to try next, as printed by `vidret demo`.
+
+    Args:
+        out: the demo folder.
+        evaluated: whether the evaluations ran (their results are then listed too).
+
+    Returns:
+        The text to print.
+    """
+    made = [
+        (out / "raw", "sample LoVR and TF-CoVR releases, as published"),
+        (out / "data", "the built dataset repos lovr/ and tf-covr/"),
+        (out / "models" / "tiny-clip-random", "a random-weight CLIP (plumbing only)"),
+    ]
+    if evaluated:
+        made.append((out / "results", "a results file per benchmark and model, table.txt"))
+    width = max(len(path.as_posix()) for path, _ in made) + 1
+    lines = [f"Made under {out.as_posix()}/:"]
+    lines += [f"  {(path.as_posix() + '/').ljust(width)}  {what}" for path, what in made]
+    lines.append("Try next:")
+    lines += [f"  {command}" for command in next_commands(out)]
+    return "\n".join(lines)
+
+
 def run_demo(out: str | Path = "vidret-demo", num_workers: int = 0, frames: int = 4) -> DemoResult:
     """Run the demo.
 

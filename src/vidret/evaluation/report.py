@@ -1,4 +1,10 @@
-"""Plain-text tables of results records (what `vidret evaluate` and `vidret demo` print)."""
+"""Plain-text tables of results records (what `vidret evaluate` and `vidret demo` print).
+
+One block per (benchmark, task): a title line with the task's name, query count and gallery
+size, then one row per model with the headline metric first (marked ``*``). Tables fit
+`TABLE_WIDTH` columns: a model name too long for its row goes on a line of its own above the
+numbers. The oracle is labelled a check: it proves the pipeline, it does not lead anything.
+"""
 
 from __future__ import annotations
 
@@ -6,44 +12,109 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from vidret.benchmarks import BENCHMARKS
+
+TABLE_WIDTH = 80  # the narrowest common terminal
+HEADLINE_MARK = "*"
+INDENT = "  "
+
 
 def model_label(record: Mapping[str, Any]) -> str:
-    """The model's name as shown in tables; random-weight models say so."""
+    """The model's name as shown in tables; random-weight models and the oracle say what they are."""
     model = record["model"]
     label = str(model["id"])
     if Path(label).is_dir():  # a local folder: its name is enough
         label = Path(label).name
-    if model.get("random_weights"):
+    if model.get("adapter") == "oracle":
+        label += " (check)"
+    elif model.get("random_weights"):
         label += " (random weights)"
     return label
 
 
-def format_table(records: Sequence[Mapping[str, Any]]) -> str:
-    """One row per (record, task): benchmark, model, task, every metric, failures.
+def _number(value: Any) -> str:
+    return f"{value:.2f}" if isinstance(value, (int, float)) else "-"
+
+
+def _task_name(benchmark: str, task_id: str, task: Mapping[str, Any]) -> str:
+    """The task's name as recorded, else as the benchmark declares it, else its id."""
+    if task.get("name"):
+        return str(task["name"])
+    spec = BENCHMARKS.get(benchmark)
+    return spec.tasks[task_id].name if spec is not None and task_id in spec.tasks else task_id
+
+
+def _uniform(values: Sequence[Any]) -> Any:
+    """The single value of `values`, or None when they differ."""
+    return values[0] if len(set(map(str, values))) == 1 else None
+
+
+def _task_block(benchmark: str, task_id: str, entries: list[tuple[str, Mapping[str, Any]]], width: int) -> list[str]:
+    """The lines of one (benchmark, task) block; `entries` are (model label, task entry)."""
+    tasks = [task for _, task in entries]
+    headline = tasks[0].get("main_score") or next(iter(tasks[0]["metrics"]))
+    names = list(dict.fromkeys([headline, *(m for task in tasks for m in task["metrics"])]))
+    columns = [
+        (name + (HEADLINE_MARK if name == headline else ""), [_number(task["metrics"].get(name)) for task in tasks])
+        for name in names
+    ]
+    queries = _uniform([task.get("num_queries") for task in tasks])
+    gallery = _uniform([task.get("gallery_size") for task in tasks])
+    facts: list[str] = []
+    for label, key, value in (("queries", "num_queries", queries), ("gallery", "gallery_size", gallery)):
+        if value is not None:
+            facts.append(f"{value} queries" if label == "queries" else f"gallery {value}")
+        else:  # differs between rows (e.g. a --limit run): one column each
+            columns.append((label, [str(task.get(key, "-")) for task in tasks]))
+    if any(task.get("num_failed") for task in tasks):
+        columns.append(("failed", [str(task.get("num_failed", 0)) for task in tasks]))
+    facts.append(f"headline {headline}")
+
+    widths = [max(len(header), *(len(v) for v in values)) for header, values in columns]
+    numbers_width = sum(widths) + len(widths) - 1
+    labels = [label for label, _ in entries]
+    room = max(len("model"), width - len(INDENT) * 2 - numbers_width)
+    label_width = max([len("model"), *(len(label) for label in labels if len(label) <= room)])
+
+    def numbers(cells: Sequence[str]) -> str:
+        return " ".join(cell.rjust(w) for cell, w in zip(cells, widths))
+
+    title = f"{benchmark} {task_id}: {_task_name(benchmark, task_id, tasks[0])}"
+    if len(title) + 2 + len(", ".join(facts)) <= width:
+        lines = [f"{title}, {', '.join(facts)}"]
+    else:  # e.g. five-digit counts: the facts on a line of their own
+        lines = [title, INDENT + ", ".join(facts)]
+    lines.append(INDENT + "model".ljust(label_width) + INDENT + numbers([header for header, _ in columns]))
+    for row, label in enumerate(labels):
+        cells = numbers([values[row] for _, values in columns])
+        if len(label) > label_width:  # too long for the row: a line of its own, numbers below
+            lines.append(INDENT + label)
+            label = ""
+        lines.append(INDENT + label.ljust(label_width) + INDENT + cells)
+    return lines
+
+
+def format_table(records: Sequence[Mapping[str, Any]], width: int = TABLE_WIDTH) -> str:
+    """One block per (benchmark, task), one row per record: headline metric first, gallery size shown.
 
     Args:
         records: results records (see `vidret.evaluation.results.build_record`).
+        width: the widest line wanted; only a metric row wider than this on its own exceeds it.
 
     Returns:
-        An aligned text table.
+        The text table.
     """
-    header = ["benchmark", "model", "task", "metrics", "queries", "failed"]
-    rows = [header]
-    for rec in records:
-        for task_id, task in rec["tasks"].items():
-            metrics = "  ".join(f"{k} {v:6.2f}" for k, v in task["metrics"].items())
-            rows.append(
-                [rec["benchmark"], model_label(rec), task_id, metrics, str(task["num_queries"]), str(task["num_failed"])]
-            )
-    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
+    groups: dict[tuple[str, str], list[tuple[str, Mapping[str, Any]]]] = {}
+    for record in records:
+        for task_id, task in record["tasks"].items():
+            groups.setdefault((record["benchmark"], task_id), []).append((model_label(record), task))
+    blocks = ["\n".join(_task_block(benchmark, task_id, entries, width)) for (benchmark, task_id), entries in groups.items()]
+    return "\n\n".join(blocks)
 
 
-def format_record(record: Mapping[str, Any]) -> str:
+def format_record(record: Mapping[str, Any], width: int = TABLE_WIDTH) -> str:
     """A table of one record plus its failures and run facts."""
-    lines = [format_table([record])]
+    lines = [format_table([record], width)]
     if record["failures"]:
         lines.append(f"{record['num_failed']} item(s) failed to decode (counted as misses):")
         lines += [f"  {f.get('kind', 'item')} {f['item_id']}: {f['reason']}" for f in record["failures"][:20]]

@@ -1,0 +1,74 @@
+"""The results table printed by `vidret evaluate` / `vidret demo`: readable at 80 and 120 columns,
+grouped per task with the headline metric first, gallery size shown, the oracle labelled a check."""
+
+from __future__ import annotations
+
+import pytest
+from results_helpers import make_results, with_change
+
+from vidret.benchmarks import BENCHMARKS
+from vidret.evaluation.report import format_table
+
+
+def records():
+    model = make_results("lovr", model_id="openai/clip-vit-base-patch32", base=31.0)
+    random = with_change(make_results("lovr", model_id="tiny-clip-random-with-a-long-name", base=2.0), "model.random_weights", True)
+    oracle = with_change(make_results("lovr", model_id="oracle"), "model.adapter", "oracle")
+    composed = [make_results("tf-covr", model_id="google/siglip-base-patch16-224"),
+                with_change(make_results("tf-covr", model_id="oracle"), "model.adapter", "oracle")]
+    return [model, random, oracle, *composed]
+
+
+@pytest.mark.parametrize("width", [80, 120])
+def test_table_fits_the_terminal(width):
+    text = format_table(records(), width=width)
+    assert max(len(line) for line in text.splitlines()) <= width
+
+
+def test_one_block_per_task_headline_first_gallery_shown():
+    recs = records()
+    blocks = format_table(recs).split("\n\n")
+    lovr, tfcovr = BENCHMARKS["lovr"], BENCHMARKS["tf-covr"]
+    assert len(blocks) == len(lovr.default_tasks()) + 1
+    for block, (benchmark, task_id) in zip(blocks, [("lovr", t) for t in lovr.default_tasks()] + [("tf-covr", "cvr")]):
+        spec = (lovr if benchmark == "lovr" else tfcovr).tasks[task_id]
+        task = next(r for r in recs if r["benchmark"] == benchmark)["tasks"][task_id]
+        title, header, *rows = block.splitlines()
+        assert title == (f"{benchmark} {task_id}: {spec.name}, {task['num_queries']} queries, "
+                         f"gallery {task['gallery_size']}, headline {spec.main_score}")
+        assert header.split()[:2] == ["model", spec.main_score + "*"]  # the headline, marked, comes first
+        assert header.split()[2:] == [m for m in spec.metrics if m != spec.main_score]
+        assert "failed" not in header  # no failures: no column for them
+    t2v = blocks[0].splitlines()
+    assert t2v[2].split() == ["openai/clip-vit-base-patch32", *(f"{recs[0]['tasks']['t2v']['metrics'][m]:.2f}"
+                                                                  for m in BENCHMARKS["lovr"].tasks["t2v"].metrics)]
+
+
+def test_oracle_is_a_check_and_random_weights_are_labelled():
+    text = format_table(records())
+    assert "  oracle (check) " in text and "tiny-clip-random-with-a-long-name (random weights)" in text
+    assert "leader" not in text
+
+
+def test_a_long_model_name_gets_its_own_line_at_80_columns():
+    record = records()[3]
+    headline = f"{record['tasks']['cvr']['metrics']['mAP@50']:.2f}"
+    lines = format_table([record], width=80).splitlines()  # TF-CoVR: 8 metrics
+    assert lines[2] == "  google/siglip-base-patch16-224"
+    assert lines[3].startswith("  " + " " * len("model")) and lines[3].split()[0] == headline  # the row's numbers
+    wide = format_table([record], width=120).splitlines()
+    assert wide[2].split()[:2] == ["google/siglip-base-patch16-224", headline]
+
+
+def test_counts_that_differ_between_rows_get_columns():
+    full, limited = records()[3], with_change(records()[4], "tasks.cvr.num_queries", 7)
+    limited = with_change(limited, "tasks.cvr.num_failed", 2)
+    header = format_table([full, limited]).splitlines()[1].split()
+    assert header[-2:] == ["queries", "failed"] and " queries," not in format_table([full, limited])
+
+
+def test_a_long_title_puts_its_counts_on_a_line_of_their_own():
+    record = with_change(with_change(records()[3], "tasks.cvr.num_queries", 123456), "tasks.cvr.gallery_size", 654321)
+    title, counts = format_table([record], width=80).splitlines()[:2]
+    assert title == "tf-covr cvr: composed video retrieval"
+    assert counts == "  123456 queries, gallery 654321, headline mAP@50"
