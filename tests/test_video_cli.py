@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from vidret.cli.main import main
-from vidret.cli.sample import contact_sheet
+from vidret.cli.sample import contact_sheet, frame_labels
 from vidret.video.synthetic import decode_frame_index
 from video_helpers import small_video, video_dir  # noqa: F401  (fixtures)
 
@@ -34,8 +34,11 @@ def test_sample_on_a_video_writes_a_contact_sheet(small_video, tmp_path, capsys)
     assert code == 0
     sheet = np.asarray(Image.open(out).convert("RGB"))
     gap = 4
-    assert sheet.shape == (2 * (64 + gap) + gap, 3 * (64 + gap) + gap, 3)
-    tiles = [sheet[gap + r * 68 : gap + r * 68 + 64, gap + c * 68 : gap + c * 68 + 64] for r in range(2) for c in range(3)]
+    cell = (sheet.shape[1] - gap) // 3 - gap  # a cell is widened to fit its label, the tile centred in it
+    band = (sheet.shape[0] - gap) // 2 - gap - 64  # the label under each tile
+    assert cell >= 64 and band > 0 and sheet.shape == (2 * (64 + band + gap) + gap, 3 * (cell + gap) + gap, 3)
+    left = (cell - 64) // 2
+    tiles = [sheet[gap + r * (64 + band + gap) :][:64, gap + c * (cell + gap) + left :][:, :64] for r in range(2) for c in range(3)]
     assert [decode_frame_index(t) for t in tiles] == [75, 105, 135, 165, 195, 225]
     text = capsys.readouterr().out
     assert "64x48 h264" in text and "2.500" in text and "wrote" in text
@@ -51,7 +54,9 @@ def test_sample_without_video_runs_the_demo(tmp_path, capsys):
     for line in lines:  # "t= ... s  frame N  (expected N)"
         got, expected = line.split("frame")[1].split("(expected")
         assert int(got) == int(expected.strip(" )"))
-    assert Image.open(out).size == (4 * 68 + 4, 72)
+    times = [float(line.split("t=")[1].split("s")[0]) for line in lines]
+    labels = frame_labels(times, 30.0, "exact", [int(line.split("frame")[1].split("(")[0]) for line in lines])
+    assert Image.open(out).size == contact_sheet(np.zeros((4, 64, 64, 3), np.uint8), 4, labels=labels).size
 
 
 def test_sample_keyframe_mode(small_video, tmp_path):

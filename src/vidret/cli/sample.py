@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,6 +21,7 @@ if TYPE_CHECKING:  # numpy and Pillow load only when the command runs
     from PIL import Image
 
 DEMO_SECONDS, DEMO_FPS, DEMO_SIZE = 12.0, 30, (320, 180)
+LABEL_PAD = 4  # pixels around a tile's label
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -52,33 +54,72 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     return parser
 
 
-def contact_sheet(frames: np.ndarray, columns: int = 4, gap: int = 4) -> Image.Image:
+def contact_sheet(frames: np.ndarray, columns: int = 4, gap: int = 4, labels: Sequence[str] | None = None) -> Image.Image:
     """Tile frames into one RGB image, `columns` per row, on a dark background.
 
     Args:
         frames: uint8 array (T, H, W, 3), RGB.
         columns: Frames per row (fewer when there are fewer frames).
         gap: Pixels between and around the tiles.
+        labels: One text per frame (may hold several lines), written under its tile; a cell is
+            widened to fit its label.
 
     Returns:
         The sheet as a PIL image.
 
     Raises:
-        ValueError: If columns < 1.
+        ValueError: If columns < 1, or labels are given but not one per frame.
     """
     import numpy as np
-    from PIL import Image
+    from PIL import Image, ImageDraw, ImageFont
 
     if columns < 1:
         raise ValueError(f"columns must be >= 1, got {columns}")
     count, height, width = frames.shape[:3]
+    if labels is not None and len(labels) != count:
+        raise ValueError(f"{len(labels)} labels for {count} frames")
+    font = ImageFont.load_default()
+    text_boxes = [ImageDraw.Draw(Image.new("RGB", (1, 1))).multiline_textbbox((0, 0), text, font=font) for text in labels or []]
+    cell_width = max([width, *(box[2] + 2 for box in text_boxes)])
+    band = max([0, *(box[3] + LABEL_PAD for box in text_boxes)])
     columns = min(columns, count)
     rows = -(-count // columns)
-    sheet = np.full((rows * (height + gap) + gap, columns * (width + gap) + gap, 3), 32, dtype=np.uint8)
+    sheet = np.full((rows * (height + band + gap) + gap, columns * (cell_width + gap) + gap, 3), 32, dtype=np.uint8)
     for k, frame in enumerate(frames):
-        y, x = gap + (k // columns) * (height + gap), gap + (k % columns) * (width + gap)
-        sheet[y : y + height, x : x + width] = frame
-    return Image.fromarray(sheet, "RGB")
+        y, x = gap + (k // columns) * (height + band + gap), gap + (k % columns) * (cell_width + gap)
+        left = x + (cell_width - width) // 2
+        sheet[y : y + height, left : left + width] = frame
+    image = Image.fromarray(sheet, "RGB")
+    draw = ImageDraw.Draw(image)
+    for k, text in enumerate(labels or []):
+        y, x = gap + (k // columns) * (height + band + gap), gap + (k % columns) * (cell_width + gap)
+        draw.multiline_text((x + 1, y + height + LABEL_PAD // 2), text, fill=(235, 235, 235), font=font)
+    return image
+
+
+def frame_labels(times: Sequence[float], fps: float, mode: str, decoded: Sequence[int] | None = None) -> list[str]:
+    """What each tile of the sheet says: its number, its time, and its frame index.
+
+    Args:
+        times: sample times in seconds after the first frame.
+        fps: the video's frame rate.
+        mode: "exact" or "keyframe" (a keyframe may be up to a GOP early: no index is claimed).
+        decoded: frame indices read back from the frames (the demo video encodes them).
+
+    Returns:
+        One two-line label per sample, e.g. "#1  t=2.500 s\nframe ~75" ("~": computed from the
+        frame rate, exact for constant-rate videos; no "~" when read back from the frame).
+    """
+    labels = []
+    for k, t in enumerate(times):
+        if decoded is not None:
+            index = f"frame {decoded[k]}"
+        elif mode == "exact":
+            index = f"frame ~{int(t * fps + 1e-6)}"
+        else:
+            index = "keyframe at or before"
+        labels.append(f"#{k + 1}  t={t:.3f} s\n{index}")
+    return labels
 
 
 def run(args: argparse.Namespace) -> int:
@@ -104,21 +145,26 @@ def _sample(args: argparse.Namespace) -> int:
             from vidret.video.synthetic import make_test_video
 
             source = str(make_test_video(Path(tmp) / "demo.mp4", DEMO_SECONDS, fps=DEMO_FPS, size=DEMO_SIZE, gop=DEMO_FPS * 2))
-            print(f"demo: generated a {DEMO_SECONDS:g} s synthetic video (each frame encodes its index)")
+            print(f"demo: generated a {DEMO_SECONDS:g} s synthetic video (each frame encodes its index), "
+                  "deleted when the command ends")
         info = probe(source)
-        print(f"{source}: {info.width}x{info.height} {info.codec}, {info.fps:.3f} fps, "
+        name = "demo video" if demo else source  # the demo's file is temporary: no path to print
+        print(f"{name}: {info.width}x{info.height} {info.codec}, {info.fps:.3f} fps, "
               f"{info.duration:.3f} s, {info.num_frames} frames")
         frames = sample_frames(source, args.frames, args.start, args.end, size=args.size, mode=args.mode)
         times = uniform_timestamps(*resolve_range(args.start, args.end, info.duration, info.fps, source), args.frames)
+        decoded = None
         if demo:
             from vidret.video.synthetic import decode_frame_index
 
-            for t, frame in zip(times, frames):
-                got = decode_frame_index(frame)
+            decoded = [decode_frame_index(frame) for frame in frames]
+            for t, got in zip(times, decoded):
                 print(f"  t={t:8.3f} s  frame {got:6d}  (expected {int(t * DEMO_FPS + 1e-6)})")
         else:
             print("  times (s): " + ", ".join(f"{t:.3f}" for t in times))
+        labels = frame_labels(times, info.fps, args.mode, decoded)
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        contact_sheet(frames, args.columns).save(args.out)
-    print(f"wrote {args.out} ({len(frames)} frames of {frames.shape[2]}x{frames.shape[1]}, mode={args.mode})")
+        contact_sheet(frames, args.columns, labels=labels).save(args.out)
+    print(f"wrote {args.out} ({len(frames)} frames of {frames.shape[2]}x{frames.shape[1]}, mode={args.mode}, "
+          "each labelled with its number, time and frame index)")
     return 0
