@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import shutil
+
+import pytest
 from runner_helpers import run
+
 from vidret.evaluation.dataset import is_local, make_resolver
 
 
@@ -29,5 +33,14 @@ def test_annotations_only_repo_with_video_root(tmp_path):
     assert resolver("videos/x.mp4") == str(merged.resolve() / "videos" / "x.mp4")  # absent: named where expected
     record = run("lovr", repo, "oracle", video_root=str(merged))
     assert all(t["metrics"]["R@1"] == 100.0 for t in record["tasks"].values())
-    missing = run("lovr", repo, "oracle", tasks="t2v")  # without the videos every item fails, counted
-    assert missing["num_failed"] > 0 and missing["tasks"]["t2v"]["metrics"]["R@1"] == 0.0
+    with pytest.raises(ValueError, match="no video was found in the dataset repo: .* pass --video-root DIR"):
+        run("lovr", repo, "oracle", tasks="t2v")  # without any video: said before the run, not 100% failures
+    partial = tmp_path / "partial"
+    shutil.copytree(merged, partial)
+    import datasets
+
+    victim = datasets.load_dataset(str(repo), "videos", split="test")[0]["video_id"]
+    (partial / f"{victim}.mp4").unlink()
+    missing = run("lovr", repo, "oracle", tasks="t2v", video_root=str(partial))  # some missing: each counted
+    assert [f["item_id"] for f in missing["failures"] if f["kind"] == "video"] == [victim]
+    assert missing["tasks"]["t2v"]["metrics"]["R@1"] < 100.0
