@@ -181,10 +181,11 @@ def test_retry_warnings_are_shown_once_under_the_cli(built):
     assert proc.returncode == 1, proc.stderr
     lines = proc.stderr.strip().splitlines()
     retries = [line for line in lines if "Retrying in" in line]
-    assert len(retries) == 5  # huggingface_hub's 5 retries of the tree listing, each once
+    assert len(retries) == 5  # huggingface_hub's 5 retries of the repo's file listing, each once
     assert all(line.startswith("WARNING huggingface_hub.utils._http: Retrying in") for line in retries)
     raw = [line for line in lines if "thrown while requesting" in line]
     assert len(raw) == 6 and all(line.startswith("WARNING huggingface_hub") for line in raw)
-    assert lines[-1].startswith(f"vidret publish: the Hub failed on GET {HUB}/api/datasets/org/x/tree/main/videos (503")
+    assert lines[-1].startswith(f"vidret publish: the Hub failed on GET {HUB}/api/datasets/org/x/tree/main")
+    assert "(503 Service Unavailable, request id Root=1-abc): Service unavailable. A failure on the Hub's side" in lines[-1]
     assert "Traceback" not in proc.stderr and TOKEN not in proc.stderr
     assert "HTTP Request:" not in proc.stderr  # httpx2's per-request INFO lines only with --verbose

@@ -69,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
                 print(f"  - {problem}", file=sys.stderr)
             hint = partial_hint(results) if results is not None and not args.allow_partial else None
             if hint:
-                print(f"  {shown} {hint}", file=sys.stderr)
+                print(f"  {shown} {printable(hint)}", file=sys.stderr)
             continue
         print(f"OK {shown}: {summarize(results)}")
     return 1 if failed else 0
