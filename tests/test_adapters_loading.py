@@ -21,7 +21,10 @@ from vidret.adapters import (
 )
 from vidret.adapters.loading import pinned_revision
 
-EXPECTED_PRESETS = {"align", "chinese-clip", "clip", "metaclip", "metaclip-2", "siglip", "videoprism", "xclip"}
+EXPECTED_PRESETS = {
+    "align", "blip2", "chinese-clip", "clip", "gme", "lamra", "metaclip", "metaclip-2", "qwen3-vl-embedding", "siglip",
+    "videoprism", "vlm2vec", "xclip",
+}
 
 
 def test_every_preset_module_is_discovered():

@@ -14,8 +14,10 @@ from vidret.adapters.base import EmbeddingAdapter, check_clip
 from vidret.adapters.fusion import (
     AGGREGATION_CHOICES,
     FUSION_CHOICES,
+    NATIVE_FUSION,
     aggregate_segments,
     fuse,
+    is_native,
     l2_normalize,
     parse_fusion,
 )
@@ -29,6 +31,7 @@ from vidret.adapters.transformers_base import TransformersAdapter
 __all__ = [
     "AGGREGATION_CHOICES",
     "FUSION_CHOICES",
+    "NATIVE_FUSION",
     "AdapterPreset",
     "EmbeddingAdapter",
     "FramePoolingAdapter",
@@ -41,6 +44,7 @@ __all__ = [
     "find_preset",
     "fuse",
     "get_preset",
+    "is_native",
     "l2_normalize",
     "load_adapter",
     "parse_fusion",

@@ -11,7 +11,14 @@ from __future__ import annotations
 import abc
 from typing import TYPE_CHECKING, Any, Sequence
 
-from vidret.adapters.fusion import AGGREGATION_CHOICES, aggregate_segments, fuse, l2_normalize, parse_fusion
+from vidret.adapters.fusion import (
+    AGGREGATION_CHOICES,
+    NATIVE_FUSION,
+    aggregate_segments,
+    fuse,
+    l2_normalize,
+    parse_fusion,
+)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -53,7 +60,11 @@ class EmbeddingAdapter(abc.ABC):
         num_truncated_texts: running count of texts that were truncated to `text_max_length`.
         default_fusion: fusion used by `encode_composed` when none is given.
         default_aggregation: how `encode_long_video` pools segments when not told.
+        native_fusion: the model can embed a composed query (video + text) as ONE input in one
+            forward pass (`--fusion native`); such adapters implement `embed_composed`.
     """
+
+    native_fusion: bool = False
 
     num_frames: int = 8
     frame_size: tuple[int, int] | None = None
@@ -72,7 +83,7 @@ class EmbeddingAdapter(abc.ABC):
     ) -> None:
         if int(num_frames) < 1:
             raise ValueError(f"num_frames must be >= 1, got {num_frames}")
-        parse_fusion(default_fusion)  # fail at construction, not mid-run
+        self.check_fusion(default_fusion)  # fail at construction, not mid-run
         if default_aggregation not in AGGREGATION_CHOICES:
             raise ValueError(
                 f"unknown segment aggregation {default_aggregation!r}; choose one of {', '.join(AGGREGATION_CHOICES)}"
@@ -121,7 +132,40 @@ class EmbeddingAdapter(abc.ABC):
         """
         return [False] * len(texts)
 
+    def embed_composed(self, clips: Sequence["np.ndarray"], texts: Sequence[str]) -> "torch.Tensor":
+        """Embed each (clip, text) pair as ONE model input (native fusion); see `native_fusion`.
+
+        Only adapters with `native_fusion = True` implement this; `encode_composed` validates the
+        inputs and normalises the output.
+
+        Args:
+            clips: N validated clips.
+            texts: N modification texts, aligned with `clips`.
+
+        Returns:
+            (N, D) embeddings.
+
+        Raises:
+            NotImplementedError: the adapter has no native composition.
+        """
+        raise NotImplementedError(f"{type(self).__name__} has no native composed-query embedding")
+
     # ---- shared behaviour ---------------------------------------------------------------------
+    def check_fusion(self, fusion: str) -> str:
+        """The kind of `fusion`; "native" only where the model composes queries itself.
+
+        Raises:
+            ValueError: unknown fusion, or "native" on an adapter without `native_fusion`.
+        """
+        kind, _ = parse_fusion(fusion)
+        if kind == NATIVE_FUSION and not self.native_fusion:
+            raise ValueError(
+                f"--fusion native (fusion='native') needs a model that embeds the query video and the modification "
+                f"text together in one input (an MLLM embedder preset); {type(self).__name__} embeds them "
+                "separately: use a late fusion such as avg, sum or weighted:<alpha>"
+            )
+        return kind
+
     @staticmethod
     def finalize(embeddings: "torch.Tensor") -> "torch.Tensor":
         """Detach, cast to float32, L2-normalise and move to the CPU (the output contract)."""
@@ -132,21 +176,32 @@ class EmbeddingAdapter(abc.ABC):
     ) -> "torch.Tensor":
         """Embed composed queries (reference clip + modification text), as in TF-CoVR.
 
+        With fusion "native" the model sees each (clip, text) pair as ONE input in one forward
+        pass (`embed_composed`); every other fusion combines separately computed embeddings.
+
         Args:
             clips: N reference clips (see `encode_video`).
             texts: N modification texts, aligned with `clips`.
-            fusion: see `vidret.adapters.fuse`; defaults to `default_fusion`.
+            fusion: see `vidret.adapters.fuse`, or "native"; defaults to `default_fusion`.
 
         Returns:
             (N, D) L2-normalised float32 CPU tensor.
 
         Raises:
-            ValueError: `clips` and `texts` differ in length, or the fusion is unknown.
+            ValueError: `clips` and `texts` differ in length, the fusion is unknown, or it is
+                "native" on an adapter without `native_fusion` (the message names `--fusion native`).
         """
         fusion = fusion or self.default_fusion
-        kind, _ = parse_fusion(fusion)  # validate before spending time on the model
+        kind = self.check_fusion(fusion)  # validate before spending time on the model
         if len(clips) != len(texts):
             raise ValueError(f"encode_composed: got {len(clips)} clips but {len(texts)} texts; they must pair up")
+        if kind == NATIVE_FUSION:
+            for i, clip in enumerate(clips):
+                check_clip(clip, i)
+            for i, text in enumerate(texts):
+                if not isinstance(text, str):
+                    raise ValueError(f"text {i}: expected a string, got {type(text).__name__}")
+            return self.finalize(self.embed_composed(list(clips), list(texts)))
         # Skip the unused tower for the single-modality ablations.
         if kind == "text":
             return self.finalize(self.encode_text(texts))

@@ -39,14 +39,24 @@ class FramePoolingAdapter(TransformersAdapter):
             raise ValueError(f"unknown pooling {pooling!r}: use --pooling {'|'.join(POOLING_CHOICES)} (pooling=)")
         require_methods(
             model,
-            ("get_image_features", "get_text_features"),
+            self.required_methods,
             "it is not an image-text dual encoder, so it cannot be used with the frame-pooling adapter",
         )
         super().__init__(model, tokenizer, frame_transform, **kwargs)
         self.pooling = pooling
         self._interpolate = self.interpolate_pos_encoding and accepts_argument(
-            model.get_image_features, "interpolate_pos_encoding"
+            getattr(model, self.required_methods[0]), "interpolate_pos_encoding"
         )
+
+    #: The model methods this adapter calls (a subclass with another API names its own).
+    required_methods: tuple[str, ...] = ("get_image_features", "get_text_features")
+
+    def image_features(self, pixel_values: "torch.Tensor") -> "torch.Tensor":
+        """(N, D) embeddings of N frames (normalised by the caller)."""
+        # Only passed when the tower takes it: ALIGN's EfficientNet has no position embeddings
+        # (any size works) and no such argument.
+        kwargs = {"interpolate_pos_encoding": True} if self._interpolate else {}
+        return unwrap_features(self.model.get_image_features(pixel_values=pixel_values, **kwargs))
 
     def pool(self, frame_embeddings: "torch.Tensor") -> "torch.Tensor":
         """(T, D) normalised frame embeddings of one clip -> (D,) unit-norm clip embedding."""
@@ -59,11 +69,7 @@ class FramePoolingAdapter(TransformersAdapter):
         # All frames of the batch go through the image tower in one pass; clips may differ in T,
         # so remember where each clip's frames are.
         pixel_values = torch.cat([self.pixels(clip) for clip in clips])
-        # Only passed when the tower takes it: ALIGN's EfficientNet has no position embeddings
-        # (any size works) and no such argument.
-        kwargs = {"interpolate_pos_encoding": True} if self._interpolate else {}
-        feats = unwrap_features(self.model.get_image_features(pixel_values=pixel_values, **kwargs))
-        feats = l2_normalize(feats.float())
+        feats = l2_normalize(self.image_features(pixel_values).float())
         per_clip = torch.split(feats, [clip.shape[0] for clip in clips])
         return torch.stack([self.pool(f) for f in per_clip])
 

@@ -11,7 +11,10 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # torch is imported lazily so `import vidret.adapters` stays cheap
     import torch
 
-FUSION_CHOICES = ("avg", "sum", "weighted:<alpha>", "text", "video")
+FUSION_CHOICES = ("avg", "sum", "weighted:<alpha>", "text", "video", "native")
+#: The model embeds (query video + modification text) as one input in one forward pass; only
+#: adapters with `native_fusion` can (see `EmbeddingAdapter.encode_composed`).
+NATIVE_FUSION = "native"
 AGGREGATION_CHOICES = ("mean", "max")
 
 
@@ -32,7 +35,8 @@ def parse_fusion(fusion: str) -> tuple[str, float | None]:
     """Validate a fusion name and split off the weight of `weighted:<alpha>`.
 
     Args:
-        fusion: one of "avg", "sum", "text", "video" or "weighted:<alpha>" with 0 <= alpha <= 1.
+        fusion: one of "avg", "sum", "text", "video", "native" or "weighted:<alpha>" with
+            0 <= alpha <= 1.
 
     Returns:
         (kind, alpha): alpha is the video weight for "weighted", else None.
@@ -43,7 +47,7 @@ def parse_fusion(fusion: str) -> tuple[str, float | None]:
     if not isinstance(fusion, str):
         raise ValueError(f"fusion must be a string, one of {', '.join(FUSION_CHOICES)}; got {fusion!r}")
     name = fusion.strip().lower()
-    if name in ("avg", "sum", "text", "video"):
+    if name in ("avg", "sum", "text", "video", NATIVE_FUSION):
         return name, None
     if name.startswith("weighted:"):
         raw = name.split(":", 1)[1]
@@ -59,8 +63,17 @@ def parse_fusion(fusion: str) -> tuple[str, float | None]:
     raise ValueError(f"unknown fusion {fusion!r}; choose one of {', '.join(FUSION_CHOICES)}")
 
 
+def is_native(fusion: str) -> bool:
+    """Whether `fusion` (any accepted spelling) is the native, one-forward-pass composition.
+
+    Raises:
+        ValueError: an unknown fusion (see `parse_fusion`).
+    """
+    return parse_fusion(fusion)[0] == NATIVE_FUSION
+
+
 def fuse(video_emb: "torch.Tensor", text_emb: "torch.Tensor", fusion: str = "avg") -> "torch.Tensor":
-    """Combine video and text embeddings into one composed-query embedding per row.
+    """Combine video and text embeddings into one composed-query embedding per row (late fusion).
 
     Both inputs are L2-normalised first, so neither modality dominates by its scale; the result is
     renormalised (cosine scoring downstream).
@@ -80,9 +93,15 @@ def fuse(video_emb: "torch.Tensor", text_emb: "torch.Tensor", fusion: str = "avg
         (N, D) float32 unit-norm tensor on the inputs' device.
 
     Raises:
-        ValueError: unknown fusion, bad alpha, or inputs whose shapes differ or are not 2-D.
+        ValueError: unknown fusion, bad alpha, "native" (the model composes the query itself; there
+            is nothing to combine), or inputs whose shapes differ or are not 2-D.
     """
     kind, alpha = parse_fusion(fusion)
+    if kind == NATIVE_FUSION:
+        raise ValueError(
+            "fusion 'native' is not a combination of two embeddings: the model embeds the query video and the "
+            "modification text together (EmbeddingAdapter.encode_composed with --fusion native)"
+        )
     if video_emb.ndim != 2 or text_emb.ndim != 2 or video_emb.shape != text_emb.shape:
         raise ValueError(
             "fuse: video and text embeddings must both be (N, D) with the same shape; "

@@ -1,14 +1,16 @@
 """`load_adapter`: a Hub id or local folder -> a ready `EmbeddingAdapter`.
 
-Resolution order: an explicit `preset=` name, else a preset whose Hub-id pattern matches (and
-whose model types agree with the checkpoint's config), else a preset for `config.model_type`,
-else an error listing the presets. Explicit arguments override the preset's settings; settings
+Resolution order: an explicit `preset=` name, else the checkpoint's own `vidret_preset` config
+key, else a preset whose Hub-id pattern matches (and whose model types agree with the
+checkpoint's config), else a preset for `config.model_type`, else an error listing the presets.
+Each preset kind has a builder (`KIND_BUILDERS`); "plugin" presets are built by their own factory. Explicit arguments override the preset's settings; settings
 that cannot apply to the chosen adapter are rejected with the fix instead of being ignored.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, Mapping
 
 from vidret.adapters.base import EmbeddingAdapter
@@ -22,6 +24,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 RANDOM_WEIGHTS_KEY = "vidret_random_weights"  # set in config.json by vidret.adapters.tiny
+#: config.json key naming the preset a local checkpoint is meant for (set by vidret.adapters.tiny;
+#: a fine-tune may set it too). `--adapter` still wins.
+PRESET_KEY = "vidret_preset"
 
 
 def read_config_dict(model: str, revision: str | None = None) -> dict[str, Any]:
@@ -75,10 +80,13 @@ def resolve_preset(model: str, model_type: str | None, preset: str | None = None
     if found is None:
         found = find_preset("", model_type)
     if found is None:
+        # Backbones shared by several families (Qwen2-VL: GME, VLM2Vec, LamRA) are never guessed.
+        candidates = sorted(p.name for p in available_presets().values() if model_type and model_type in p.model_types)
+        hint = f" Presets for {model_type} checkpoints: {', '.join(candidates)}." if candidates else ""
         names = ", ".join(sorted(available_presets()))
         raise ValueError(
             f"no adapter preset for model {model!r} (config.model_type={model_type!r}). Choose one explicitly with "
-            f"--adapter/preset=NAME if the model is of a supported family; available presets: {names}"
+            f"--adapter/preset=NAME if the model is of a supported family.{hint} Available presets: {names}"
         )
     return found
 
@@ -92,7 +100,8 @@ def pinned_revision(preset: AdapterPreset, model: str, revision: str | None) -> 
 
 
 def _model_max_text_length(config: Any) -> int | None:
-    text_config = getattr(config, "text_config", None) or config
+    # BLIP-2 encodes retrieval texts with its Q-Former (its text_config is the language model).
+    text_config = getattr(config, "qformer_config", None) or getattr(config, "text_config", None) or config
     return getattr(text_config, "max_position_embeddings", None)
 
 
@@ -111,6 +120,30 @@ def _load_processor_dict(model: str, revision: str | None) -> dict[str, Any] | N
     except OSError:
         return None
     return config or None
+
+
+@dataclass(frozen=True)
+class LoadOptions:
+    """The user's `load_adapter` arguments, handed to the builder of the preset's kind."""
+
+    frames: int | None = None
+    resolution: int | None = None
+    pooling: str | None = None
+    text_max_length: int | None = None
+    fusion: str | None = None
+    device: "str | torch.device | None" = None
+    dtype: "str | torch.dtype | None" = None
+    batch_size: int = 16
+    trust_remote_code: bool = False
+
+
+def _remote_code_refusal(model: str, config_dict: Mapping[str, Any], preset: AdapterPreset | None) -> ValueError:
+    family = f" (preset {preset.name!r}: its modeling code lives in the model repository)" if preset else ""
+    return ValueError(
+        f"model {model!r} needs custom code from its repository{family} (config.model_type="
+        f"{config_dict.get('model_type')!r}, auto_map={config_dict.get('auto_map')!r}). Read that code, then "
+        "pass --trust-remote-code (trust_remote_code=True) to allow it to run"
+    )
 
 
 def load_adapter(
@@ -133,13 +166,14 @@ def load_adapter(
     Args:
         model: Hub model id (e.g. "openai/clip-vit-base-patch32") or local folder.
         revision: Hub revision; None = the preset's pinned commit for this id, if any, else main.
-        preset: preset name forcing the adapter and defaults (see `available_presets()`).
+        preset: preset name forcing the adapter and defaults (see `available_presets()`); else a
+            local folder's `vidret_preset` config key, a Hub-id pattern, or the model type.
         frames: frames per clip (overrides the preset).
         resolution: square model input in pixels (overrides the preset's, else the checkpoint's
             processor size; the vision tower interpolates its position embeddings).
         pooling: temporal pooling, "mean" or "max" (frame-pooling adapters only).
         text_max_length: tokens kept per text (<= the model's maximum).
-        fusion: default composed-query fusion.
+        fusion: default composed-query fusion ("native" for models that compose queries themselves).
         device: torch device; None = CUDA if available else CPU.
         dtype: "bf16", "fp16", "fp32" or a torch dtype; None = bf16 on CUDA, fp32 on CPU.
         batch_size: texts or clips per forward pass.
@@ -151,30 +185,93 @@ def load_adapter(
     Raises:
         OSError: the model's config cannot be read.
         ValueError: the model needs remote code and `trust_remote_code` is False; no preset fits;
-            an override that does not apply to the chosen adapter or exceeds the model's limits.
+            a package the preset needs is missing (the install command is named); an override that
+            does not apply to the chosen adapter or exceeds the model's limits.
     """
+    model = str(model)  # a pathlib.Path to a local folder works too
+    options = LoadOptions(
+        frames=frames,
+        resolution=resolution,
+        pooling=pooling,
+        text_max_length=text_max_length,
+        fusion=fusion,
+        device=device,
+        dtype=dtype,
+        batch_size=batch_size,
+        trust_remote_code=trust_remote_code,
+    )
+    if fusion is not None:
+        parse_fusion(fusion)
+    named = get_preset(preset) if preset is not None else find_preset(model)
+    if named is not None and named.adapter == "plugin":
+        # A plug-in loads its model its own way (open_clip, LanguageBind, ...): there may be no
+        # transformers config.json to read.
+        return _build_plugin(named, model, pinned_revision(named, model, revision), options)
     if revision is None:
         # Apply a pin before the first read: some repos (VideoPrism) only have transformers
         # files at the pinned commit, not on main.
-        named = get_preset(preset) if preset is not None else find_preset(model)
         revision = pinned_revision(named, model, None) if named is not None else None
     config_dict = read_config_dict(model, revision)
-    if _needs_remote_code(config_dict) and not trust_remote_code:
-        raise ValueError(
-            f"model {model!r} needs custom code from its repository (config.model_type="
-            f"{config_dict.get('model_type')!r}, auto_map={config_dict.get('auto_map')!r}). Read that code, then "
-            "pass --trust-remote-code (trust_remote_code=True) to allow it to run"
-        )
-    model_type = config_dict.get("model_type")
-    chosen = resolve_preset(model, model_type, preset)
+    needs_code = _needs_remote_code(config_dict)
+    try:
+        chosen = resolve_preset(model, config_dict.get("model_type"), preset or config_dict.get(PRESET_KEY))
+    except ValueError:
+        if needs_code and not trust_remote_code:
+            raise _remote_code_refusal(model, config_dict, None) from None
+        raise
+    if (needs_code or chosen.trust_remote_code) and not trust_remote_code:
+        raise _remote_code_refusal(model, config_dict, chosen if chosen.trust_remote_code else None)
     _check_overrides(chosen, frames=frames, pooling=pooling)
-    if fusion is not None:
-        parse_fusion(fusion)
     revision = pinned_revision(chosen, model, revision)  # no-op unless the preset came from model_type
+    if chosen.adapter == "plugin":  # named by the folder's vidret_preset
+        return _build_plugin(chosen, model, revision, options)
+    from vidret.adapters.plugins import check_requirements
 
-    from transformers import AutoConfig, AutoModel, AutoTokenizer
+    check_requirements(chosen)
+    return _builder(chosen.adapter)(chosen, model, revision, config_dict, options)
 
-    config = AutoConfig.from_pretrained(model, revision=revision, trust_remote_code=trust_remote_code)
+
+def _build_plugin(chosen: AdapterPreset, model: str, revision: str | None, options: LoadOptions) -> EmbeddingAdapter:
+    from vidret.adapters.plugins import build_plugin_adapter
+
+    return build_plugin_adapter(chosen, model, revision=revision, **asdict(options))
+
+
+#: Adapter kind -> "module:function" building it from (preset, model, revision, config dict, options).
+KIND_BUILDERS = {
+    "frame_pooling": "vidret.adapters.loading:build_dual_encoder_adapter",
+    "native_video": "vidret.adapters.loading:build_dual_encoder_adapter",
+    "blip2_retrieval": "vidret.adapters.loading:build_dual_encoder_adapter",
+    "mllm_embedder": "vidret.adapters.mllm:build_mllm_adapter",
+    "remote_code": "vidret.adapters.remote_code:build_remote_code_adapter",
+}
+
+
+def _builder(kind: str) -> Any:
+    import importlib
+
+    module, _, name = KIND_BUILDERS[kind].partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def load_model_class(preset: AdapterPreset, trust_remote_code: bool) -> Any:
+    """The class whose `from_pretrained` loads the checkpoint: the preset's, else `AutoModel`.
+
+    Custom code (`auto_map`) always goes through `AutoModel`, which finds the repository's class.
+    """
+    import transformers
+
+    if preset.model_class and not trust_remote_code:
+        return getattr(transformers, preset.model_class)
+    return transformers.AutoModel
+
+
+def text_length_limit(preset: AdapterPreset, config: Any, text_max_length: int | None, model: str) -> int:
+    """Tokens kept per text: the user's (checked against the model), else the preset's capped by the model.
+
+    Raises:
+        ValueError: `text_max_length` exceeds the checkpoint's position embeddings.
+    """
     max_len = _model_max_text_length(config)
     if text_max_length is not None:
         if max_len is not None and text_max_length > max_len:
@@ -182,24 +279,36 @@ def load_adapter(
                 f"text length {text_max_length} exceeds what {model!r} supports ({max_len} positions): "
                 f"use --text-max-length {max_len} (text_max_length={max_len}) or less"
             )
-        wanted_len = text_max_length
-    else:  # the preset's length, capped by the checkpoint's position embeddings
-        limits = [n for n in (chosen.text_max_length, max_len) if n]
-        wanted_len = min(limits) if limits else 77
+        return int(text_max_length)
+    limits = [n for n in (preset.text_max_length, max_len) if n]
+    return int(min(limits)) if limits else 77
 
+
+def build_dual_encoder_adapter(
+    chosen: AdapterPreset, model: str, revision: str | None, config_dict: Mapping[str, Any], options: LoadOptions
+) -> EmbeddingAdapter:
+    """A frame-pooling, native-video or BLIP-2 adapter over a transformers checkpoint.
+
+    Raises:
+        ValueError: an override the model cannot honour (resolution, frames, text length).
+    """
+    from transformers import AutoConfig, AutoTokenizer
+
+    trust = options.trust_remote_code
+    config = AutoConfig.from_pretrained(model, revision=revision, trust_remote_code=trust)
+    wanted_len = text_length_limit(chosen, config, options.text_max_length, model)
     image_size = _vision_image_size(config)
     processor_dict = _load_processor_dict(model, revision)
     if processor_dict is None:
         processor_dict = dict(chosen.processor_defaults) if chosen.processor_defaults else None
-    if resolution is None:
-        resolution = chosen.resolution
+    resolution = options.resolution if options.resolution is not None else chosen.resolution
     transform = FrameTransform.from_processor_config(processor_dict, image_size, resolution)
     model_input = transform.output_size
     interpolate = model_input is not None and tuple(model_input) != (image_size, image_size)
 
-    num_frames = _resolve_frames(chosen, config, frames, model)
-    tokenizer = AutoTokenizer.from_pretrained(model, revision=revision, trust_remote_code=trust_remote_code)
-    loaded = AutoModel.from_pretrained(model, revision=revision, trust_remote_code=trust_remote_code)
+    num_frames = _resolve_frames(chosen, config, options.frames, model)
+    tokenizer = AutoTokenizer.from_pretrained(model, revision=revision, trust_remote_code=trust)
+    loaded = load_model_class(chosen, trust).from_pretrained(model, revision=revision, trust_remote_code=trust)
 
     if interpolate and chosen.adapter == "native_video":
         from vidret.adapters.transformers_base import accepts_argument
@@ -214,29 +323,38 @@ def load_adapter(
         revision=revision,
         preset=chosen.name,
         num_frames=num_frames,
-        text_max_length=int(wanted_len),
+        text_max_length=wanted_len,
         padding=chosen.padding,
         text_inputs=chosen.text_inputs,
-        default_fusion=fusion or chosen.default_fusion,
-        device=device,
-        dtype=dtype,
-        batch_size=batch_size,
+        default_fusion=options.fusion or chosen.default_fusion,
+        device=options.device,
+        dtype=options.dtype,
+        batch_size=options.batch_size,
         interpolate_pos_encoding=interpolate,
         random_weights=bool(config_dict.get(RANDOM_WEIGHTS_KEY, False)),
     )
+    pooling = options.pooling or chosen.pooling
+    if chosen.adapter == "blip2_retrieval":
+        from vidret.adapters.blip2 import Blip2RetrievalAdapter
+
+        return Blip2RetrievalAdapter(loaded, tokenizer, transform, pooling=pooling, **common)
     if chosen.adapter == "frame_pooling":
         from vidret.adapters.frame_pooling import FramePoolingAdapter
 
-        return FramePoolingAdapter(loaded, tokenizer, transform, pooling=pooling or chosen.pooling, **common)
+        return FramePoolingAdapter(loaded, tokenizer, transform, pooling=pooling, **common)
     from vidret.adapters.native_video import NativeVideoAdapter
 
     return NativeVideoAdapter(loaded, tokenizer, transform, video_input=chosen.video_input, **common)
 
 
+#: Kinds that embed frames one by one and pool them over time (`--pooling` applies).
+FRAME_POOLING_KINDS = ("frame_pooling", "blip2_retrieval")
+
+
 def _check_overrides(preset: AdapterPreset, *, frames: int | None, pooling: str | None) -> None:
     if frames is not None and int(frames) < 1:
         raise ValueError(f"frames must be >= 1, got {frames}")
-    if pooling is not None and preset.adapter != "frame_pooling":
+    if pooling is not None and preset.adapter not in FRAME_POOLING_KINDS:
         raise ValueError(
             f"pooling={pooling!r} does not apply to preset {preset.name!r}: its model pools frames inside its own "
             "video tower. Drop --pooling (pooling=), or pick a frame-pooling preset with --adapter"
@@ -245,7 +363,7 @@ def _check_overrides(preset: AdapterPreset, *, frames: int | None, pooling: str 
 
 def _resolve_frames(preset: AdapterPreset, config: Any, frames: int | None, model: str) -> int:
     """Frames per clip; for native video models, the checkpoint's fixed `num_frames`."""
-    if preset.adapter == "frame_pooling":
+    if preset.adapter in FRAME_POOLING_KINDS:
         return int(frames or preset.frames or 8)
     vision = getattr(config, "vision_config", None) or config
     fixed = getattr(vision, "num_frames", None)

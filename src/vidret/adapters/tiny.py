@@ -17,7 +17,7 @@ import io
 from pathlib import Path
 from typing import Any, Iterator
 
-from vidret.adapters.loading import RANDOM_WEIGHTS_KEY
+from vidret.adapters.loading import PRESET_KEY, RANDOM_WEIGHTS_KEY
 
 SEED = 0
 IMAGE_SIZE = 32
@@ -132,9 +132,11 @@ def _sentencepiece_model(vocab_size: int = 64) -> bytes:
     return buf.getvalue()
 
 
-def _save(model: Any, tokenizer: Any, processor: Any, out: Path, family: str) -> Path:
+def _save(model: Any, tokenizer: Any, processor: Any, out: Path, family: str, preset: str | None = None) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     setattr(model.config, RANDOM_WEIGHTS_KEY, True)  # read back by load_adapter -> describe()
+    if preset is not None:  # backbones shared by several families say which one they stand for
+        setattr(model.config, PRESET_KEY, preset)
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)
     if processor is not None:
@@ -285,9 +287,179 @@ def build_tiny_videoprism(directory: str | Path) -> Path:
         return _save(model, tok, None, Path(directory), "VideoPrism")
 
 
+def _word_vocab() -> list[str]:
+    """The distinct lower-case words of `_CORPUS` (a WordPiece vocabulary for tiny BERT tokenizers)."""
+    words = sorted({w for line in _CORPUS for w in line.split()})
+    return ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *words]
+
+
+def build_tiny_blip2(directory: str | Path) -> Path:
+    """Save a tiny random `Blip2ForImageTextRetrieval` (32x32 input, 4 query tokens, 16-d ITC space).
+
+    The Q-Former encodes the texts with a BERT WordPiece tokenizer (the corpus words), like the
+    real checkpoints' bert-base-uncased one; the config sets `vidret_preset: blip2` (the blip-2
+    model type also covers captioning checkpoints, so the type alone picks no preset).
+
+    Args:
+        directory: folder to write (created if missing).
+
+    Returns:
+        The folder, loadable with `load_adapter(path)`.
+    """
+    import torch
+    from transformers import BertTokenizer, Blip2Config, Blip2ForImageTextRetrieval, BlipImageProcessorPil
+
+    with _quiet():
+        vocab = _word_vocab()
+        tok = BertTokenizer(vocab={w: i for i, w in enumerate(vocab)}, model_max_length=TEXT_POSITIONS)
+        config = Blip2Config(
+            vision_config=dict(image_size=IMAGE_SIZE, patch_size=PATCH_SIZE, num_hidden_layers=2, **_TOWER),
+            qformer_config=dict(
+                num_hidden_layers=2,
+                vocab_size=len(vocab),
+                max_position_embeddings=TEXT_POSITIONS,
+                pad_token_id=tok.pad_token_id,
+                encoder_hidden_size=_TOWER["hidden_size"],
+                # The retrieval model's Q-Former runs text through its own layers: without this the
+                # forward fails (`no attribute 'intermediate'`).
+                use_qformer_text_input=True,
+                **_TOWER,
+            ),
+            text_config=dict(
+                model_type="opt", vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, ffn_dim=64, num_attention_heads=2
+            ),
+            num_query_tokens=4,
+            image_text_hidden_size=16,
+        )
+        torch.manual_seed(SEED)
+        model = Blip2ForImageTextRetrieval(config)
+        processor = BlipImageProcessorPil(size={"height": IMAGE_SIZE, "width": IMAGE_SIZE})
+        return _save(model, tok, processor, Path(directory), "BLIP-2 retrieval", preset="blip2")
+
+
+#: Special tokens of the Qwen-VL tokenizers that the prompts and the model configs refer to.
+QWEN_SPECIAL_TOKENS = (
+    "<|endoftext|>",
+    "<|im_start|>",
+    "<|im_end|>",
+    "<|vision_start|>",
+    "<|vision_end|>",
+    "<|vision_pad|>",
+    "<|image_pad|>",
+    "<|video_pad|>",
+)
+QWEN_TEXT_POSITIONS = 4096
+#: Which tiny backbone stands for each MLLM-embedder preset.
+MLLM_BACKBONES = {"gme": "qwen2_vl", "vlm2vec": "qwen2_vl", "lamra": "qwen2_vl", "qwen3-vl-embedding": "qwen3_vl"}
+
+
+def _qwen_tokenizer() -> Any:
+    """A byte-level BPE tokenizer with Qwen's special tokens (no merges: one token per byte)."""
+    from transformers import Qwen2Tokenizer
+
+    vocab = {symbol: i for i, symbol in enumerate(_byte_symbols())}
+    tok = Qwen2Tokenizer(vocab=vocab, merges=[], model_max_length=QWEN_TEXT_POSITIONS)
+    tok.add_special_tokens({"additional_special_tokens": list(QWEN_SPECIAL_TOKENS[1:])})
+    tok.add_special_tokens({"eos_token": "<|im_end|>", "pad_token": "<|endoftext|>"})
+    return tok
+
+
+def build_tiny_mllm_embedder(directory: str | Path, preset: str = "gme") -> Path:
+    """Save a tiny random Qwen2-VL (or Qwen3-VL) checkpoint that loads with an MLLM-embedder preset.
+
+    The backbone is the real architecture at toy size (`Qwen2VLForConditionalGeneration`, or
+    `Qwen3VLForConditionalGeneration` for "qwen3-vl-embedding"): 2 text layers of width 64, a
+    2-block vision tower with 14-pixel (16 for Qwen3-VL) patches, temporal patches of 2 frames and
+    2x2 merging; the tokenizer has the Qwen special tokens; `video_preprocessor_config.json` gives
+    the patch sizes and normalisation the adapter reads (the transformers video processors cannot
+    be saved here: they import torchvision). The config's `vidret_preset` names `preset`, since
+    one backbone serves several embedder families.
+
+    Args:
+        directory: folder to write (created if missing).
+        preset: "gme", "vlm2vec", "lamra" or "qwen3-vl-embedding".
+
+    Returns:
+        The folder, loadable with `load_adapter(path)` / `vidret evaluate --model path`.
+
+    Raises:
+        ValueError: an unknown preset.
+    """
+    import json
+
+    import torch
+
+    if preset not in MLLM_BACKBONES:
+        raise ValueError(f"unknown MLLM-embedder preset {preset!r}; choose one of {', '.join(MLLM_BACKBONES)}")
+    out = Path(directory)
+    with _quiet():
+        tok = _qwen_tokenizer()
+        ids = {name: tok.convert_tokens_to_ids(name) for name in QWEN_SPECIAL_TOKENS}
+        text = dict(
+            vocab_size=len(tok),
+            hidden_size=64,
+            intermediate_size=128,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            num_key_value_heads=2,
+            max_position_embeddings=QWEN_TEXT_POSITIONS,
+            bos_token_id=None,
+            eos_token_id=ids["<|im_end|>"],
+            pad_token_id=ids["<|endoftext|>"],
+        )
+        tokens = dict(
+            image_token_id=ids["<|image_pad|>"],
+            video_token_id=ids["<|video_pad|>"],
+            vision_start_token_id=ids["<|vision_start|>"],
+            vision_end_token_id=ids["<|vision_end|>"],
+        )
+        torch.manual_seed(SEED)
+        if MLLM_BACKBONES[preset] == "qwen3_vl":
+            from transformers import Qwen3VLConfig, Qwen3VLForConditionalGeneration
+
+            patch = 16
+            config = Qwen3VLConfig(
+                text_config=dict(text, head_dim=16, rope_scaling={"rope_type": "default", "mrope_section": [4, 2, 2], "mrope_interleaved": True}),
+                vision_config=dict(
+                    depth=2, hidden_size=32, intermediate_size=64, num_heads=2, out_hidden_size=64, patch_size=patch,
+                    spatial_merge_size=2, temporal_patch_size=2, num_position_embeddings=64, deepstack_visual_indexes=[1],
+                ),
+                **tokens,
+            )
+            model = Qwen3VLForConditionalGeneration(config)
+            mean = std = (0.5, 0.5, 0.5)  # Qwen3-VL's processors normalise to [-1, 1]
+        else:
+            from transformers import Qwen2VLConfig, Qwen2VLForConditionalGeneration
+
+            patch = 14
+            config = Qwen2VLConfig(
+                text_config=dict(text, rope_scaling={"type": "mrope", "mrope_section": [4, 2, 2]}),
+                vision_config=dict(
+                    depth=2, embed_dim=32, hidden_size=64, num_heads=2, patch_size=patch, spatial_merge_size=2,
+                    temporal_patch_size=2,
+                ),
+                **tokens,
+            )
+            model = Qwen2VLForConditionalGeneration(config)
+            from vidret.adapters.qwen_video import CLIP_MEAN as mean, CLIP_STD as std
+        _save(model, tok, None, out, f"{MLLM_BACKBONES[preset]} ({preset} preset)", preset=preset)
+        video_processor = {
+            "patch_size": patch,
+            "temporal_patch_size": 2,
+            "merge_size": 2,
+            "image_mean": list(mean),
+            "image_std": list(std),
+            "resample": 3,
+        }
+        (out / "video_preprocessor_config.json").write_text(json.dumps(video_processor, indent=2), encoding="utf-8")
+    return out
+
+
 TINY_BUILDERS = {
     "clip": build_tiny_clip,
     "siglip": build_tiny_siglip,
     "xclip": build_tiny_xclip,
     "videoprism": build_tiny_videoprism,
+    "blip2": build_tiny_blip2,
+    "gme": build_tiny_mllm_embedder,
 }

@@ -248,9 +248,13 @@ class TransformersAdapter(EmbeddingAdapter):
         out = []
         with torch.inference_mode():
             for chunk in batched(list(texts), self.batch_size):
-                feats = unwrap_features(self.model.get_text_features(**self.tokenize(chunk)))
+                feats = self.text_features(self.tokenize(chunk))
                 out.append(self.finalize(feats.reshape(feats.shape[0], -1)))
         return torch.cat(out)
+
+    def text_features(self, tokens: dict[str, "torch.Tensor"]) -> "torch.Tensor":
+        """(N, D) embeddings of one tokenised batch (normalised by the caller)."""
+        return unwrap_features(self.model.get_text_features(**tokens))
 
     @property
     def embedding_dim(self) -> int:
