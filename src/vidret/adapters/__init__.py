@@ -24,6 +24,7 @@ from vidret.adapters.fusion import (
 from vidret.adapters.loading import load_adapter, read_config_dict, resolve_preset
 from vidret.adapters.presets import AdapterPreset, available_presets, find_preset, get_preset
 from vidret.adapters.frame_pooling import FramePoolingAdapter
+from vidret.adapters.mllm import MllmEmbedderAdapter
 from vidret.adapters.native_video import NativeVideoAdapter
 from vidret.adapters.preprocess import FrameTransform
 from vidret.adapters.transformers_base import TransformersAdapter
@@ -35,6 +36,7 @@ __all__ = [
     "AdapterPreset",
     "EmbeddingAdapter",
     "FramePoolingAdapter",
+    "MllmEmbedderAdapter",
     "FrameTransform",
     "NativeVideoAdapter",
     "TransformersAdapter",

@@ -354,17 +354,38 @@ MLLM_BACKBONES = {"gme": "qwen2_vl", "vlm2vec": "qwen2_vl", "lamra": "qwen2_vl",
 
 
 def _qwen_tokenizer() -> Any:
-    """A byte-level BPE tokenizer with Qwen's special tokens (no merges: one token per byte)."""
+    """A byte-level BPE tokenizer with Qwen's pre-tokenizer and special tokens.
+
+    Its merges are learnt from the MLLM presets' prompts and a few captions (deterministically), so
+    prompts take tens of tokens instead of one per byte and the tiny models stay fast.
+    """
+    import json
+
+    from tokenizers import Tokenizer, models, trainers
+    from tokenizers.pre_tokenizers import ByteLevel
     from transformers import Qwen2Tokenizer
 
-    vocab = {symbol: i for i, symbol in enumerate(_byte_symbols())}
-    tok = Qwen2Tokenizer(vocab=vocab, merges=[], model_max_length=QWEN_TEXT_POSITIONS)
+    from vidret.model_adapters.mllm_embedders import PRESETS  # vidret's own prompts only: stable across installs
+
+    plain = Qwen2Tokenizer(vocab={s: i for i, s in enumerate(_byte_symbols())}, merges=[])
+    bpe = Tokenizer(models.BPE())
+    bpe.pre_tokenizer = plain.backend_tokenizer.pre_tokenizer  # Qwen's regex split + byte level
+    prompts = [
+        text.replace("{text}", " ").replace("{video}", " ")
+        for preset in PRESETS
+        for text in preset.prompts.values()
+    ]
+    trainer = trainers.BpeTrainer(vocab_size=700, initial_alphabet=ByteLevel.alphabet(), show_progress=False)
+    bpe.train_from_iterator(sorted(prompts) + list(_CORPUS) * 4, trainer=trainer)
+    model = json.loads(bpe.to_str())["model"]
+    merges = [tuple(m.split(" ")) if isinstance(m, str) else tuple(m) for m in model["merges"]]
+    tok = Qwen2Tokenizer(vocab=model["vocab"], merges=merges, model_max_length=QWEN_TEXT_POSITIONS)
     tok.add_special_tokens({"additional_special_tokens": list(QWEN_SPECIAL_TOKENS[1:])})
     tok.add_special_tokens({"eos_token": "<|im_end|>", "pad_token": "<|endoftext|>"})
     return tok
 
 
-def build_tiny_mllm_embedder(directory: str | Path, preset: str = "gme") -> Path:
+def build_tiny_mllm_embedder(directory: str | Path, preset: str = "gme", backbone: str | None = None) -> Path:
     """Save a tiny random Qwen2-VL (or Qwen3-VL) checkpoint that loads with an MLLM-embedder preset.
 
     The backbone is the real architecture at toy size (`Qwen2VLForConditionalGeneration`, or
@@ -378,12 +399,13 @@ def build_tiny_mllm_embedder(directory: str | Path, preset: str = "gme") -> Path
     Args:
         directory: folder to write (created if missing).
         preset: "gme", "vlm2vec", "lamra" or "qwen3-vl-embedding".
+        backbone: "qwen2_vl", "qwen2_5_vl" or "qwen3_vl"; None = the preset's (`MLLM_BACKBONES`).
 
     Returns:
         The folder, loadable with `load_adapter(path)` / `vidret evaluate --model path`.
 
     Raises:
-        ValueError: an unknown preset.
+        ValueError: an unknown preset or backbone.
     """
     import json
 
@@ -391,6 +413,9 @@ def build_tiny_mllm_embedder(directory: str | Path, preset: str = "gme") -> Path
 
     if preset not in MLLM_BACKBONES:
         raise ValueError(f"unknown MLLM-embedder preset {preset!r}; choose one of {', '.join(MLLM_BACKBONES)}")
+    backbone = backbone or MLLM_BACKBONES[preset]
+    if backbone not in ("qwen2_vl", "qwen2_5_vl", "qwen3_vl"):
+        raise ValueError(f"unknown backbone {backbone!r}; choose qwen2_vl, qwen2_5_vl or qwen3_vl")
     out = Path(directory)
     with _quiet():
         tok = _qwen_tokenizer()
@@ -414,7 +439,7 @@ def build_tiny_mllm_embedder(directory: str | Path, preset: str = "gme") -> Path
             vision_end_token_id=ids["<|vision_end|>"],
         )
         torch.manual_seed(SEED)
-        if MLLM_BACKBONES[preset] == "qwen3_vl":
+        if backbone == "qwen3_vl":
             from transformers import Qwen3VLConfig, Qwen3VLForConditionalGeneration
 
             patch = 16
@@ -428,6 +453,22 @@ def build_tiny_mllm_embedder(directory: str | Path, preset: str = "gme") -> Path
             )
             model = Qwen3VLForConditionalGeneration(config)
             mean = std = (0.5, 0.5, 0.5)  # Qwen3-VL's processors normalise to [-1, 1]
+        elif backbone == "qwen2_5_vl":
+            from transformers import Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration
+
+            from vidret.adapters.qwen_video import CLIP_MEAN as mean, CLIP_STD as std
+
+            patch = 14
+            config = Qwen2_5_VLConfig(
+                text_config=dict(text, rope_scaling={"type": "mrope", "mrope_section": [4, 2, 2]}),
+                vision_config=dict(
+                    depth=2, hidden_size=32, intermediate_size=64, num_heads=2, out_hidden_size=64, patch_size=patch,
+                    spatial_merge_size=2, temporal_patch_size=2, window_size=56, fullatt_block_indexes=[1],
+                    tokens_per_second=2,
+                ),
+                **tokens,
+            )
+            model = Qwen2_5_VLForConditionalGeneration(config)
         else:
             from transformers import Qwen2VLConfig, Qwen2VLForConditionalGeneration
 
@@ -442,7 +483,7 @@ def build_tiny_mllm_embedder(directory: str | Path, preset: str = "gme") -> Path
             )
             model = Qwen2VLForConditionalGeneration(config)
             from vidret.adapters.qwen_video import CLIP_MEAN as mean, CLIP_STD as std
-        _save(model, tok, None, out, f"{MLLM_BACKBONES[preset]} ({preset} preset)", preset=preset)
+        _save(model, tok, None, out, f"{backbone} ({preset} preset)", preset=preset)
         video_processor = {
             "patch_size": patch,
             "temporal_patch_size": 2,

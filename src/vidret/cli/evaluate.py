@@ -77,7 +77,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--dtype", default=None, choices=DTYPE_CHOICES, help="compute dtype (default: bf16 on CUDA, fp32 on CPU)"
     )
     parser.add_argument("--batch-size", type=int_at_least(1), default=16, help="clips/texts per forward pass (default 16)")
-    parser.add_argument("--fusion", default=None, help="composed-query fusion: avg, sum, weighted:<alpha>, text, video")
+    parser.add_argument(
+        "--fusion",
+        default=None,
+        help="composed-query fusion: avg, sum, weighted:<alpha>, text, video, or native (the model embeds the query "
+        "video and the modification text in one forward pass; MLLM-embedder presets, where it is the default)",
+    )
     parser.add_argument("--long-video", default="clips", help="LoVR full videos: 'clips' (default) or 'window:<seconds>'")
     parser.add_argument("--aggregate", default="mean", choices=("mean", "max"), help="segment aggregation (default mean)")
     parser.add_argument("--cache-dir", default=None, help=f"embedding cache (default: {default_cache_dir()})")

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from vidret.benchmarks import LOVR, TF_COVR, get_benchmark
 from vidret.evaluation.cache import EmbeddingCache
+from vidret.evaluation.composed_units import composed_units
 from vidret.evaluation.data_location import check_data_path
 from vidret.evaluation.dataset import load_plan
 from vidret.evaluation.distributed import ProcessInfo, barrier, gather_objects, init_processes
@@ -382,7 +383,20 @@ def evaluate(
     stored = stored_sources(settings)
     if info.is_main:
         _check_stored_metadata(stored, plan, dataset)
-    chains = {side: [stored.sources[side]] if side in stored.sources else model.chain for side in ("texts", "videos")}
+    fusion = settings.fusion or (model.adapter.default_fusion if model else _stored_setting(stored, "fusion") or "avg")
+    from vidret.adapters.fusion import is_native
+
+    if model is not None and "composed" not in stored.sources:
+        model.adapter.check_fusion(fusion)  # "native" needs a model that composes queries itself
+    # A native composed query is an embedding unit of its own (video + text, one forward pass).
+    composed = composed_units(plan) if is_native(fusion) and plan.benchmark.benchmark == TF_COVR else None
+    sides = ("texts", "videos", "composed") if composed is not None else ("texts", "videos")
+    if composed is not None and model is None and "composed" not in stored.sources:
+        raise ValueError(
+            "--fusion native: the composed queries are embedded by the model (video + text together); give --model, "
+            "or --embeddings composed=SRC, or use a late fusion such as --fusion avg"
+        )
+    chains = {side: [stored.sources[side]] if side in stored.sources else model.chain for side in sides}
     if info.is_main:
         logger.info(
             "%s/%s: %d texts, %d video segments, tasks %s, %d process(es)",
@@ -396,19 +410,30 @@ def evaluate(
     mark = time.perf_counter()
     segment_emb = fetch(visual_units(plan), chains["videos"], info, progress, settings.strict)
     timings["videos_s"] = time.perf_counter() - mark
+    composed_emb: dict = {}
+    if composed is not None:
+        mark = time.perf_counter()
+        composed_emb = fetch(composed.units, chains["composed"], info, progress, settings.strict)
+        timings["composed_s"] = time.perf_counter() - mark
     mark = time.perf_counter()
     if not info.is_main:
         barrier(info)
         return None
 
-    check_same_dim({side: (rows, chains[side][-1].label) for side, rows in (("texts", text_emb), ("videos", segment_emb))})
+    check_same_dim(
+        {
+            side: (rows, chains[side][-1].label)
+            for side, rows in (("texts", text_emb), ("videos", segment_emb), ("composed", composed_emb))
+            if side in chains
+        }
+    )
     failures = list(progress.failures)
     long_video = parse_long_video(settings.long_video, settings.aggregate)
     visuals = build_visuals(plan, segment_emb, long_video.aggregate, failures)
-    fusion = settings.fusion or (model.adapter.default_fusion if model else _stored_setting(stored, "fusion") or "avg")
+    pairs = composed.rows(composed_emb) if composed is not None else None
     tasks = {}
     for task in tqdm_main(plan.tasks, info, desc="scoring", unit="task"):
-        tasks[task.task_id] = score_task(task, text_emb, visuals, fusion)
+        tasks[task.task_id] = score_task(task, text_emb, visuals, fusion, composed=pairs)
         tasks[task.task_id]["num_truncated_texts"] = count_truncated(task, progress.truncated)
     timings["scoring_s"] = time.perf_counter() - mark
     cache = None

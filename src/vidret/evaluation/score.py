@@ -69,7 +69,11 @@ def _ref_embedding(ref: Any, texts: dict[str, np.ndarray], visuals: dict[str, np
 
 
 def score_task(
-    task: Task, texts: dict[str, np.ndarray], visuals: dict[str, np.ndarray], fusion: str
+    task: Task,
+    texts: dict[str, np.ndarray],
+    visuals: dict[str, np.ndarray],
+    fusion: str,
+    composed: dict[tuple[str, str], np.ndarray] | None = None,
 ) -> dict[str, Any]:
     """Rank and score one task on the main process.
 
@@ -80,14 +84,16 @@ def score_task(
         task: the task (queries, gallery, relevance, exclusions).
         texts: text item id → embedding.
         visuals: video/clip id → embedding (see `build_visuals`).
-        fusion: composed-query fusion (see `vidret.adapters.fuse`).
+        fusion: composed-query fusion (see `vidret.adapters.fuse`), or "native".
+        composed: with "native", (visual id, text id) -> the model's own embedding of the pair
+            (see `vidret.evaluation.composed_units`); a pair missing here is a failed query.
 
     Returns:
         The task's results entry: metrics in `vidret.benchmarks` order, main score, counts.
     """
     import torch
 
-    from vidret.adapters.fusion import fuse
+    from vidret.adapters.fusion import fuse, is_native
     from vidret.scoring import composed_map, first_relevant_ranks, rank_from_embeddings, retrieval_metrics
 
     gallery_pairs = [(gid, _ref_embedding(ref, texts, visuals)) for gid, ref in zip(task.gallery_ids, task.gallery)]
@@ -97,12 +103,17 @@ def score_task(
     q_rows: list[np.ndarray] = []
     composed_v: list[np.ndarray] = []
     composed_t: list[np.ndarray] = []
+    native = is_native(fusion)
     for i, ref in enumerate(task.queries):
-        e = _ref_embedding(ref, texts, visuals)
+        if native and ref.kind == "composed":
+            row = (composed or {}).get((ref.visual, ref.text))
+            e = None if row is None else (row,)
+        else:
+            e = _ref_embedding(ref, texts, visuals)
         if e is None:
             continue
         ok.append(i)
-        if ref.kind == "composed":
+        if ref.kind == "composed" and not native:
             composed_v.append(e[0])
             composed_t.append(e[1])
         else:
