@@ -22,8 +22,8 @@ from vidret.adapters import (
 from vidret.adapters.loading import pinned_revision
 
 EXPECTED_PRESETS = {
-    "align", "blip2", "chinese-clip", "clip", "gme", "lamra", "metaclip", "metaclip-2", "qwen3-vl-embedding", "siglip",
-    "videoprism", "vlm2vec", "xclip",
+    "align", "blip2", "chinese-clip", "clip", "clip-rn50", "eva02-clip", "gme", "internvideo2", "jina-clip-v2", "lamra",
+    "metaclip", "metaclip-2", "mm-embed", "pe-core", "qwen3-vl-embedding", "siglip", "videoprism", "vlm2vec", "xclip",
 }
 
 
@@ -32,7 +32,10 @@ def test_every_preset_module_is_discovered():
     assert set(presets) == EXPECTED_PRESETS
     for name, preset in presets.items():
         assert preset.name == name
-        assert preset.patterns and preset.model_types and preset.checkpoints
+        assert preset.patterns and preset.checkpoints
+        # Remote-code and plug-in families are found by name; transformers-native ones also by model type.
+        assert preset.model_types or preset.trust_remote_code or preset.adapter == "plugin"
+        assert preset.source == f"vidret.model_adapters.{preset.source.split('.')[2]}.PRESETS"
         for checkpoint in preset.checkpoints:  # a preset's own checkpoints resolve to it
             assert find_preset(checkpoint) is preset, checkpoint
 
