@@ -125,9 +125,15 @@ def plan_of_record(
     return plan
 
 
-def plan_units(plan: Any) -> list[EmbeddingUnit]:
-    """Every unit a plan embeds: its texts, then its video spans."""
-    return text_units(plan) + visual_units(plan)
+def plan_units(plan: Any, fusion: str | None = None) -> list[EmbeddingUnit]:
+    """Every unit a plan embeds: its texts, its video spans, and with `native` fusion its composed queries."""
+    from vidret.adapters.fusion import is_native
+    from vidret.evaluation.composed_units import composed_units
+
+    units = text_units(plan) + visual_units(plan)
+    if fusion and is_native(fusion):
+        units += composed_units(plan).units
+    return units
 
 
 def _open_cache(record: Mapping[str, Any], cache_dir: str | None) -> Any:
@@ -192,7 +198,7 @@ def export_embeddings(
     validate_results(record, require_all_tasks=False, source=str(results))
     cache = _open_cache(record, cache_dir)
     plan = plan_of_record(record, data, video_root)
-    units = plan_units(plan)
+    units = plan_units(plan, (record.get("settings") or {}).get("fusion"))
     failed = {f["item_id"] for f in record.get("failures", [])}
     rows: list[tuple[EmbeddingUnit, np.ndarray, bool]] = []
     lacking: list[EmbeddingUnit] = []
