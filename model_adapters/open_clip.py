@@ -1,6 +1,6 @@
 """open_clip families of the papers (CLIP RN50: TF-CoVR; EVA02-CLIP-B-16, PE-Core-B16-224: LoVR).
 
-"plugin" presets: the adapter (`vidret.adapters.open_clip`) needs the `open_clip` package
+"plugin" presets: the adapter (`vidret.adapters.open_clip`, a `GlueAdapter`) needs the `open_clip` package
 (pip install open-clip-torch), which needs a torchvision matching your torch. Where it cannot be
 imported, loading one of these presets says what to install. Not run on our machines (our CPU
 torch wheel has no working torchvision).

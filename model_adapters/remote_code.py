@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     import numpy as np
     import torch
 
-    from vidret.adapters.remote_code import RemoteCodeAdapter
+    from vidret.adapters.glue import GlueAdapter
 
 _GLUE = "vidret.model_adapters.remote_code"
 
@@ -39,13 +39,13 @@ def _rows(out: Any) -> "torch.Tensor":
 # (the repository's modeling_internvideo2.py, `frames2tensor`; vendored in TIGER-AI-Lab/VLM2Vec
 # src/model/baseline_backbone/internvideo2/). Its `frames2tensor` flips OpenCV's BGR frames to RGB:
 # vidret's frames already are RGB.
-def internvideo2_text(adapter: "RemoteCodeAdapter", texts: list[str]) -> "torch.Tensor":
+def internvideo2_text(adapter: "GlueAdapter", texts: list[str]) -> "torch.Tensor":
     import torch
 
     return torch.cat([_rows(adapter.model.get_txt_feat(t)) for t in texts])
 
 
-def internvideo2_video(adapter: "RemoteCodeAdapter", clips: list["np.ndarray"]) -> "torch.Tensor":
+def internvideo2_video(adapter: "GlueAdapter", clips: list["np.ndarray"]) -> "torch.Tensor":
     import torch
 
     videos = torch.stack([adapter.pixels(c) for c in clips])  # (B, T, 3, 224, 224)
@@ -54,11 +54,11 @@ def internvideo2_video(adapter: "RemoteCodeAdapter", clips: list["np.ndarray"]) 
 
 # ---- jina-clip-v2 (jinaai/jina-clip-v2): `encode_text(texts, task="retrieval.query")` and
 # `encode_image(images)` of its JinaCLIPModel, which preprocess themselves (model card); frames pooled.
-def jina_clip_text(adapter: "RemoteCodeAdapter", texts: list[str]) -> "torch.Tensor":
+def jina_clip_text(adapter: "GlueAdapter", texts: list[str]) -> "torch.Tensor":
     return _rows(adapter.model.encode_text(texts, task="retrieval.query", convert_to_tensor=True))
 
 
-def jina_clip_frames(adapter: "RemoteCodeAdapter", frames: "np.ndarray") -> "torch.Tensor":
+def jina_clip_frames(adapter: "GlueAdapter", frames: "np.ndarray") -> "torch.Tensor":
     from PIL import Image
 
     return _rows(adapter.model.encode_image([Image.fromarray(f) for f in frames], convert_to_tensor=True))
@@ -70,11 +70,11 @@ def jina_clip_frames(adapter: "RemoteCodeAdapter", frames: "np.ndarray") -> "tor
 MM_EMBED_INSTRUCTION = "Identify the image showcasing the described everyday scene."
 
 
-def mm_embed_text(adapter: "RemoteCodeAdapter", texts: list[str]) -> "torch.Tensor":
+def mm_embed_text(adapter: "GlueAdapter", texts: list[str]) -> "torch.Tensor":
     return _rows(adapter.model.encode([{"txt": t} for t in texts], is_query=True, instruction=MM_EMBED_INSTRUCTION))
 
 
-def mm_embed_frames(adapter: "RemoteCodeAdapter", frames: "np.ndarray") -> "torch.Tensor":
+def mm_embed_frames(adapter: "GlueAdapter", frames: "np.ndarray") -> "torch.Tensor":
     from PIL import Image
 
     return _rows(adapter.model.encode([{"img": Image.fromarray(f)} for f in frames], is_query=False))

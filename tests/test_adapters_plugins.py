@@ -170,10 +170,10 @@ def test_open_clip_adapter_with_a_real_open_clip_model():
     except Exception as err:
         pytest.skip(f"open_clip cannot be imported here (pip install open-clip-torch; it needs a torchvision "
                     f"matching torch): {type(err).__name__}: {err}")
-    from vidret.adapters.open_clip import OpenClipAdapter, frame_transform_from
+    from vidret.adapters.open_clip import open_clip_adapter
 
     net = open_clip.create_model("RN50", pretrained=None)
-    a = OpenClipAdapter(net, open_clip.get_tokenizer("RN50"), frame_transform_from(net.visual.preprocess_cfg),
+    a = open_clip_adapter(net, open_clip.get_tokenizer("RN50"),
                         model_id="RN50", revision=None, preset="clip-rn50", num_frames=2, device="cpu")
     assert_unit_rows(a.encode_video([make_clip(2), make_clip(3)]), 2)
     assert_unit_rows(a.encode_text(["a diver", "a gymnast"]), 2)
@@ -196,7 +196,7 @@ def test_remote_code_presets_refuse_without_the_flag(standin, preset):
 @pytest.mark.parametrize("preset", ["internvideo2", "jina-clip-v2", "mm-embed"])
 def test_remote_code_presets_work_with_the_flag(standin, preset):
     a = load_adapter(standin, preset=preset, device="cpu", trust_remote_code=True, resolution=32)
-    assert type(a).__name__ == "RemoteCodeAdapter" and type(a.model).__name__ == "StandinModel"
+    assert type(a).__name__ == "GlueAdapter" and type(a.model).__name__ == "StandinModel"
     clips = [make_clip(t, seed=t) for t in (2, 5)]
     video, text = a.encode_video(clips), a.encode_text(["a diver", "a gymnast turns", ""])
     assert_unit_rows(video, 2), assert_unit_rows(text, 3)

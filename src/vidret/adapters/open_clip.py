@@ -14,12 +14,10 @@ with torch, not with open_clip's torchvision transforms.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any
 
-from vidret.adapters.base import EmbeddingAdapter, check_clip
-from vidret.adapters.fusion import l2_normalize
+from vidret.adapters.glue import GlueAdapter
 from vidret.adapters.preprocess import FrameTransform
-from vidret.adapters.transformers_base import batched, resolve_device, resolve_dtype
 
 if TYPE_CHECKING:
     import numpy as np
@@ -30,85 +28,14 @@ if TYPE_CHECKING:
 _INTERPOLATION = {"bicubic": "bicubic", "bilinear": "bilinear", "nearest": "nearest"}
 
 
-class OpenClipAdapter(EmbeddingAdapter):
-    """open_clip model: frames -> `encode_image` -> normalise -> mean over time; texts -> `encode_text`.
+def open_clip_text(adapter: GlueAdapter, texts: list[str]) -> "torch.Tensor":
+    """Glue: open_clip's tokenizer, then `encode_text`."""
+    return adapter.model.encode_text(adapter.tokenizer(texts).to(adapter.device))
 
-    Args:
-        model: an open_clip `CLIP`/`CustomTextCLIP` model.
-        tokenizer: `open_clip.get_tokenizer(...)`'s callable (list of texts -> token tensor).
-        frame_transform: preprocessing from the model's `preprocess_cfg`.
-        model_id, revision, preset, num_frames, default_fusion, device, dtype, batch_size: as for
-            `TransformersAdapter`.
-    """
 
-    def __init__(
-        self,
-        model: Any,
-        tokenizer: Any,
-        frame_transform: FrameTransform,
-        *,
-        model_id: str,
-        revision: str | None,
-        preset: str,
-        num_frames: int = 8,
-        default_fusion: str = "avg",
-        device: Any = None,
-        dtype: Any = None,
-        batch_size: int = 16,
-    ) -> None:
-        super().__init__(num_frames=num_frames, default_fusion=default_fusion)
-        self.device = resolve_device(device)
-        self.dtype = resolve_dtype(dtype, self.device)
-        self.model = model.to(device=self.device, dtype=self.dtype).eval()
-        self.tokenizer = tokenizer
-        self.frame_transform = frame_transform
-        self.model_id, self.revision, self.preset = model_id, revision, preset
-        self.batch_size = int(batch_size)
-        self.text_max_length = getattr(tokenizer, "context_length", None)
-        self._dim: int | None = None
-
-    @property
-    def embedding_dim(self) -> int:
-        """Output dimension D (found by embedding one short text the first time it is asked)."""
-        if self._dim is None:
-            self._dim = int(self.encode_text(["a"]).shape[1])
-        return self._dim
-
-    def encode_text(self, texts: Sequence[str]) -> "torch.Tensor":
-        import torch
-
-        out = []
-        with torch.inference_mode():
-            for chunk in batched(list(texts), self.batch_size):
-                tokens = self.tokenizer(list(chunk)).to(self.device)
-                out.append(self.finalize(self.model.encode_text(tokens)))
-        return torch.cat(out) if out else torch.empty(0, self.embedding_dim)
-
-    def encode_video(self, clips: Sequence["np.ndarray"]) -> "torch.Tensor":
-        import numpy as np
-        import torch
-
-        for i, clip in enumerate(clips):
-            check_clip(clip, i)
-        out = []
-        with torch.inference_mode():
-            for chunk in batched(list(clips), self.batch_size):
-                frames = torch.from_numpy(np.ascontiguousarray(np.concatenate(list(chunk)))).to(self.device)
-                feats = l2_normalize(self.model.encode_image(self.frame_transform(frames).to(self.dtype)).float())
-                per_clip = torch.split(feats, [c.shape[0] for c in chunk])
-                out.append(self.finalize(torch.stack([f.mean(dim=0) for f in per_clip])))
-        return torch.cat(out) if out else torch.empty(0, self.embedding_dim)
-
-    def describe(self) -> dict[str, Any]:
-        return {
-            "model": self.model_id,
-            "revision": self.revision,
-            "preset": self.preset,
-            **super().describe(),
-            "preprocessing": self.frame_transform.describe(),
-            "pooling": "mean",
-            "dtype": str(self.dtype).removeprefix("torch."),
-        }
+def open_clip_frames(adapter: GlueAdapter, frames: "np.ndarray") -> "torch.Tensor":
+    """Glue: frames preprocessed as the model's `preprocess_cfg` says, then `encode_image`."""
+    return adapter.model.encode_image(adapter.pixels(frames))
 
 
 def frame_transform_from(preprocess_cfg: dict[str, Any]) -> FrameTransform:
@@ -126,6 +53,25 @@ def frame_transform_from(preprocess_cfg: dict[str, Any]) -> FrameTransform:
     )
 
 
+def open_clip_adapter(net: Any, tokenizer: Any, **kwargs: Any) -> GlueAdapter:
+    """A frame-pooling `GlueAdapter` over an open_clip model and its tokenizer.
+
+    Args:
+        net: an open_clip model (`open_clip.create_model(...)`).
+        tokenizer: `open_clip.get_tokenizer(...)`'s callable.
+        **kwargs: `GlueAdapter` arguments (model_id, revision, preset, num_frames, device, ...).
+    """
+    return GlueAdapter(
+        net,
+        tokenizer,
+        text_fn=open_clip_text,
+        frames_fn=open_clip_frames,
+        frame_transform=frame_transform_from(dict(getattr(net.visual, "preprocess_cfg", {}) or {})),
+        text_max_length=getattr(tokenizer, "context_length", None),
+        **kwargs,
+    )
+
+
 def load_open_clip_adapter(
     model: str,
     *,
@@ -140,7 +86,7 @@ def load_open_clip_adapter(
     dtype: Any = None,
     batch_size: int = 16,
     **_: Any,
-) -> OpenClipAdapter:
+) -> GlueAdapter:
     """The factory of the open_clip presets (see the module docstring for model ids).
 
     Raises:
@@ -154,10 +100,9 @@ def load_open_clip_adapter(
     name = model if model.startswith("hf-hub:") or "/" not in model else f"hf-hub:{model}"
     pretrained = None if name.startswith("hf-hub:") else (revision or preset.options.get("pretrained"))
     net = open_clip.create_model(name, pretrained=pretrained)
-    return OpenClipAdapter(
+    return open_clip_adapter(
         net,
         open_clip.get_tokenizer(name),
-        frame_transform_from(dict(getattr(net.visual, "preprocess_cfg", {}) or {})),
         model_id=model,
         revision=pretrained or revision,
         preset=preset.name,
