@@ -69,6 +69,22 @@ class InvalidEmbeddingError(ValueError):
         super().__init__(message)
         self.problems = dict(problems)
 
+    @classmethod
+    def for_rows(cls, item_ids: Sequence[str], embeddings: np.ndarray, what_happened: str) -> InvalidEmbeddingError | None:
+        """The error naming the items of `embeddings` that `invalid_rows` finds, or None when every row is usable.
+
+        Args:
+            item_ids: one id per row.
+            embeddings: N x D array.
+            what_happened: the end of the message, e.g. "they were not cached".
+        """
+        bad = {item_ids[row]: problem for row, problem in invalid_rows(embeddings).items()}
+        if not bad:
+            return None
+        listed = "; ".join(f"item {i!r} {problem}" for i, problem in list(bad.items())[:5])
+        more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
+        return cls(f"the model returned unusable embeddings: {listed}{more}; {what_happened}", bad)
+
 
 def invalid_rows(embeddings: np.ndarray) -> dict[int, str]:
     """Rows of a 2-D embedding array that cannot be ranked by cosine similarity.
@@ -240,16 +256,12 @@ class EmbeddingCache:
                 f"holds embeddings of {self._dim}; nothing was cached",
                 {i: f"has {emb.shape[1]} dimensions, not {self._dim}" for i in item_ids},
             )
-        bad = {item_ids[row]: problem for row, problem in invalid_rows(emb).items()}
-        if bad:
-            keep = [row for row, item_id in enumerate(item_ids) if item_id not in bad]
+        bad_rows = invalid_rows(emb)
+        if bad_rows:
+            keep = [row for row in range(len(item_ids)) if row not in bad_rows]
             self._write_part([item_ids[r] for r in keep], emb[keep], [cut[r] for r in keep])
-            listed = "; ".join(f"item {i!r} {problem}" for i, problem in list(bad.items())[:5])
-            more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
-            raise InvalidEmbeddingError(
-                f"the model returned unusable embeddings: {listed}{more}; they were not cached "
-                f"(the batch's {len(keep)} other item(s) were)",
-                bad,
+            raise InvalidEmbeddingError.for_rows(
+                item_ids, emb, f"they were not cached (the batch's {len(keep)} other item(s) were)"
             )
         self._write_part(item_ids, emb, cut)
 

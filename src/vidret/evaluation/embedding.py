@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from vidret.evaluation.cache import InvalidEmbeddingError
 from vidret.evaluation.distributed import ProcessInfo, gather_embeddings, shard
 from vidret.evaluation.sources import (
     STOP_AFTER_ENV,
@@ -69,7 +70,10 @@ class NoCache:
         return False
 
     def put(self, ids: list[str], embeddings: np.ndarray, truncated: Sequence[bool] | None = None) -> None:
-        return None
+        # Refuse what the cache refuses, so a NaN/zero row is named here, not later as a gallery row number.
+        error = InvalidEmbeddingError.for_rows(ids, np.asarray(embeddings), "cosine similarity is undefined for them")
+        if error is not None:
+            raise error
 
 
 def tqdm_main(iterable: Any, info: ProcessInfo, **kwargs: Any) -> Any:
