@@ -194,7 +194,7 @@ def test_video_names_with_pattern_characters_are_uploaded(hub, repo, tmp_path):
     first = next((copy / "videos").iterdir())
     shutil.copyfile(first, copy / "videos" / "x[1].mp4")
     manifest = json.loads((copy / "manifest.json").read_text())
-    manifest["videos"]["videos/x[1].mp4"] = {"size": first.stat().st_size}  # as if the build had made it
+    manifest["videos"]["files"]["videos/x[1].mp4"] = first.stat().st_size  # as if the build had made it
     (copy / "manifest.json").write_text(json.dumps(manifest))
     result = publish(copy, REPO, "v1.0.0", token=TOKEN, include_videos=True)
     commits = [r for r in hub.requests if "/commit/" in r.url.path]
@@ -229,7 +229,7 @@ def cluttered(repo, tmp_path) -> Path:
 def test_only_files_the_manifest_lists_are_uploaded(hub, cluttered, caplog):
     manifest = json.loads((cluttered / "manifest.json").read_text())
     result = publish(cluttered, REPO, "v1.0.0", token=TOKEN, include_videos=True)
-    assert uploaded_paths(hub) == sorted(["manifest.json", *manifest["outputs"], *manifest["videos"]])
+    assert uploaded_paths(hub) == sorted(["manifest.json", *manifest["outputs"], *manifest["videos"]["files"]])
     assert result.skipped == [".env", "data/.DS_Store", "id_rsa", "notes/", "videos/home_movie.mp4"]
     assert "5 file(s) not listed in manifest.json, not uploaded: .env, data/.DS_Store, id_rsa, notes/" in caplog.text
     assert not any(TOKEN.encode() in r.content for r in hub.requests if r.content)
@@ -237,7 +237,7 @@ def test_only_files_the_manifest_lists_are_uploaded(hub, cluttered, caplog):
 
 def test_videos_stay_off_the_hub_without_include_videos(hub, cluttered, caplog, capsys):
     manifest = json.loads((cluttered / "manifest.json").read_text())
-    assert len(manifest["videos"]) == 9
+    assert manifest["videos"]["included"] and len(manifest["videos"]["files"]) == 9
     assert main(["publish", str(cluttered), "--repo", REPO, "--tag", "v1.0.0", "--token", TOKEN]) == 0
     assert uploaded_paths(hub) == sorted(["manifest.json", *manifest["outputs"]])
     assert not any("/tree/main/videos" in r.url.path for r in hub.requests)  # no video bookkeeping either
@@ -266,9 +266,11 @@ def test_include_videos_needs_a_build_with_videos(hub, tmp_path):
         (lambda out, m: m["outputs"].update({"../outside.txt": {"size": 1, "sha256": "0"}}), "lists '../outside.txt', which is not"),
         (lambda out, m: m["outputs"].update({".env": {"size": 1, "sha256": "0"}}), "lists '.env', which is not"),
         (lambda out, m: m["outputs"].update({"/etc/passwd": {"size": 1, "sha256": "0"}}), "lists '/etc/passwd', which is not"),
-        (lambda out, m: m["videos"].update({"videos/../id_rsa": {"size": 1}}), "lists 'videos/../id_rsa', which is not"),
+        (lambda out, m: m["videos"]["files"].update({"videos/../id_rsa": 1}), "lists 'videos/../id_rsa', which is not"),
+        (lambda out, m: m["videos"]["files"].update({"id_rsa": 1}), "lists 'id_rsa', which is not"),
         (lambda out, m: next((out / "videos").iterdir()).write_bytes(b"x"), "bytes but manifest.json says"),
         (lambda out, m: m.update({"outputs": ["README.md"]}), "'outputs' must map file paths"),
+        (lambda out, m: m["videos"].update({"files": ["videos/a.mp4"]}), "'videos.files' must map video paths"),
     ],
 )
 def test_a_folder_that_differs_from_its_manifest_is_refused(hub, repo, tmp_path, change, fragment):

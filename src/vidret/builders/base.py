@@ -296,8 +296,7 @@ class DatasetBuilder(ABC):
             if path.is_file() and not path.is_symlink() and rel.split("/")[0] in ("data", "eval.yaml", "README.md", "missing.json"):
                 outputs[rel] = {"sha256": sha256_file(path), "size": path.stat().st_size}
             elif path.is_file() and rel.split("/")[0] == "videos":
-                # What `vidret publish --include-videos` may upload (sizes only: hashing every video twice is slow).
-                videos[rel] = {"size": path.stat().st_size}
+                videos[rel] = path.stat().st_size  # sizes only: hashing every video again would be slow
         repo.write_json(
             self.out / "manifest.json",
             {
@@ -307,7 +306,9 @@ class DatasetBuilder(ABC):
                 "build_options": self.config.to_manifest(),
                 "inputs": dict(sorted(self.input_digests.items())),
                 "outputs": outputs,
-                "videos": videos,
+                # Whether the repo holds video files, and which: `vidret publish` uploads them only
+                # when they are listed here (and the user asks for it).
+                "videos": {"included": bool(videos), "mode": self.config.videos, "files": videos},
                 "report": self.report.to_dict(),
             },
         )

@@ -6,7 +6,7 @@ needed, upload, then tag the commit ``v<version>``.
 
 Only what the build made goes up: the manifest, the files its ``outputs`` list (annotations,
 card, `eval.yaml`, `missing.json`), and, only with ``include_videos=True``
-(``--include-videos``), the videos its ``videos`` list names. Anything else in the folder (a
+(``--include-videos``), the videos its ``videos.files`` list names. Anything else in the folder (a
 stray ``.env``, ``id_rsa``, ``notes/``, ``.git/``) is skipped and listed as skipped. Videos are
 off by default because neither benchmark's videos may be re-hosted freely (LoVR's come from
 LongVideoBench, TF-CoVR's from FineGym/FineDiving): publishing them is the user's explicit
@@ -125,11 +125,20 @@ def check_folder(folder: Path, tag: str) -> dict:
     return manifest
 
 
-def _listed(manifest: dict, key: str) -> dict[str, dict]:
-    entries = manifest.get(key, {})
+def _listed_outputs(manifest: dict) -> dict[str, dict]:
+    entries = manifest.get("outputs", {})
     if not isinstance(entries, dict) or not all(isinstance(v, dict) for v in entries.values()):
-        raise PublishError(f"manifest.json: {key!r} must map file paths to their size/checksum; rebuild with `vidret build`")
+        raise PublishError("manifest.json: 'outputs' must map file paths to their size and sha256; rebuild with `vidret build`")
     return entries
+
+
+def _listed_videos(manifest: dict) -> dict[str, int]:
+    """``{repo path: size}`` of the videos the build placed (``videos.files``; none in older manifests)."""
+    videos = manifest.get("videos", {})
+    files = videos.get("files", {}) if isinstance(videos, dict) else None
+    if not isinstance(files, dict) or not all(isinstance(v, int) and not isinstance(v, bool) for v in files.values()):
+        raise PublishError("manifest.json: 'videos.files' must map video paths to their sizes; rebuild with `vidret build`")
+    return files
 
 
 def _check_listed_path(folder: Path, rel: str, allowed_tops: tuple[str, ...]) -> Path:
@@ -170,8 +179,8 @@ def plan_upload(folder: str | Path, manifest: dict, include_videos: bool = False
     from vidret.builders.repo import MANAGED_PATHS
 
     root = Path(folder)
-    outputs = _listed(manifest, "outputs")
-    video_entries = _listed(manifest, "videos")
+    outputs = _listed_outputs(manifest)
+    video_entries = _listed_videos(manifest)
     output_tops = tuple(name for name in MANAGED_PATHS if name not in ("videos", "manifest.json"))
     for rel, entry in sorted(outputs.items()):
         path = _check_listed_path(root, rel, output_tops)
@@ -181,11 +190,11 @@ def plan_upload(folder: str | Path, manifest: dict, include_videos: bool = False
                 f"{root}: {rel} differs from manifest.json (size {size} vs {entry.get('size')}, sha256 {digest[:12]}... "
                 f"vs {str(entry.get('sha256'))[:12]}...): the folder changed after the build; rebuild with `vidret build`"
             )
-    for rel, entry in sorted(video_entries.items()):
+    for rel, size in sorted(video_entries.items()):
         path = _check_listed_path(root, rel, ("videos",))
-        if path.stat().st_size != entry.get("size"):
+        if path.stat().st_size != size:
             raise PublishError(
-                f"{root}: {rel} is {path.stat().st_size} bytes but manifest.json says {entry.get('size')}: "
+                f"{root}: {rel} is {path.stat().st_size} bytes but manifest.json says {size}: "
                 "the folder changed after the build; rebuild with `vidret build`"
             )
     if include_videos and not video_entries:
