@@ -56,7 +56,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", required=True, help="built dataset repo: local folder or Hub dataset id")
     parser.add_argument("--revision", default=None, help="dataset revision (Hub tag or commit)")
     parser.add_argument("--split", default="test", help="dataset split (default: test)")
-    parser.add_argument("--model", required=True, help="Hub model id, local model folder, 'oracle' or 'oracle-shuffled'")
+    parser.add_argument(
+        "--model", default=None,
+        help="Hub model id, local model folder, 'oracle' or 'oracle-shuffled' (required unless --embeddings gives every side)",
+    )
     parser.add_argument("--model-revision", default=None, help="model revision (Hub commit or tag)")
     parser.add_argument("--adapter", dest="preset", default=None, help="adapter preset (default: from the model id/config)")
     parser.add_argument("--tasks", default=None, help=f"comma-separated task ids; {_task_help()}")
@@ -95,6 +98,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--video-root", default=None, help="folder with the videos of an annotations-only repo")
     parser.add_argument("--device", default=None, help="torch device (default: the process's accelerate device)")
     parser.add_argument("--trust-remote-code", action="store_true", help="allow models whose code lives on the Hub")
+    stored = parser.add_argument_group(
+        "stored embeddings",
+        "Score embeddings that were already made, without decoding a video: an export of `vidret embeddings "
+        "export` (folder or Hub dataset org/name[@revision]) or released files (a folder of <id>.pth, a .pt/.pth "
+        "dict id -> tensor, .safetensors, .npy + <stem>.ids.txt, or a .pkl stream with --allow-pickle). Ids match "
+        "the dataset's video/clip ids (TF-CoVR: the clip stem; a file name or path matches by its stem); texts "
+        "match by the text or its content id.",
+    )
+    stored.add_argument(
+        "--embeddings", action="append", default=None, metavar="[SIDE=]SRC",
+        help="SRC gives every side (texts and videos; no --model); videos=SRC, texts=SRC or composed=SRC gives "
+        "one side and --model embeds the rest. Repeatable. The results record each side's source and checksums.",
+    )
+    stored.add_argument(
+        "--allow-pickle", action="store_true",
+        help="let --embeddings read a .pkl stream: unpickling RUNS CODE from the file; it is converted once into "
+        ".safetensors under the cache folder, which later runs read",
+    )
+    stored.add_argument(
+        "--embeddings-pool", default=None, choices=("mean",),
+        help="average stored per-frame (T, D) / per-token (T, Q, D) tensors into one vector (default: such rows are an error)",
+    )
 
 
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -144,6 +169,9 @@ def settings_from_args(args: argparse.Namespace) -> EvalSettings:
         pooling=args.pooling,
         text_max_length=args.text_max_length,
         dtype=args.dtype,
+        embeddings=args.embeddings,
+        allow_pickle=args.allow_pickle,
+        embeddings_pool=args.embeddings_pool,
     )
 
 

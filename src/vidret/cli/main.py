@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "vidret.cli.publish",
     "vidret.cli.metrics",
     "vidret.cli.evaluate",
+    "vidret.cli.embeddings",
     "vidret.cli.demo",
     "vidret.cli.validate",
     "vidret.cli.submit",

@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -221,7 +222,7 @@ def export_embeddings(
     if len(dims) != 1:
         raise ExportError(f"cache namespace {cache.namespace} mixes embedding dimensions {sorted(dims)}")
     dim = dims.pop()
-    metadata = {
+    metadata = public_paths({
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "version": version,
@@ -236,10 +237,31 @@ def export_embeddings(
         "dim": dim,
         "dtype": dtype,
         "num_rows": {kind: sum(1 for u, _, _ in rows if u.kind == kind) for kind in KINDS},
-        "failed": sorted(failed),
+        # Ids and kinds only: a reason quotes local paths (the run's results keep it).
+        "failures": [{"item_id": f["item_id"], "kind": f.get("kind")} for f in record.get("failures", [])],
         "source_metrics": {task_id: task["metrics"] for task_id, task in record["tasks"].items()},
-    }
+    })
     return write_export(Path(out), rows, metadata, rows_per_shard=rows_per_shard, failed=sorted(failed))
+
+
+def _is_local_path(value: str) -> bool:
+    import os
+
+    if value.startswith(("/", "~", "\\", "file:")) or re.match(r"^[A-Za-z]:[\\/]", value):
+        return True
+    return os.sep in value and Path(value).exists()
+
+
+def public_paths(value: Any) -> Any:
+    """`value` with every local path (the run's model folder, dataset folder, ...) cut to its last
+    component: an export is made to be published, and the user's folders are nobody's business."""
+    if isinstance(value, dict):
+        return {k: public_paths(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [public_paths(v) for v in value]
+    if isinstance(value, str) and _is_local_path(value):
+        return Path(value.replace("\\", "/").removeprefix("file:")).name or value
+    return value
 
 
 def _schema(dim: int, dtype: str) -> Any:
@@ -487,8 +509,9 @@ def read_export(folder: str | Path) -> ExportedTable:
     truncated: set[str] = set()
     for rel in files:
         path = root / rel
-        if not path.is_file() or path.is_symlink():
-            raise ExportError(f"{path}: listed in {MANIFEST_FILE} but not a regular file")
+        # (A Hub snapshot's files are links into its blob store; the SHA-256 check below is what counts.)
+        if not path.is_file():
+            raise ExportError(f"{path}: listed in {MANIFEST_FILE} but not a file")
         expected = outputs[rel].get("sha256") if isinstance(outputs[rel], dict) else None
         if sha256_file(path) != expected:
             raise ExportError(f"{path}: SHA-256 differs from {MANIFEST_FILE} (altered or incomplete download)")

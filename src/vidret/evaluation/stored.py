@@ -676,13 +676,14 @@ class StoredSource(EmbeddingSource):
             if unit.kind == "text" and reader.ids[i] in reader.truncated:
                 progress.truncated.add(unit.key)
             self.used.add(i)
-        if len(hits) < len(units):
-            logger.warning("%s: %d of %d ids the run needs are missing (counted as failed)", reader.label, len(units) - len(hits), len(units))
         return rows
 
     def missing(self, unit: EmbeddingUnit) -> dict[str, Any]:
         from vidret.evaluation.sources import unit_failure
 
+        for failure in (self.reader.metadata or {}).get("failures", []):
+            if failure.get("item_id") == unit.name:  # the run that made the export could not embed it
+                return unit_failure(unit, self.label, f"failed in the run that made {self.label} (see that run's results)")
         return unit_failure(unit, self.label, f"not in the embeddings source {self.label}")
 
     def provenance(self) -> dict[str, Any]:

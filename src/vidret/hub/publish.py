@@ -37,6 +37,12 @@ VIDEO_PROVENANCE = {
     "lovr": "LoVR's videos come from LongVideoBench, which publishes an index only (gated, non-commercial use)",
     "tf-covr": "TF-CoVR's videos come from FineGym and FineDiving, which the benchmark's authors may not redistribute",
 }
+# The files each kind of folder must hold, by manifest.json's "kind" (a build's manifest has none):
+# an export of embeddings (`vidret embeddings export`) is a dataset repo but no benchmark (no eval.yaml).
+FOLDER_KINDS = {
+    "dataset": REQUIRED_FILES,
+    "embeddings": ("README.md", "embeddings.json", "manifest.json"),
+}
 DEFAULT_BATCH_BYTES = 4 * 1024**3
 DEFAULT_BATCH_FILES = 500
 
@@ -101,9 +107,11 @@ def check_folder(folder: Path, tag: str) -> dict:
     """
     if not folder.is_dir():
         raise PublishError(f"{folder}: folder not found")
-    absent = [name for name in REQUIRED_FILES if not (folder / name).is_file()]
+    kind = _folder_kind(folder)
+    absent = [name for name in FOLDER_KINDS[kind] if not (folder / name).is_file()]
     if absent:
-        raise PublishError(f"{folder}: not a vidret build, missing {absent} (run `vidret build` first)")
+        made_by = "vidret embeddings export" if kind == "embeddings" else "vidret build"
+        raise PublishError(f"{folder}: not a complete {made_by} folder, missing {absent} (run `{made_by}` first)")
     links = [p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_symlink()]
     if links:
         raise PublishError(
@@ -181,7 +189,10 @@ def plan_upload(folder: str | Path, manifest: dict, include_videos: bool = False
     root = Path(folder)
     outputs = _listed_outputs(manifest)
     video_entries = _listed_videos(manifest)
-    output_tops = tuple(name for name in MANAGED_PATHS if name not in ("videos", "manifest.json"))
+    if manifest.get("kind") == "embeddings":  # `vidret embeddings export`: Parquet, card, embeddings.json
+        output_tops = tuple(name for name in FOLDER_KINDS["embeddings"] if name != "manifest.json") + ("data",)
+    else:
+        output_tops = tuple(name for name in MANAGED_PATHS if name not in ("videos", "manifest.json"))
     for rel, entry in sorted(outputs.items()):
         path = _check_listed_path(root, rel, output_tops)
         size, digest = path.stat().st_size, sha256_file(path)
@@ -236,6 +247,16 @@ def _log_left_out(plan: UploadPlan, benchmark: str | None) -> None:
     if plan.skipped:
         shown = ", ".join(plan.skipped[:10]) + (f" and {len(plan.skipped) - 10} more" if len(plan.skipped) > 10 else "")
         logger.warning("%d file(s) not listed in manifest.json, not uploaded: %s", len(plan.skipped), shown)
+
+
+def _folder_kind(folder: Path) -> str:
+    """"embeddings" for an export of embeddings, else "dataset" (read from manifest.json's "kind")."""
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return "dataset"  # check_folder names the absent or unreadable manifest
+    kind = manifest.get("kind", "dataset") if isinstance(manifest, dict) else "dataset"
+    return kind if kind in FOLDER_KINDS else "dataset"
 
 
 def _video_batches(

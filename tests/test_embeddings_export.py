@@ -1,0 +1,195 @@
+"""`vidret embeddings export` and scoring the export: identical metrics, no video opened, publishable."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from runner_helpers import build_sample_repos, build_tiny_model, copy_repo, metrics_of, run
+from vidret.cli.main import main
+from vidret.evaluation.export import ExportError, export_embeddings, read_export
+from vidret.evaluation.runner import EvalSettings, evaluate
+from vidret.evaluation.validation import validate_file
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory):
+    return tmp_path_factory.mktemp("export")
+
+
+@pytest.fixture(scope="module")
+def repos(root):
+    return build_sample_repos(root)
+
+
+@pytest.fixture(scope="module")
+def model(root):
+    return build_tiny_model("clip", root)
+
+
+def no_video_may_open(monkeypatch):
+    """Make every way into a video fail loudly: a run that decodes anything errors out."""
+    import av
+
+    import vidret.evaluation.embedding as embedding
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a video was opened")
+
+    monkeypatch.setattr(av, "open", refuse)
+    monkeypatch.setattr(embedding.SegmentDecoder, "__getitem__", refuse)
+
+
+def scored(record):
+    """What must survive the round trip: every task entry (metrics, counts, failed queries,
+    truncated texts) and the failures."""
+    return record["tasks"], record["failures"], record["num_failed"]
+
+
+@pytest.mark.parametrize("benchmark", ["tf-covr", "lovr"])
+def test_round_trip_scores_identically_without_videos(repos, model, root, tmp_path, monkeypatch, capsys, benchmark):
+    data = copy_repo(repos[benchmark], tmp_path / "data")
+    cache = tmp_path / "cache"
+    first_out = tmp_path / "first.json"
+    first = run(benchmark, data, model, frames=2, batch_size=4, cache_dir=str(cache), output=str(first_out))
+
+    export = tmp_path / "export"
+    assert main(["embeddings", "export", str(first_out), "--out", str(export)]) == 0
+    assert "publish: vidret publish" in capsys.readouterr().out
+
+    shutil.rmtree(data / "videos")  # nothing left to decode ...
+    no_video_may_open(monkeypatch)  # ... and opening one would fail the test
+    out = tmp_path / "again.json"
+    assert main(["evaluate", "--benchmark", benchmark, "--data", str(data), "--embeddings", str(export),
+                 "--num-workers", "0", "--no-cache", "--output", str(out)]) == 0
+    validate_file(out)
+    again = json.loads(out.read_text())
+    assert scored(again) == scored(first)
+    assert again["model"]["id"] == "tiny-clip" and again["model"]["fingerprint"] == first["model"]["fingerprint"]
+    assert again["settings"]["frames"] == first["settings"]["frames"] == 2
+    assert again["settings"]["adapter"] == {**first["settings"]["adapter"], "model": "tiny-clip"}
+    for side in ("texts", "videos"):
+        origin = again["embeddings"][side]
+        assert origin["source"] == "export" and origin["path"] == str(export)
+        assert origin["manifest_sha256"] == read_export(export).digest
+    assert first["embeddings"]["videos"] == {"source": "model", "model": str(model), "cache_namespace": first["cache"]["namespace"]}
+    assert "cache" not in again  # no model, no cache
+
+
+def test_export_folder_layout_card_and_load_dataset(repos, model, tmp_path):
+    import datasets
+
+    out = tmp_path / "r.json"
+    record = run("tf-covr", repos["tf-covr"], model, frames=2, cache_dir=str(tmp_path / "c"), output=str(out))
+    report = export_embeddings(out, tmp_path / "e32")
+    half = export_embeddings(out, tmp_path / "e16", dtype="float16")
+    # Parquet with the promised columns and types, one row per text and per video.
+    table = pq.read_table(tmp_path / "e32" / report.files[0])
+    assert table.column_names == ["id", "kind", "embedding", "text", "truncated"]
+    stored = table.schema.field("embedding").type
+    assert pa.types.is_fixed_size_list(stored) and stored.list_size == report.dim and stored.value_type == pa.float32()
+    assert pq.read_table(tmp_path / "e16" / half.files[0]).schema.field("embedding").type.value_type == pa.float16()
+    assert half.bytes < report.bytes
+    rows = table.to_pylist()
+    videos = {r["id"] for r in rows if r["kind"] == "video"}
+    from vidret.evaluation.dataset import load_plan
+
+    assert videos == set(load_plan("tf-covr", str(repos["tf-covr"]))[0].visuals)
+    texts = [r for r in rows if r["kind"] == "text"]
+    assert texts and all(r["id"].startswith("text:") and r["text"] and r["truncated"] is not None for r in texts)
+    assert sum(r["truncated"] for r in texts) > 0  # the tiny CLIP cuts some modification texts
+    # The card records benchmark, dataset revision, model, preset and the settings; no local path leaks.
+    card = (tmp_path / "e32" / "README.md").read_text()
+    for fact in ("tf-covr", "v1.0.0", "tiny-clip", "clip (FramePoolingAdapter)", '"frames": 2', '"pooling": "mean"'):
+        assert fact in card
+    published = "".join((tmp_path / "e32" / name).read_text() for name in ("README.md", "embeddings.json"))
+    assert str(tmp_path) not in published
+    meta = json.loads((tmp_path / "e32" / "embeddings.json").read_text())
+    assert meta["model"]["adapter"] == "clip" and meta["dataset"]["revision"] == "v1.0.0"
+    assert meta["source_metrics"] == metrics_of(record)
+    # The manifest is a build manifest: every file with its size and SHA-256.
+    manifest = json.loads((tmp_path / "e32" / "manifest.json").read_text())
+    assert manifest["kind"] == "embeddings" and manifest["version"] == "1.0.0"
+    assert sorted(manifest["outputs"]) == sorted([*report.files, "README.md", "embeddings.json"])
+    # A dataset repo `datasets` loads as is.
+    loaded = datasets.load_dataset(str(tmp_path / "e32"), split="test")
+    assert loaded.num_rows == len(rows) and len(loaded[0]["embedding"]) == report.dim
+
+
+def test_export_refuses_what_it_cannot_export(repos, model, tmp_path):
+    no_cache = tmp_path / "nc.json"
+    run("tf-covr", repos["tf-covr"], model, frames=2, limit=2, output=str(no_cache))
+    with pytest.raises(ExportError, match="no embedding cache"):
+        export_embeddings(no_cache, tmp_path / "x")
+    out = tmp_path / "r.json"
+    record = run("tf-covr", repos["tf-covr"], model, frames=2, limit=2, cache_dir=str(tmp_path / "c"), output=str(out))
+    parts = list((tmp_path / "c" / record["cache"]["namespace"] / "parts").glob("*.npz"))
+    parts[0].unlink()  # a cache that lost some of the run's embeddings
+    with pytest.raises(SystemExit, match=r"lacks \d+ of the run's \d+ embeddings"):
+        main(["embeddings", "export", str(out), "--out", str(tmp_path / "y")])
+    with pytest.raises(ExportError, match="--dtype must be one of float32|float16"):
+        export_embeddings(out, tmp_path / "y", dtype="int8")
+
+
+def test_failed_items_are_not_exported_and_stay_failed(repos, tmp_path):
+    """A video that failed in the run has no embedding: the export names it, the re-score counts it."""
+    data = copy_repo(repos["tf-covr"], tmp_path / "data")
+    from vidret.video.synthetic import make_corrupt_video
+
+    victim = sorted((data / "videos").iterdir())[0]
+    make_corrupt_video(victim)
+    out = tmp_path / "r.json"
+    first = run("tf-covr", data, "oracle", cache_dir=str(tmp_path / "c"), output=str(out))
+    assert first["num_failed"] == 1
+    report = export_embeddings(out, tmp_path / "e")
+    assert report.failed == [victim.stem]
+    assert victim.stem in (tmp_path / "e" / "README.md").read_text()
+    again = evaluate(EvalSettings(benchmark="tf-covr", data=str(data), embeddings=str(tmp_path / "e"), num_workers=0))
+    assert again["tasks"] == first["tasks"]
+    [failure] = again["failures"]
+    assert (failure["item_id"], failure["kind"]) == (victim.stem, "video")
+    assert failure["reason"] == f"failed in the run that made {tmp_path / 'e'} (see that run's results)"
+    assert "VideoDecodeError" in first["failures"][0]["reason"]
+
+
+def test_altered_export_is_refused(repos, model, tmp_path):
+    out = tmp_path / "r.json"
+    run("tf-covr", repos["tf-covr"], model, frames=2, limit=3, cache_dir=str(tmp_path / "c"), output=str(out))
+    report = export_embeddings(out, tmp_path / "e")
+    shard = tmp_path / "e" / report.files[0]
+    shard.write_bytes(shard.read_bytes()[:-1] + b"\0")
+    with pytest.raises(SystemExit, match="SHA-256 differs from manifest.json"):
+        main(["evaluate", "--benchmark", "tf-covr", "--data", str(repos["tf-covr"]), "--embeddings", str(tmp_path / "e"),
+              "--no-cache", "--output", str(tmp_path / "x.json")])
+    export_embeddings(out, tmp_path / "e")  # re-export over it: fresh files
+    (tmp_path / "e" / "data" / "extra.parquet").write_bytes(shard.read_bytes())
+    with pytest.raises(ValueError, match=r"\['data/extra.parquet'\] are not in manifest.json"):
+        read_export(tmp_path / "e")
+
+
+def test_publish_uploads_an_export_like_a_dataset_repo(repos, model, tmp_path, monkeypatch):
+    from hub_mock import commit_lines, mock_hub
+    from test_publish import FakeHub
+
+    from vidret.hub.publish import PublishError, publish
+
+    out = tmp_path / "r.json"
+    run("tf-covr", repos["tf-covr"], model, frames=2, limit=3, cache_dir=str(tmp_path / "c"), output=str(out))
+    report = export_embeddings(out, tmp_path / "e", version="2.0.0")
+    monkeypatch.setenv("HF_HUB_DISABLE_TELEMETRY", "1")
+    hub = FakeHub()
+    with mock_hub(hub.handler):
+        with pytest.raises(PublishError, match="use --tag v2.0.0"):
+            publish(tmp_path / "e", "org/emb", "v1.0.0", token="hf_x")
+        result = publish(tmp_path / "e", "org/emb", "v2.0.0", token="hf_x")
+    assert result.tag == "v2.0.0"
+    commits = [r for r in hub.requests if "/commit/" in r.url.path]
+    sent = {line["value"]["path"] for r in commits for line in commit_lines(r) if line["key"] in ("file", "lfsFile")}
+    assert sent == {"README.md", "embeddings.json", "manifest.json", *report.files}
+    (tmp_path / "e" / "embeddings.json").unlink()
+    with pytest.raises(PublishError, match=r"missing \['embeddings.json'\]"):
+        publish(tmp_path / "e", "org/emb", "v2.0.0", token="hf_x")
