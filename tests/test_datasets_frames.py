@@ -14,6 +14,7 @@ from vidret.builders import build
 from vidret.datasets import FrameDecoder, hub_root, infer_video_root, load, repo_id, resolve_video_path, with_frames
 from vidret.samples import frame_index_offset, make_lovr_release, make_tfcovr_release
 from vidret.video import sample_frames
+from vidret.video.containment import ExternalVideoError
 from vidret.video.synthetic import decode_frame_index
 
 datasets = pytest.importorskip("datasets")
@@ -144,7 +145,9 @@ def test_resolve_video_path(tmp_path):
     assert resolve_video_path("videos/b.mp4", tmp_path) == str(tmp_path / "b.mp4")
     assert resolve_video_path("videos/c.mp4", tmp_path) == str(tmp_path / "videos/c.mp4")
     assert resolve_video_path("videos/a.mp4", "hf://datasets/vidret/lovr@v1.0.0/") == "hf://datasets/vidret/lovr@v1.0.0/videos/a.mp4"
-    assert resolve_video_path("/abs/x.mp4", tmp_path) == "/abs/x.mp4"
+    assert resolve_video_path("/abs/x.mp4", tmp_path, allow_external=True) == "/abs/x.mp4"
+    with pytest.raises(ExternalVideoError, match="'/abs/x.mp4' is outside the dataset"):
+        resolve_video_path("/abs/x.mp4", tmp_path)  # issue 15.5: only with allow_external
     assert resolve_video_path("videos/a.mp4", None) == "videos/a.mp4"
 
 

@@ -13,7 +13,7 @@ from vidret.evaluation.dataset import is_local, make_resolver
 def test_resolver_local_repo_hub_and_absolute(tmp_path):
     local = make_resolver(str(tmp_path), None, None)
     assert local("videos/a.mp4") == str(tmp_path.resolve() / "videos" / "a.mp4")
-    assert local("/abs/a.mp4") == "/abs/a.mp4"
+    assert make_resolver(str(tmp_path), None, None, allow_external=True)("/abs/a.mp4") == "/abs/a.mp4"
     hub = make_resolver("vidret/lovr", "v1.0.0", None)
     assert hub("videos/a.mp4") == "hf://datasets/vidret/lovr@v1.0.0/videos/a.mp4"
     assert make_resolver("vidret/lovr", None, None)("videos/a.mp4").startswith("hf://datasets/vidret/lovr@main/")
@@ -44,3 +44,20 @@ def test_annotations_only_repo_with_video_root(tmp_path):
     missing = run("lovr", repo, "oracle", tasks="t2v", video_root=str(partial))  # some missing: each counted
     assert [f["item_id"] for f in missing["failures"] if f["kind"] == "video"] == [victim]
     assert missing["tasks"]["t2v"]["metrics"]["R@1"] < 100.0
+
+
+def test_a_local_folder_rebuilt_in_place_is_read_afresh(tmp_path):
+    # `datasets` caches a folder with YAML configs under its name and patterns, not its contents:
+    # without a fresh read the second load returned the first folder's rows.
+    from builders_helpers import edit_parquet
+    from runner_helpers import build_sample_repos, copy_repo
+    from vidret.evaluation.dataset import _load_rows
+
+    built = build_sample_repos(tmp_path / "built")["tf-covr"]
+    rows = []
+    for n, tag in ((1, "first"), (2, "second")):
+        repo = copy_repo(built, tmp_path / str(n) / "same-name")
+        shard = next((repo / "data" / "videos").glob("test-*.parquet"))
+        edit_parquet(shard, lambda r, tag=tag: [{**r[0], "video": f"videos/{tag}.mp4"}] + r[1:])
+        rows.append(_load_rows(str(repo), "videos", "test", None)[0][0]["video"])
+    assert rows == ["videos/first.mp4", "videos/second.mp4"]

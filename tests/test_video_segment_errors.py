@@ -112,7 +112,7 @@ def test_a_programming_error_in_the_retry_propagates(tmp_path, small_video, monk
     def broken(*args, **kwargs):
         raise KeyError("bug in the retry")
 
-    monkeypatch.setattr(sampler, "sample_frames", broken)
+    monkeypatch.setattr(sampler, "_sample_one", broken)  # the per-segment retry
     with pytest.raises(KeyError, match="bug in the retry"):
         sample_segments(cut, [(0.0, 1.0), (15.0, 16.0)], 2, errors="collect")
 

@@ -30,6 +30,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from vidret.video.containment import check_inside
+
 DEFAULT_ORG = "vidret"
 ORG_ENV = "VIDRET_HUB_ORG"
 DEFAULT_REVISION = "v1.0.0"
@@ -93,20 +95,27 @@ def _is_url(text: str) -> bool:
     return "://" in text
 
 
-def resolve_video_path(path: str, video_root: str | os.PathLike | None) -> str:
+def resolve_video_path(path: str, video_root: str | os.PathLike | None, *, allow_external: bool = False) -> str:
     """Where to read a row's video from.
 
     Args:
         path: the row's ``video`` value (relative to the repo root; absolute paths and URLs are
-            returned unchanged).
+            returned unchanged when they are inside `video_root` or `allow_external` is set).
         video_root: local repo folder, ``hf://`` (or other fsspec URL) repo prefix, or a flat
             folder of videos; None returns `path` unchanged.
+        allow_external: accept references outside `video_root` (other URLs, absolute paths,
+            ``..``); see `vidret.video.containment`.
 
     Returns:
         A local path or URL that `vidret.video` can open. For a local root the first existing
         of ``root/path`` and ``root/<file name>`` is returned (else ``root/path``, so the decode
         error names the expected place); URLs are joined without a network check.
+
+    Raises:
+        ExternalVideoError: `path` leaves `video_root` and `allow_external` is False.
     """
+    if video_root is not None:
+        check_inside(path, video_root, allow_external=allow_external)
     if _is_url(path) or os.path.isabs(path) or video_root is None:
         return path
     root = os.fspath(video_root)
@@ -150,6 +159,8 @@ class FrameDecoder:
     video_root: str | None
     mode: str
     video_column: str = "video"
+    allow_external: bool = False
+    timeout: float | None = None
 
     def segment(self, row: Mapping[str, Any]) -> tuple[float | None, float | None]:
         """(start, end) of a row: LoVR clip timestamps, or the whole video (None, None).
@@ -171,6 +182,7 @@ class FrameDecoder:
         row of an absent video at once) is `sample_segments`'s ``errors="collect"``.
         """
         from vidret.video import sample_segments
+        from vidret.video.containment import ExternalVideoError
 
         results: list[tuple[Any, str | None]] = [(None, None)] * len(rows)
         groups: dict[str, list[tuple[int, tuple[float | None, float | None]]]] = defaultdict(list)
@@ -179,14 +191,20 @@ class FrameDecoder:
             if not path:
                 results[i] = (None, f"ValueError: empty {self.video_column!r} value")
                 continue
-            source = resolve_video_path(str(path), self.video_root)
+            try:
+                source = resolve_video_path(str(path), self.video_root, allow_external=self.allow_external)
+            except ExternalVideoError as err:  # refused without a request: this row fails, listed
+                results[i] = (None, f"{type(err).__name__}: {err}")
+                continue
             try:
                 groups[source].append((i, self.segment(row)))
             except ValueError as err:
                 results[i] = (None, f"ValueError: {source}: {err}")
         for source, items in groups.items():
             spans = [span for _, span in items]
-            decoded = sample_segments(source, spans, self.num_frames, size=self.size, mode=self.mode, errors="collect")
+            decoded = sample_segments(
+                source, spans, self.num_frames, size=self.size, mode=self.mode, errors="collect", timeout=self.timeout
+            )
             for (i, _), outcome in zip(items, decoded):
                 if isinstance(outcome, Exception):
                     results[i] = (None, f"{type(outcome).__name__}: {outcome}")
@@ -214,6 +232,8 @@ def with_frames(
     *,
     video_column: str = "video",
     batch_size: int = 8,
+    allow_external: bool = False,
+    timeout: float | None = None,
 ) -> Any:
     """Add lazily decoded ``frames`` and a ``decode_error`` column to a vidret dataset.
 
@@ -232,6 +252,11 @@ def with_frames(
         mode: ``"exact"`` (exact frames) or ``"keyframe"`` (faster, up to one GOP early).
         video_column: the column holding the video path.
         batch_size: rows per decode batch for an `IterableDataset`.
+        allow_external: read videos that rows name outside `video_root` (other URLs, absolute
+            paths, ``..``). Off by default: such a row gets an ``ExternalVideoError`` in
+            ``decode_error`` and nothing is requested or opened (`vidret.video.containment`).
+        timeout: seconds allowed per remote video (connect, each read, and in total; default
+            `vidret.video.source.DEFAULT_TIMEOUT_S`).
 
     Returns:
         The same kind of dataset, with ``frames`` (uint8 (num_frames, H, W, 3) RGB, or None)
@@ -245,6 +270,7 @@ def with_frames(
     """
     from datasets import Dataset, IterableDataset
 
+    from vidret.video.source import check_timeout
     from vidret.video.timeline import check_mode, check_num_frames, check_size
 
     if not isinstance(ds, (Dataset, IterableDataset)):
@@ -254,6 +280,7 @@ def with_frames(
     check_num_frames(num_frames)
     check_mode(mode)
     size = check_size(size)
+    check_timeout(timeout)
     columns = ds.column_names
     if columns is not None and video_column not in columns:
         raise ValueError(
@@ -266,7 +293,7 @@ def with_frames(
             "cannot tell where the videos are: pass video_root= (the local repo folder, "
             "'hf://datasets/<org>/<name>@<revision>' e.g. vidret.datasets.hub_root('lovr'), or a folder of videos)"
         )
-    decoder = FrameDecoder(num_frames, size, root, mode, video_column)
+    decoder = FrameDecoder(num_frames, size, root, mode, video_column, bool(allow_external), timeout)
     if isinstance(ds, Dataset):
         return ds.with_transform(decoder)
     return ds.map(decoder, batched=True, batch_size=batch_size)

@@ -95,4 +95,10 @@ def benchmark_main(benchmark: str, module: str, description: str | None, argv: S
     parser = argparse.ArgumentParser(prog=f"python -m {module}", description=description, allow_abbrev=False)
     add_arguments(parser, benchmark=benchmark)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    return run(parser.parse_args(argv))
+    try:
+        return run(parser.parse_args(argv))
+    except KeyboardInterrupt:
+        from vidret.cli.main import INTERRUPTED_EXIT_CODE
+
+        print(f"python -m {module}: interrupted", file=sys.stderr)
+        return INTERRUPTED_EXIT_CODE

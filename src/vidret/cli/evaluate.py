@@ -96,6 +96,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--num-workers", type=int_at_least(0), default=2, help="DataLoader decode workers (default 2)")
     parser.add_argument("--decode-mode", default="exact", choices=("exact", "keyframe"), help="frame sampling mode")
     parser.add_argument("--video-root", default=None, help="folder with the videos of an annotations-only repo")
+    parser.add_argument(
+        "--allow-external-videos", action="store_true",
+        help="read videos the dataset names outside its repo / --video-root (other URLs, absolute paths); "
+        "off by default, so an untrusted dataset cannot make requests or open local files (recorded)",
+    )
     parser.add_argument("--device", default=None, help="torch device (default: the process's accelerate device)")
     parser.add_argument("--trust-remote-code", action="store_true", help="allow models whose code lives on the Hub")
     stored = parser.add_argument_group(
@@ -131,7 +136,9 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "--adapter, --frames, --resolution, --pooling, --text-max-length, --dtype and --fusion override the "
         "model's adapter preset (each is recorded in the results; those that change embeddings also key the "
         "embedding cache). "
-        "Run under `accelerate launch -m vidret evaluate ...` for several processes.",
+        "Run under `accelerate launch -m vidret evaluate ...` for several processes. "
+        "Remote videos get $VIDRET_HTTP_TIMEOUT seconds each (default 60: per connect, per read and in total; "
+        "recorded).",
     )
     add_arguments(parser)
     parser.set_defaults(func=run)
@@ -139,8 +146,13 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def settings_from_args(args: argparse.Namespace) -> EvalSettings:
-    """`EvalSettings` from parsed arguments."""
+    """`EvalSettings` from parsed arguments (and ``$VIDRET_HTTP_TIMEOUT``).
+
+    Raises:
+        ValueError: ``$VIDRET_HTTP_TIMEOUT`` is not a positive number.
+    """
     from vidret.evaluation.runner import EvalSettings
+    from vidret.video.source import timeout_from_env
 
     return EvalSettings(
         benchmark=args.benchmark,
@@ -172,6 +184,8 @@ def settings_from_args(args: argparse.Namespace) -> EvalSettings:
         embeddings=args.embeddings,
         allow_pickle=args.allow_pickle,
         embeddings_pool=args.embeddings_pool,
+        allow_external_videos=args.allow_external_videos,
+        http_timeout=timeout_from_env(),
     )
 
 
@@ -180,8 +194,8 @@ def run(args: argparse.Namespace) -> int:
     from vidret.evaluation.runner import EvaluationError, evaluate
     from vidret.hub_errors import hub_failure_message, is_hub_failure
 
-    settings = settings_from_args(args)
     try:
+        settings = settings_from_args(args)
         record = evaluate(settings)
     except Exception as err:
         if is_hub_failure(err):  # reading the dataset or the model from the Hub failed

@@ -2,16 +2,23 @@
 
 Each module in COMMAND_MODULES exposes `register(subparsers)` (adds its parser and sets
 `func`) so it also works standalone; the handler is a thin call into the Python API.
+
+Ctrl-C (SIGINT) ends any command with one line on stderr and exit status 130 (128 + SIGINT, what
+shells report), not a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
 from collections.abc import Sequence
 
 from vidret.cli.logs import configure_logging
+
+#: Exit status after Ctrl-C: 128 + SIGINT, as shells report it.
+INTERRUPTED_EXIT_CODE = 128 + int(signal.SIGINT)
 
 COMMAND_MODULES = (
     "vidret.cli.env",
@@ -47,20 +54,28 @@ def build_parser() -> argparse.ArgumentParser:
         description="Video-text retrieval benchmarks (LoVR, TF-CoVR) on Hugging Face datasets + evaluate.",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log at debug level")
-    subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
+    subparsers = parser.add_subparsers(title="commands", metavar="COMMAND", dest="command")
     for module_name in COMMAND_MODULES:
         importlib.import_module(module_name).register(subparsers)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    configure_logging(args.verbose)
-    if not hasattr(args, "func"):
-        parser.print_help(sys.stderr)
-        return 1
-    return int(args.func(args) or 0)
+    """Run the `vidret` command line; returns the exit status (130 after Ctrl-C)."""
+    command = "vidret"
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        command = f"vidret {args.command}" if getattr(args, "command", None) else command
+        configure_logging(args.verbose)
+        if not hasattr(args, "func"):
+            parser.print_help(sys.stderr)
+            return 1
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        # Work already written stays (the embedding cache, a build's previous output); say so briefly.
+        print(f"{command}: interrupted", file=sys.stderr)
+        return INTERRUPTED_EXIT_CODE
 
 
 if __name__ == "__main__":

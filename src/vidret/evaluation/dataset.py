@@ -16,11 +16,15 @@ def is_local(data: str) -> bool:
     return Path(data).expanduser().exists()
 
 
-def make_resolver(data: str, revision: str | None, video_root: str | None) -> Callable[[str], str]:
+def make_resolver(
+    data: str, revision: str | None, video_root: str | None, allow_external: bool = False
+) -> Callable[[str], str]:
     """Map a dataset row's video reference to a decodable source (`vidret.datasets.resolve_video_path`).
 
     Relative paths resolve against `video_root` when given, else against the dataset repo itself:
     the local folder, or ``hf://datasets/<repo>@<revision>`` for a Hub repo (streamed with range reads).
+    A reference outside that root (another URL, an absolute path, ``..``) raises
+    `ExternalVideoError` unless `allow_external` (``--allow-external-videos``).
     """
     from vidret.datasets import resolve_video_path
 
@@ -30,7 +34,7 @@ def make_resolver(data: str, revision: str | None, video_root: str | None) -> Ca
         root = str(Path(data).expanduser().resolve())
     else:
         root = f"hf://datasets/{data}@{revision or 'main'}"
-    return lambda ref: resolve_video_path(ref, root)
+    return lambda ref: resolve_video_path(ref, root, allow_external=allow_external)
 
 
 def _load_rows(data: str, config: str, split: str, revision: str | None) -> tuple[list[dict[str, Any]], str | None]:
@@ -40,7 +44,11 @@ def _load_rows(data: str, config: str, split: str, revision: str | None) -> tupl
     verbosity = datasets.logging.get_verbosity()
     datasets.logging.set_verbosity_error()  # card-parsing chatter would bury the run's own log
     try:
-        ds = datasets.load_dataset(path, config, split=split, revision=revision)
+        # A local folder is read afresh: `datasets` keys its cache of a repo with YAML configs by the
+        # folder name and file patterns, not the files' contents, so a folder rebuilt in place (or
+        # another one of the same name) would otherwise come back as the rows read the first time.
+        mode = "force_redownload" if is_local(data) else None
+        ds = datasets.load_dataset(path, config, split=split, revision=revision, download_mode=mode)
     except ValueError as err:
         raise ValueError(f"cannot load config {config!r} split {split!r} of {data!r}: {err}") from err
     finally:
@@ -91,6 +99,7 @@ def load_plan(
     aggregate: str = "mean",
     limit: int | None = None,
     video_root: str | None = None,
+    allow_external: bool = False,
 ) -> tuple[TaskPlan, dict[str, Any]]:
     """Load the dataset configs a benchmark needs and derive its tasks.
 
@@ -104,6 +113,7 @@ def load_plan(
         aggregate: "mean" or "max".
         limit: see `EvalSettings.limit`.
         video_root: folder holding the videos of an annotations-only repo.
+        allow_external: accept video references outside the repo / `video_root`.
 
     Returns:
         (plan, dataset record {"repo", "revision", "commit", "fingerprint"}): `revision` is the one
@@ -113,6 +123,8 @@ def load_plan(
 
     Raises:
         ValueError: bad arguments, or data that does not fit the benchmark (file/row named).
+        ExternalVideoError: a row names a video outside the repo / `video_root` (a ValueError;
+            nothing was requested or opened) and `allow_external` is off.
     """
     asked_revision = revision
     spec = get_benchmark(benchmark)
@@ -120,7 +132,7 @@ def load_plan(
     # Read a Hub repo at the commit its revision points at now, and record that commit.
     commit = None if is_local(data) else hub_dataset_commit(data, revision)  # fails at once if not on the Hub
     revision = commit or revision
-    resolve = make_resolver(data, revision, video_root)
+    resolve = make_resolver(data, revision, video_root, allow_external)
     if spec.benchmark == LOVR:
         videos, fp1 = _load_rows(data, "videos", split, revision)
         clips, fp2 = _load_rows(data, "clips", split, revision)

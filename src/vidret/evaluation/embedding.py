@@ -26,6 +26,7 @@ from vidret.evaluation.sources import (
     RunInterrupted,
 )
 from vidret.evaluation.tasks import Segment
+from vidret.evaluation.workers import exit_with_parent
 
 if TYPE_CHECKING:
     from vidret.adapters.base import EmbeddingAdapter
@@ -113,13 +114,22 @@ class SegmentDecoder:
         num_frames: frames per segment.
         size: (width, height) to decode at, or None for the native size.
         mode: "exact" or "keyframe".
+        timeout: seconds allowed per remote video (None: `vidret.video`'s default).
     """
 
-    def __init__(self, groups: list[list[Segment]], num_frames: int, size: tuple[int, int] | None, mode: str) -> None:
+    def __init__(
+        self,
+        groups: list[list[Segment]],
+        num_frames: int,
+        size: tuple[int, int] | None,
+        mode: str,
+        timeout: float | None = None,
+    ) -> None:
         self.groups = groups
         self.num_frames = num_frames
         self.size = tuple(size) if size else None
         self.mode = mode
+        self.timeout = timeout
 
     def __len__(self) -> int:
         return len(self.groups)
@@ -137,6 +147,7 @@ class SegmentDecoder:
             size=self.size,
             mode=self.mode,
             errors="collect",
+            timeout=self.timeout,
         )
         out: list[tuple[Segment, np.ndarray | None, str | None]] = []
         for seg, outcome in zip(group, decoded):
@@ -178,6 +189,7 @@ class ModelSource(EmbeddingSource):
         strict: a decode failure raises `EvaluationError` instead of being counted.
         label: how failures and messages name the model.
         provenance: what the results record says about this source.
+        timeout: seconds allowed per remote video (None: `vidret.video`'s default).
     """
 
     def __init__(
@@ -191,6 +203,7 @@ class ModelSource(EmbeddingSource):
         strict: bool = False,
         label: str = "model",
         provenance: dict[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> None:
         self.adapter = adapter
         self.sink = sink if sink is not None else NoCache()
@@ -200,6 +213,7 @@ class ModelSource(EmbeddingSource):
         self.strict = strict
         self.label = label
         self._provenance = provenance or {"source": "model"}
+        self.timeout = timeout
 
     def provenance(self) -> dict[str, Any]:
         return dict(self._provenance)
@@ -260,9 +274,14 @@ class ModelSource(EmbeddingSource):
                 segments.append(unit.segment)
             users[unit.segment.item_id].append(unit)
         mine = shard(_group_segments(segments), info.rank, info.world_size)
-        decoder = SegmentDecoder(mine, self.adapter.num_frames, self.adapter.frame_size, self.decode_mode)
+        decoder = SegmentDecoder(mine, self.adapter.num_frames, self.adapter.frame_size, self.decode_mode, self.timeout)
         loader = torch.utils.data.DataLoader(
-            decoder, batch_size=None, shuffle=False, num_workers=self.num_workers, collate_fn=_identity
+            decoder,
+            batch_size=None,
+            shuffle=False,
+            num_workers=self.num_workers,
+            collate_fn=_identity,
+            worker_init_fn=exit_with_parent,  # a killed run must not leave its decode workers behind
         )
         out_ids: list[str] = []
         out_rows: list[np.ndarray] = []

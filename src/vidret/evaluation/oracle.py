@@ -238,6 +238,7 @@ def build_oracle(
     num_frames: int | None = None,
     fps_of: Callable[[str], float] | None = None,
     first_index_of: Callable[[str], int] | None = None,
+    timeout: float | None = None,
 ) -> OracleAdapter:
     """The oracle for a plan's split: its video table comes from the plan's id tables.
 
@@ -247,6 +248,7 @@ def build_oracle(
         num_frames: frames per clip (default 4).
         fps_of: video source → frame rate (default: `vidret.video.probe`).
         first_index_of: video id → first frame code (default: `vidret.samples.frame_index_offset`).
+        timeout: seconds allowed per remote video by the default `fps_of`.
 
     Returns:
         The adapter.
@@ -260,7 +262,7 @@ def build_oracle(
         from vidret.video import probe
 
         def fps_of(source: str) -> float:
-            return float(probe(source).fps)
+            return float(probe(source, timeout=timeout).fps)
 
     def safe_fps(vid: str, source: str) -> float | None:
         try:

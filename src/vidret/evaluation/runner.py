@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +43,7 @@ from vidret.evaluation.sources import CacheSource, EmbeddingSource, check_same_d
 from vidret.evaluation.stored import POOL_CHOICES, StoredSources, detect_format, parse_embedding_specs
 from vidret.evaluation.tasks import LongVideo, Task, TaskPlan, parse_long_video, resolve_task_ids
 from vidret.evaluation.video_check import check_videos_found
+from vidret.video.source import TIMEOUT_ENV, check_timeout
 
 if TYPE_CHECKING:
     from vidret.adapters.base import EmbeddingAdapter
@@ -91,6 +93,10 @@ class EvalSettings:
             a .safetensors file kept under `cache_dir`).
         embeddings_pool: "mean" to average stored per-frame / per-token tensors into one vector;
             None = such rows are an error.
+        allow_external_videos: read videos the dataset names outside its repo / `video_root`
+            (other URLs, absolute paths); off by default (`vidret.video.containment`).
+        http_timeout: seconds allowed per remote video (connect, each read, and in total);
+            None = `vidret.video.source.DEFAULT_TIMEOUT_S`. Recorded.
     """
 
     benchmark: str
@@ -123,6 +129,8 @@ class EvalSettings:
     embeddings: str | list[str] | None = None
     allow_pickle: bool = False
     embeddings_pool: str | None = None
+    allow_external_videos: bool = False
+    http_timeout: float | None = None
 
     def stored_sides(self) -> dict[str, str]:
         """Side → SRC of `embeddings` (see `vidret.evaluation.stored.parse_embedding_specs`)."""
@@ -177,6 +185,10 @@ class EvalSettings:
         resolve_task_ids(get_benchmark(self.benchmark), self.tasks)
         if self.video_root is not None and not Path(self.video_root).is_dir():
             raise ValueError(f"--video-root {self.video_root!r} is not a folder")
+        try:
+            check_timeout(self.http_timeout)
+        except ValueError as err:
+            raise ValueError(f"http_timeout ({TIMEOUT_ENV}): {err}") from None
         self._check_model_overrides()
 
     def _check_model_overrides(self) -> None:
@@ -213,7 +225,7 @@ class EvalSettings:
 def make_adapter(settings: EvalSettings, plan: TaskPlan, info: ProcessInfo) -> EmbeddingAdapter:
     """The oracle for "oracle"/"oracle-shuffled", else `vidret.adapters.load_adapter`."""
     if is_oracle(settings.model):
-        return build_oracle(plan, settings.model, num_frames=settings.frames)
+        return build_oracle(plan, settings.model, num_frames=settings.frames, timeout=settings.http_timeout)
     from vidret.adapters import load_adapter
 
     return load_adapter(
@@ -308,6 +320,7 @@ def model_part(
         num_workers=settings.num_workers,
         decode_mode=settings.decode_mode,
         strict=settings.strict,
+        timeout=settings.http_timeout,
         label=f"model {settings.model}",
         provenance={"source": "model", "model": settings.model, "cache_namespace": cache.namespace if cache is not None else None},
     )
@@ -376,9 +389,10 @@ def evaluate(
         aggregate=settings.aggregate,
         limit=settings.limit,
         video_root=settings.video_root,
+        allow_external=settings.allow_external_videos,
     )
     if "videos" in settings.model_sides():  # before loading a model: annotations only, no --video-root?
-        check_videos_found(plan, settings.video_root)
+        check_videos_found(plan, settings.video_root, timeout=settings.http_timeout)
     model = model_part(settings, plan, info, adapter)
     stored = stored_sources(settings)
     if info.is_main:
@@ -530,7 +544,15 @@ def _settings_record(
         "limit": settings.limit,
         "num_workers": int(settings.num_workers),
         "strict": bool(settings.strict),
+        "allow_external_videos": bool(settings.allow_external_videos),
+        "http_timeout_s": _recorded_timeout(settings.http_timeout),
     }
+
+
+def _recorded_timeout(timeout: float | None) -> float | None:
+    """The remote time limit that applied, in seconds (None: no limit; JSON has no infinity)."""
+    limit = check_timeout(timeout)
+    return limit if math.isfinite(limit) else None
 
 
 def _model_settings(settings: EvalSettings, adapter: EmbeddingAdapter) -> dict[str, Any]:

@@ -18,19 +18,19 @@ logger = logging.getLogger(__name__)
 REMOTE_PROBES = 3  # a remote existence check is a round trip: look at a few, not all
 
 
-def _remote_exists(url: str) -> bool | None:
-    """True/False when the store answers, None when it cannot be asked."""
-    import fsspec
+def _remote_exists(url: str, timeout: float | None = None) -> bool | None:
+    """True/False when the store answers (within `timeout` s per request), None when it cannot be asked."""
+    from vidret.video.source import remote_filesystem
 
     try:
-        fs, path = fsspec.core.url_to_fs(url)
+        fs, path = remote_filesystem(url, timeout)
         return bool(fs.exists(path))
     except Exception as err:  # noqa: BLE001 - unreachable or unsupported: let the run report per video
         logger.debug("could not check %s before the run: %s", url, err)
         return None
 
 
-def check_videos_found(plan: TaskPlan, video_root: str | None) -> None:
+def check_videos_found(plan: TaskPlan, video_root: str | None, timeout: float | None = None) -> None:
     """Fail when none of the plan's videos exists (called before the model is loaded).
 
     Local files are looked at until one is found (a stat each); remote ones, the first few.
@@ -39,6 +39,7 @@ def check_videos_found(plan: TaskPlan, video_root: str | None) -> None:
     Args:
         plan: the run's task plan.
         video_root: the ``--video-root`` given, if any (named in the message).
+        timeout: seconds each remote check may take (None: `vidret.video`'s default).
 
     Raises:
         ValueError: no video was found; the message names an expected path and ``--video-root``.
@@ -52,7 +53,7 @@ def check_videos_found(plan: TaskPlan, video_root: str | None) -> None:
             return
         checked = len(local)
     else:
-        answers = [_remote_exists(s) for s in sources[:REMOTE_PROBES]]
+        answers = [_remote_exists(s, timeout) for s in sources[:REMOTE_PROBES]]
         if not all(answer is False for answer in answers):
             return
         checked = len(answers)

@@ -134,7 +134,7 @@ def _settings_text(results: dict[str, Any]) -> str:
 
 # Settings that change speed or failure handling, not the scores: runs differing only in these
 # are reruns of the same row.
-_SPEED_SETTINGS = ("batch_size", "num_workers", "strict")
+_SPEED_SETTINGS = ("batch_size", "num_workers", "strict", "http_timeout_s", "allow_external_videos")
 
 
 def _identity(results: dict[str, Any]) -> tuple:

@@ -12,7 +12,10 @@ possible with gaps in a variable-frame-rate stream), that stretch is decoded aga
 Returned frames are bit-identical to a sequential decode.
 
 Keyframe mode returns, per target, the first frame after seeking to it (a keyframe at or before
-the target); targets that map to the same keyframe share one seek.
+the target); targets that map to the same keyframe share one seek. A seek finds the last keyframe
+before a target even when the video ends before it (a truncated file, a header that overstates
+the duration), so keyframe mode first checks, at packet level (demuxed, not decoded), that the
+stream reaches its last target, and raises like exact mode when it does not.
 """
 
 from __future__ import annotations
@@ -23,8 +26,9 @@ from typing import Any
 
 import numpy as np
 
-from vidret.video.errors import VideoDecodeError
+from vidret.video.errors import VideoDecodeError, VideoTooLargeError
 from vidret.video.metadata import StreamTiming
+from vidret.video.timeline import MAX_FRAME_PIXELS
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +38,15 @@ MIN_SEEK_SKIP_FRAMES = 15
 SKIP_MARGIN_FRAMES = 2
 #: Without a container index, seek when the gap exceeds max(this, longest keyframe interval seen).
 NO_INDEX_SEEK_GAP_S = 2.0
+
+
+def too_large(label: str, width: int, height: int) -> VideoTooLargeError:
+    """The error for native frames of width x height above MAX_FRAME_PIXELS."""
+    return VideoTooLargeError(
+        f"{label}: frames of {width}x{height} ({width * height / 1e6:.1f} megapixels) are larger than the "
+        f"{MAX_FRAME_PIXELS / 1e6:.1f} megapixels vidret decodes at native size "
+        "(vidret.video.timeline.MAX_FRAME_PIXELS): pass size=(width, height) to resize them while decoding"
+    )
 
 
 class FrameFetcher:
@@ -86,6 +99,10 @@ class FrameFetcher:
 
     def _to_array(self, frame: Any) -> np.ndarray:
         if self._out_size is None:
+            # No size asked for: native size, within the limit (the container's header may
+            # not have said how large the frames really are).
+            if frame.width * frame.height > MAX_FRAME_PIXELS:
+                raise too_large(self.label, frame.width, frame.height)
             self._out_size = (frame.width, frame.height)
         width, height = self._out_size
         if (frame.width, frame.height) == (width, height):
@@ -289,13 +306,59 @@ class FrameFetcher:
         if last + self.frame_ticks <= target:
             raise self._missing(target, last)
 
+    def _require_data_at(self, targets: Sequence[int]) -> None:
+        """Raise unless the stream holds a frame shown at the last of `targets`, reading packets only.
+
+        Seeks to the keyframe before `target` and demuxes until a packet lies after it (the
+        video goes on) or the readable data ends (then the last packet must still be on screen
+        at `target`). Targets are sorted, so checking the last covers them all. A seek that finds
+        nothing to read (MPEG-TS near its end) steps back as `_start_at` does.
+
+        Raises:
+            VideoDecodeError: The video ends (or is unreadable) before the last target; the
+                message names the first target it does not reach.
+        """
+        import av
+
+        target = max(targets)
+        back = 0
+        while True:
+            at_start = target - back <= self.timing.start_pts
+            try:
+                if at_start:
+                    self.container.seek(0)
+                else:
+                    self.container.seek(target - back, stream=self.stream, backward=True)
+            except av.error.FFmpegError as err:
+                raise VideoDecodeError(f"{self.label}: seek to {self.timing.to_seconds(target):.3f} s failed: {err}") from err
+            end: int | None = None  # where the latest packet read stops being shown
+            try:
+                for packet in self.container.demux(self.stream):
+                    if packet.pts is None:
+                        continue  # the demuxer's final empty packet
+                    if packet.pts > target:
+                        return
+                    shown = int(getattr(packet, "duration", 0) or 0) or self.frame_ticks
+                    end = max(end if end is not None else packet.pts, packet.pts + shown)
+            except av.error.FFmpegError as err:
+                self.read_error = f"{type(err).__name__}: {err}"
+            if end is not None or at_start:
+                break
+            back = max(back * 4, self.frame_ticks * 8)
+        if end is None or end <= target:
+            first_missing = target if end is None else min(t for t in targets if t >= end)
+            raise self._missing(first_missing, None if end is None else end - self.frame_ticks)
+
     def keyframe(self, targets: Sequence[int]) -> dict[int, np.ndarray]:
         """Per target, the first frame after seeking to it: a keyframe at or before the target.
 
         Raises:
-            VideoDecodeError: If nothing can be decoded at a target.
+            VideoDecodeError: If nothing can be decoded at a target, or the video ends before the
+                last target (checked first, see `_require_data_at`).
         """
         out: dict[int, np.ndarray] = {}
+        if targets:
+            self._require_data_at(targets)
         self.skip_before = None  # the first frame after a seek is a keyframe: nothing to skip
         # Index entry of the keyframe the previous seek landed on directly (None: don't reuse).
         last_key_entry: int | None = None

@@ -16,3 +16,11 @@ class VideoNotFoundError(VideoDecodeError, FileNotFoundError):
 
     Also a `FileNotFoundError`, so callers may catch either.
     """
+
+
+class VideoTooLargeError(VideoDecodeError):
+    """A video's frames exceed the size vidret decodes at native resolution.
+
+    See `vidret.video.timeline.MAX_FRAME_PIXELS`; passing an output ``size`` lifts the limit
+    (FFmpeg then resizes each frame as it is converted).
+    """

@@ -80,22 +80,24 @@ def stream_timing(container: Any, stream: Any, label: str) -> StreamTiming:
     return StreamTiming(Fraction(time_base), int(start_pts), duration, float(rate))
 
 
-def probe(source: VideoSource) -> VideoInfo:
+def probe(source: VideoSource, *, timeout: float | None = None) -> VideoInfo:
     """Read a video's metadata without decoding frames.
 
     Args:
         source: Anything `vidret.video.source.open_video` accepts (path, URL, ``hf://``, file
             object, bytes).
+        timeout: Seconds allowed for a remote source (see `vidret.video.source.open_video`).
 
     Returns:
         A `VideoInfo`.
 
     Raises:
         VideoNotFoundError: The source does not exist.
-        VideoDecodeError: It cannot be opened as a video, has no video stream, or its duration
-            is unknown.
+        VideoDecodeError: It cannot be opened as a video, has no video stream, its duration
+            is unknown, or a remote source timed out.
+        ValueError: A bad timeout.
     """
-    with open_video(source) as video:
+    with open_video(source, timeout=timeout) as video:
         timing = stream_timing(video.container, video.stream, video.label)
         if timing.duration is None:
             raise VideoDecodeError(f"{video.label}: duration unknown (no stream or container duration)")

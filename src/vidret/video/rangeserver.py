@@ -6,6 +6,10 @@ host or CDN (HEAD, GET, single `bytes=` ranges, 206/416 answers), bound to 127.0
     with serve_directory(folder) as server:
         frames = sample_frames(server.url("video.mp4"), 8)
         print(server.bytes_sent, server.requests)
+
+It can also misbehave the way slow or hung servers do, for tests of time limits: ``stall_s``
+holds every request after the first ``stall_after`` before it answers (a hung server), and
+``chunk_delay_s`` pauses between the ``chunk_size``-byte pieces of a body (a server that drips).
 """
 
 from __future__ import annotations
@@ -31,6 +35,13 @@ class RangeServer:
         self.root = root.resolve()
         self.bytes_sent = 0
         self.requests = 0
+        #: Seconds each request waits before any answer, once `stall_after` requests were served.
+        self.stall_s = 0.0
+        self.stall_after = 0
+        #: Seconds between the body's pieces of `chunk_size` bytes.
+        self.chunk_delay_s = 0.0
+        self.chunk_size = _CHUNK
+        self._closing = threading.Event()  # wakes stalled handlers when the server stops
         self._lock = threading.Lock()
         self._httpd = ThreadingHTTPServer((host, port), _make_handler(self))
         self._httpd.daemon_threads = True
@@ -41,9 +52,15 @@ class RangeServer:
         return f"{self.base_url}/{quote(Path(relative).as_posix())}"
 
     def reset(self) -> None:
-        """Zero the counters."""
+        """Zero the counters and stop misbehaving."""
         with self._lock:
             self.bytes_sent = self.requests = 0
+        self.stall_s = self.chunk_delay_s = 0.0
+        self.stall_after, self.chunk_size = 0, _CHUNK
+
+    def _wait(self, seconds: float) -> None:
+        if seconds > 0:
+            self._closing.wait(seconds)
 
     def _count(self, nbytes: int, request: bool = False) -> None:
         with self._lock:
@@ -67,6 +84,8 @@ def _make_handler(server: RangeServer) -> type[BaseHTTPRequestHandler]:
 
         def _answer(self, body: bool) -> None:
             server._count(0, request=True)
+            if server.requests > server.stall_after:
+                server._wait(server.stall_s)
             path = self._resolve()
             if path is None:
                 self.send_error(HTTPStatus.NOT_FOUND)
@@ -104,15 +123,17 @@ def _make_handler(server: RangeServer) -> type[BaseHTTPRequestHandler]:
                 handle.seek(start)
                 remaining = stop - start
                 while remaining > 0:
-                    chunk = handle.read(min(_CHUNK, remaining))
+                    chunk = handle.read(min(server.chunk_size, remaining))
                     if not chunk:
                         break
                     try:
                         self.wfile.write(chunk)
+                        self.wfile.flush()
                     except (BrokenPipeError, ConnectionResetError):
                         break  # the client stopped reading (e.g. it only needed the start)
                     server._count(len(chunk))
                     remaining -= len(chunk)
+                    server._wait(server.chunk_delay_s)
 
         def do_GET(self) -> None:  # noqa: N802  (http.server naming)
             self._answer(body=True)
@@ -141,6 +162,7 @@ def serve_directory(root: str | os.PathLike, host: str = "127.0.0.1", port: int 
     try:
         yield server
     finally:
+        server._closing.set()
         server._httpd.shutdown()
         server._httpd.server_close()
         thread.join(timeout=5)

@@ -2,8 +2,15 @@
 
 All functions return uint8 RGB arrays of shape (T, H, W, 3) in the order described, open the
 container once per call (``with av.open(...)``), and share one definition of "the frame at t"
-and of uniform sampling (see `vidret.video.timeline`). Hence `sample_segments` returns, for
+and of frame sampling (see `vidret.video.timeline`). Hence `sample_segments` returns, for
 each segment, exactly what `sample_frames` returns for it.
+
+Which frames: exactly one of ``num_frames=N`` (N uniformly spaced frames), ``fps=R`` (R frames
+per second of video) or ``frame_stride=S`` (every S-th frame); ``max_frames=M`` caps the last
+two by thinning evenly (`vidret.video.timeline.FrameSampling`). Sizes are bounded before
+anything is allocated: frames decoded at their native size up to MAX_FRAME_PIXELS (pass `size`
+for larger videos), at most MAX_FRAMES per segment and MAX_OUTPUT_BYTES per call. Remote
+sources have time limits (`timeout`, see `vidret.video.source`).
 
 ``sample_segments(..., errors="collect")`` is the one place that isolates failures per segment:
 callers that must report a failed segment without losing the others (the dataset decoder, the
@@ -17,21 +24,24 @@ from typing import Literal, Union, overload
 
 import numpy as np
 
-from vidret.video.decoder import FrameFetcher
+from vidret.video.decoder import FrameFetcher, too_large
 from vidret.video.errors import VideoDecodeError
 from vidret.video.metadata import StreamTiming, stream_timing
-from vidret.video.source import VideoSource, open_video
+from vidret.video.source import OpenVideo, VideoSource, check_timeout, open_video
 from vidret.video.timeline import (
+    MAX_FRAME_PIXELS,
+    FrameSampling,
     check_mode,
-    check_num_frames,
+    check_output_size,
     check_size,
     check_timestamps,
+    frame_sampling,
     resolve_range,
-    uniform_timestamps,
 )
 
 #: What ``errors="collect"`` turns into a per-segment result: failures of the data (missing,
-#: unreadable or truncated video, a span outside it, I/O), never programming errors.
+#: unreadable, truncated or oversized video, a span outside it, I/O, a remote time limit), never
+#: programming errors.
 DECODE_ERRORS: tuple[type[Exception], ...] = (VideoDecodeError, ValueError, OSError)
 ERROR_POLICIES = ("raise", "collect")
 
@@ -39,10 +49,39 @@ ERROR_POLICIES = ("raise", "collect")
 SegmentResult = Union[np.ndarray, Exception]
 
 
+def _open_stream(video: OpenVideo, size: tuple[int, int] | None) -> tuple[StreamTiming, tuple[int, int] | None]:
+    """The stream's timing and the output frame size (None: unknown until the first frame).
+
+    Raises:
+        VideoTooLargeError: No `size` and the native frames exceed MAX_FRAME_PIXELS.
+        VideoDecodeError: No time base or frame rate.
+    """
+    timing = stream_timing(video.container, video.stream, video.label)
+    context = getattr(video.stream, "codec_context", None)
+    width, height = int(getattr(context, "width", 0) or 0), int(getattr(context, "height", 0) or 0)
+    if size is None and width * height > MAX_FRAME_PIXELS:
+        raise too_large(video.label, width, height)
+    return timing, size or ((width, height) if width and height else None)
+
+
 def _fetch(
-    video, timing: StreamTiming, times: Sequence[float], size, mode: str, progress: bool = False
+    video: OpenVideo,
+    timing: StreamTiming,
+    times: Sequence[float],
+    size: tuple[int, int] | None,
+    out_size: tuple[int, int] | None,
+    mode: str,
+    what: str,
+    progress: bool = False,
 ) -> list[np.ndarray]:
-    """Frames shown at `times` (seconds, any order), decoded with one pass plan."""
+    """Frames shown at `times` (seconds, any order), decoded with one pass plan.
+
+    Raises:
+        ValueError: The frames would exceed MAX_OUTPUT_BYTES (checked before decoding).
+        VideoDecodeError: Decoding failed, or ran out of memory.
+    """
+    if out_size is not None:
+        check_output_size(len(times), *out_size, video.label, what)
     targets = [timing.to_pts(t) for t in times]
     unique = sorted(set(targets))
     bar = None
@@ -55,52 +94,101 @@ def _fetch(
             video.container, video.stream, timing, video.label, size, bar.update if bar else None
         )
         by_pts = fetcher.exact(unique) if mode == "exact" else fetcher.keyframe(unique)
+    except MemoryError:
+        # One video that needs more memory than there is fails alone, like any bad video.
+        raise VideoDecodeError(
+            f"{video.label}: ran out of memory decoding {len(unique)} frames ({what})"
+        ) from None
     finally:
         if bar is not None:
             bar.close()
     return [by_pts[p] for p in targets]
 
 
+def _describe(sampling: FrameSampling, size: tuple[int, int] | None) -> str:
+    """The arguments that set how many frames of which size, for messages."""
+    parts = [f"{k}={v}" for k, v in sampling.describe().items()]
+    return ", ".join(parts + [f"size={size}"])
+
+
 def sample_frames(
     source: VideoSource,
-    num_frames: int = 8,
+    num_frames: int | None = None,
     start: float | None = None,
     end: float | None = None,
     size: tuple[int, int] | None = None,
     mode: str = "exact",
+    *,
+    fps: float | None = None,
+    max_frames: int | None = None,
+    frame_stride: int | None = None,
+    timeout: float | None = None,
 ) -> np.ndarray:
-    """`num_frames` frames uniformly spaced over [start, end) seconds of a video.
+    """Frames of [start, end) seconds of a video: N uniformly spaced, or R per second, or every S-th.
 
-    Sample k is the frame shown at the centre of the k-th of `num_frames` equal bins of
-    [start, end): ``t_k = start + (k + 0.5) * (end - start) / num_frames``.
+    Exactly one of `num_frames`, `fps`, `frame_stride` picks the frames (none: 8 uniform frames):
+
+    - ``num_frames=N``: sample k is the frame shown at the centre of the k-th of N equal bins of
+      [start, end): ``t_k = start + (k + 0.5) * (end - start) / N``.
+    - ``fps=R``: the frames shown at ``start + k / R`` for every such time before `end` (the
+      first frame of the range is always sampled).
+    - ``frame_stride=S``: the same with R = the video's frame rate / S, i.e. every S-th frame
+      from the first frame of the range (frame indices i0, i0 + S, ... of a constant-rate video).
+
+    ``max_frames=M`` caps `fps` / `frame_stride` sampling: a grid of G > M samples is thinned to
+    M of them, evenly (grid sample ``floor((j + 0.5) * G / M)``, j = 0 .. M-1).
 
     Args:
         source: Local path, ``http(s)://`` URL, ``hf://`` path, seekable binary file object or bytes.
-        num_frames: Number of frames, >= 1.
+        num_frames: Number of uniformly spaced frames, 1 .. MAX_FRAMES.
         start: Range start in seconds after the first frame (default 0).
         end: Range end in seconds (default: the video's duration). May exceed the duration by
             up to one frame (rounding in summed clip durations); it is then clamped.
-        size: Output ``(width, height)``, resized inside FFmpeg; None keeps the native size.
+        size: Output ``(width, height)``, resized inside FFmpeg; None keeps the native size
+            (allowed up to MAX_FRAME_PIXELS pixels per frame).
         mode: ``"exact"`` (the exact frame at each time: seek to the previous keyframe, decode
             forward) or ``"keyframe"`` (the keyframe at or before each time: much faster, up
             to one GOP early).
+        fps: Frames per second of video to sample (> 0).
+        max_frames: Cap on the frames of `fps` / `frame_stride` sampling, 1 .. MAX_FRAMES.
+        frame_stride: Sample every S-th frame (S >= 1).
+        timeout: Seconds allowed for a remote source (connect, each read, and in total; default
+            `vidret.video.source.DEFAULT_TIMEOUT_S`; ``math.inf``: no limit).
 
     Returns:
-        uint8 array (num_frames, H, W, 3), RGB, in temporal order.
+        uint8 array (T, H, W, 3), RGB, in temporal order (T = num_frames, or what the rate gives).
 
     Raises:
-        ValueError: num_frames < 1, start >= end, a range outside the video, a bad size or mode.
+        ValueError: More than one of num_frames / fps / frame_stride (the message names them),
+            an argument out of range, start >= end, a range outside the video, more than
+            MAX_FRAMES samples, or more than MAX_OUTPUT_BYTES of frames.
         VideoNotFoundError: The source does not exist.
-        VideoDecodeError: Unreadable, not a video, no video stream, or truncated before the range.
+        VideoTooLargeError: Native frames above MAX_FRAME_PIXELS and no `size`.
+        VideoDecodeError: Unreadable, not a video, no video stream, truncated before the range,
+            or a remote source that timed out (the message says which limit).
     """
-    check_num_frames(num_frames)
+    sampling = frame_sampling(num_frames, fps, max_frames, frame_stride)
     check_mode(mode)
     size = check_size(size)
-    with open_video(source) as video:
-        timing = stream_timing(video.container, video.stream, video.label)
+    check_timeout(timeout)
+    return _sample_one(source, sampling, start, end, size, mode, timeout)
+
+
+def _sample_one(
+    source: VideoSource,
+    sampling: FrameSampling,
+    start: float | None,
+    end: float | None,
+    size: tuple[int, int] | None,
+    mode: str,
+    timeout: float | None,
+) -> np.ndarray:
+    """`sample_frames` with validated arguments."""
+    with open_video(source, timeout=timeout) as video:
+        timing, out_size = _open_stream(video, size)
         lo, hi = resolve_range(start, end, timing.duration, timing.fps, video.label)
-        times = uniform_timestamps(lo, hi, num_frames)
-        return np.stack(_fetch(video, timing, times, size, mode))
+        times = sampling.timestamps(lo, hi, timing.fps)
+        return np.stack(_fetch(video, timing, times, size, out_size, mode, _describe(sampling, size)))
 
 
 def sample_frames_at(
@@ -108,41 +196,52 @@ def sample_frames_at(
     timestamps: Sequence[float],
     size: tuple[int, int] | None = None,
     mode: str = "exact",
+    *,
+    timeout: float | None = None,
 ) -> np.ndarray:
     """The frames shown at the given times, in the order asked (repeats allowed).
 
     Args:
         source: As for `sample_frames`.
-        timestamps: Seconds after the first frame, each in [0, duration).
+        timestamps: Seconds after the first frame, each in [0, duration); at most MAX_FRAMES.
         size: Output ``(width, height)``; None keeps the native size.
         mode: ``"exact"`` or ``"keyframe"`` (see `sample_frames`).
+        timeout: As for `sample_frames`.
 
     Returns:
         uint8 array (len(timestamps), H, W, 3), RGB.
 
     Raises:
-        ValueError: Empty `timestamps`, a time outside the video, a bad size or mode.
+        ValueError: Empty or too many `timestamps`, a time outside the video, a bad size or mode.
         VideoNotFoundError: The source does not exist.
-        VideoDecodeError: Unreadable, not a video, no video stream, or truncated before a time.
+        VideoTooLargeError: As for `sample_frames`.
+        VideoDecodeError: Unreadable, not a video, no video stream, truncated before a time, or a
+            remote time limit.
     """
     check_mode(mode)
     size = check_size(size)
-    with open_video(source) as video:
-        timing = stream_timing(video.container, video.stream, video.label)
+    check_timeout(timeout)
+    with open_video(source, timeout=timeout) as video:
+        timing, out_size = _open_stream(video, size)
         times = check_timestamps(timestamps, timing.duration, video.label)
-        return np.stack(_fetch(video, timing, times, size, mode))
+        what = f"{len(times)} timestamps, size={size}"
+        return np.stack(_fetch(video, timing, times, size, out_size, mode, what))
 
 
 @overload
 def sample_segments(
     source: VideoSource,
     segments: Sequence[tuple[float | None, float | None]],
-    num_frames: int = ...,
+    num_frames: int | None = ...,
     size: tuple[int, int] | None = ...,
     mode: str = ...,
     *,
+    fps: float | None = ...,
+    max_frames: int | None = ...,
+    frame_stride: int | None = ...,
     progress: bool = ...,
     errors: Literal["raise"] = ...,
+    timeout: float | None = ...,
 ) -> list[np.ndarray]: ...
 
 
@@ -150,81 +249,97 @@ def sample_segments(
 def sample_segments(
     source: VideoSource,
     segments: Sequence[tuple[float | None, float | None]],
-    num_frames: int = ...,
+    num_frames: int | None = ...,
     size: tuple[int, int] | None = ...,
     mode: str = ...,
     *,
+    fps: float | None = ...,
+    max_frames: int | None = ...,
+    frame_stride: int | None = ...,
     progress: bool = ...,
     errors: Literal["collect"],
+    timeout: float | None = ...,
 ) -> list[SegmentResult]: ...
 
 
 def sample_segments(
     source: VideoSource,
     segments: Sequence[tuple[float | None, float | None]],
-    num_frames: int = 8,
+    num_frames: int | None = None,
     size: tuple[int, int] | None = None,
     mode: str = "exact",
     *,
+    fps: float | None = None,
+    max_frames: int | None = None,
+    frame_stride: int | None = None,
     progress: bool = False,
     errors: str = "raise",
+    timeout: float | None = None,
 ) -> list[np.ndarray] | list[SegmentResult]:
-    """Uniform samples of many [start, end) segments of one video, in one pass.
+    """Frames of many [start, end) segments of one video, in one pass.
 
     The container is opened once and all targets are decoded in time order, seeking only
     where that skips frames: dense segments (e.g. every clip of a LoVR video) cost about one
     forward decode, sparse ones one seek each. Element i equals
-    ``sample_frames(source, num_frames, *segments[i], size=size, mode=mode)``.
+    ``sample_frames(source, num_frames, *segments[i], size=size, mode=mode, fps=fps,
+    max_frames=max_frames, frame_stride=frame_stride)``; with `fps` / `frame_stride` segments of
+    different lengths get different numbers of frames.
 
     With ``errors="collect"`` a failure is returned in place of the frames of the segment(s) it
     concerns, and the other segments still come back, each identical to a plain call:
 
     - the source cannot be opened or probed (missing, unreachable, not a video, no video
-      stream): that one exception stands for every segment; nothing is retried;
+      stream, frames too large for native size): that one exception stands for every segment;
+      nothing is retried;
     - a malformed span or one outside the video: a ValueError for that segment only, worded as
       `sample_frames` words it (without the raise mode's "segment n:" prefix);
     - the one-pass decode fails (e.g. a video truncated before some segment): each segment is
       then decoded on its own (one open each), so only the segments that really fail do.
 
     Only `DECODE_ERRORS` (VideoDecodeError, ValueError, OSError) are collected; any other
-    exception is a bug and propagates. Bad `num_frames`, `size`, `mode` or `errors` raise in
-    both modes: they would fail every segment of every video.
+    exception is a bug and propagates. Bad sampling arguments, `size`, `mode`, `errors` or
+    `timeout` raise in both modes: they would fail every segment of every video.
 
     Args:
         source: As for `sample_frames`.
         segments: (start, end) pairs in seconds; any order, overlaps allowed. A None bound means
             the start / end of the video, so (None, None) is the whole video.
-        num_frames: Frames per segment, >= 1.
+        num_frames: Frames per segment (see `sample_frames`).
         size: Output ``(width, height)``; None keeps the native size.
         mode: ``"exact"`` or ``"keyframe"``.
+        fps: Frames per second of video (see `sample_frames`).
+        max_frames: Cap per segment for `fps` / `frame_stride`.
+        frame_stride: Every S-th frame (see `sample_frames`).
         progress: Show a tqdm bar over the frames to decode.
         errors: ``"raise"`` (the first failure raises) or ``"collect"`` (see above).
+        timeout: As for `sample_frames` (one deadline for the whole call).
 
     Returns:
-        One uint8 array (num_frames, H, W, 3) per segment, in the order given; with
+        One uint8 array (T_i, H, W, 3) per segment, in the order given; with
         ``errors="collect"``, an exception instead of the array for each segment that failed.
 
     Raises:
-        ValueError: Bad num_frames, size, mode or errors; with ``errors="raise"`` also a
-            malformed segment, start >= end or a segment outside the video (the message names
-            the segment's position).
+        ValueError: Bad sampling arguments, size, mode, errors or timeout; with ``errors="raise"``
+            also a malformed segment, start >= end or a segment outside the video (the message
+            names the segment's position), too many frames, or more than MAX_OUTPUT_BYTES.
         VideoNotFoundError: The source does not exist (``errors="raise"`` only).
-        VideoDecodeError: Unreadable, not a video, no video stream, or truncated before a segment
-            (``errors="raise"`` only).
+        VideoDecodeError: Unreadable, not a video, no video stream, frames too large, truncated
+            before a segment, or a remote time limit (``errors="raise"`` only).
     """
-    check_num_frames(num_frames)
+    sampling = frame_sampling(num_frames, fps, max_frames, frame_stride)
     check_mode(mode)
     size = check_size(size)
+    check_timeout(timeout)
     if errors not in ERROR_POLICIES:
         raise ValueError(f"errors must be one of {ERROR_POLICIES}, got {errors!r}")
     segments = list(segments)
     if not segments:
         return []
     if errors == "collect":
-        return _collect_segments(source, segments, num_frames, size, mode, progress)
-    with open_video(source) as video:
-        timing = stream_timing(video.container, video.stream, video.label)
-        times: list[float] = []
+        return _collect_segments(source, segments, sampling, size, mode, progress, timeout)
+    with open_video(source, timeout=timeout) as video:
+        timing, out_size = _open_stream(video, size)
+        per_segment: list[list[float]] = []
         for n, segment in enumerate(segments):
             try:
                 seg_start, seg_end = segment
@@ -232,11 +347,21 @@ def sample_segments(
                 raise ValueError(f"{video.label}: segment {n} must be (start, end), got {segment!r}") from None
             try:
                 lo, hi = resolve_range(seg_start, seg_end, timing.duration, timing.fps, video.label)
+                per_segment.append(sampling.timestamps(lo, hi, timing.fps))
             except ValueError as err:
                 raise ValueError(f"segment {n}: {err}") from None
-            times.extend(uniform_timestamps(lo, hi, num_frames))
-        frames = _fetch(video, timing, times, size, mode, progress)
-    return [np.stack(frames[k : k + num_frames]) for k in range(0, len(frames), num_frames)]
+        times = [t for seg_times in per_segment for t in seg_times]
+        frames = _fetch(video, timing, times, size, out_size, mode, _describe(sampling, size), progress)
+    return _split(frames, [len(t) for t in per_segment])
+
+
+def _split(frames: list[np.ndarray], counts: Sequence[int]) -> list[np.ndarray]:
+    """Stack consecutive runs of `frames`, `counts[i]` frames for segment i."""
+    out, k = [], 0
+    for count in counts:
+        out.append(np.stack(frames[k : k + count]))
+        k += count
+    return out
 
 
 def _span(segment: object, timing: StreamTiming, label: str) -> tuple[float, float]:
@@ -251,32 +376,35 @@ def _span(segment: object, timing: StreamTiming, label: str) -> tuple[float, flo
 def _collect_segments(
     source: VideoSource,
     segments: list,
-    num_frames: int,
+    sampling: FrameSampling,
     size: tuple[int, int] | None,
     mode: str,
     progress: bool,
+    timeout: float | None,
 ) -> list[SegmentResult]:
     """`sample_segments` with ``errors="collect"`` (arguments already validated)."""
     results: list[SegmentResult | None] = [None] * len(segments)
-    spans: dict[int, tuple[float, float]] = {}
+    times: dict[int, list[float]] = {}
     opened = decoded = False
     try:
-        with open_video(source) as video:
-            timing = stream_timing(video.container, video.stream, video.label)
+        with open_video(source, timeout=timeout) as video:
+            timing, out_size = _open_stream(video, size)
             opened = True
             for n, segment in enumerate(segments):
                 try:
-                    spans[n] = _span(segment, timing, video.label)
+                    lo, hi = _span(segment, timing, video.label)
+                    times[n] = sampling.timestamps(lo, hi, timing.fps)
                 except ValueError as err:
                     results[n] = err
-            times = [t for lo, hi in spans.values() for t in uniform_timestamps(lo, hi, num_frames)]
+            flat = [t for seg_times in times.values() for t in seg_times]
             try:
-                frames = _fetch(video, timing, times, size, mode, progress) if times else []
+                what = _describe(sampling, size)
+                frames = _fetch(video, timing, flat, size, out_size, mode, what, progress) if flat else []
             except DECODE_ERRORS:
                 pass  # isolate the failing segment(s) below, each on its own
             else:
-                for k, n in enumerate(spans):
-                    results[n] = np.stack(frames[k * num_frames : (k + 1) * num_frames])
+                for n, stacked in zip(times, _split(frames, [len(t) for t in times.values()])):
+                    results[n] = stacked
                 decoded = True
     except DECODE_ERRORS as err:
         if not opened:
@@ -285,10 +413,10 @@ def _collect_segments(
             return [err] * len(segments)
         # Otherwise closing failed after the decode: keep what was decoded.
     if not decoded:
-        for n in spans:
+        for n in times:
             start, end = segments[n]
             try:
-                results[n] = sample_frames(source, num_frames, start, end, size=size, mode=mode)
+                results[n] = _sample_one(source, sampling, start, end, size, mode, timeout)
             except DECODE_ERRORS as err:
                 results[n] = err
     return results  # type: ignore[return-value]  (every slot is filled above)

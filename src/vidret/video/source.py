@@ -2,13 +2,20 @@
 
 Remote sources go through fsspec with range requests and a read-ahead cache, so FFmpeg's
 seeks turn into HTTP `Range` reads of the parts it needs instead of a full download.
+
+Remote reads have time limits (`timeout`, default DEFAULT_TIMEOUT_S): over HTTP(S) each
+connection attempt and each wait for data is bounded by it, and for every remote source the
+total time spent waiting on the server for one video (opening it and all its reads) is bounded
+by it too; a read under way when that deadline passes still ends at its own read timeout.
 """
 
 from __future__ import annotations
 
 import io
+import math
 import os
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import Any, BinaryIO, Union
@@ -27,6 +34,40 @@ VideoSource = Union[str, "os.PathLike[str]", BinaryIO, bytes, bytearray, memoryv
 REMOTE_BLOCK_SIZE = 128 * 1024
 #: Size of the buffer FFmpeg reads through for Python file objects.
 PYIO_BUFFER_SIZE = 32 * 1024
+#: Default time limit (seconds) for remote sources: per connect, per read, and in total per video.
+DEFAULT_TIMEOUT_S = 60.0
+#: Environment variable the command line reads the time limit from (seconds; default DEFAULT_TIMEOUT_S).
+TIMEOUT_ENV = "VIDRET_HTTP_TIMEOUT"
+
+
+def timeout_from_env() -> float:
+    """The remote time limit set by ``$VIDRET_HTTP_TIMEOUT`` (seconds; ``inf`` for none), else DEFAULT_TIMEOUT_S.
+
+    Raises:
+        ValueError: The variable is set to something other than a positive number (named).
+    """
+    value = os.environ.get(TIMEOUT_ENV, "").strip()
+    if not value:
+        return DEFAULT_TIMEOUT_S
+    try:
+        return check_timeout(float(value))
+    except ValueError:
+        raise ValueError(f"{TIMEOUT_ENV}={value!r} must be a positive number of seconds (inf: no limit)") from None
+
+
+def check_timeout(timeout: float | None) -> float:
+    """The time limit to use for remote sources: `timeout`, or DEFAULT_TIMEOUT_S when None.
+
+    ``math.inf`` turns the limits off.
+
+    Raises:
+        ValueError: `timeout` is not a positive number of seconds.
+    """
+    if timeout is None:
+        return DEFAULT_TIMEOUT_S
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or math.isnan(timeout) or timeout <= 0:
+        raise ValueError(f"timeout must be a positive number of seconds (math.inf: no limit), got {timeout!r}")
+    return float(timeout)
 
 
 def is_remote(source: object) -> bool:
@@ -53,12 +94,38 @@ class OpenVideo:
     label: str
 
 
-def _open_remote(url: str, label: str, block_size: int) -> BinaryIO:
+def _request_options(url: str, timeout: float) -> dict[str, Any]:
+    """fsspec storage options that bound each HTTP(S) request by `timeout` (connect and reads)."""
+    if math.isinf(timeout) or not url.lower().startswith(("http://", "https://")):
+        return {}  # other filesystems (hf://, s3://, ...) keep their own limits; the deadline still applies
+    import aiohttp
+
+    # Passed to every aiohttp request fsspec makes (HEAD for the size, GET per range).
+    return {"timeout": aiohttp.ClientTimeout(total=None, sock_connect=timeout, sock_read=timeout)}
+
+
+def remote_filesystem(url: str, timeout: float | None = None) -> tuple[Any, str]:
+    """``fsspec.core.url_to_fs(url)`` with `timeout` bounding each HTTP(S) connect and read.
+
+    For callers that ask a remote store something other than a video's bytes (e.g. whether a
+    file exists) under the same time limit as `open_video`.
+
+    Raises:
+        ValueError: A bad timeout.
+    """
+    import fsspec
+
+    return fsspec.core.url_to_fs(url, **_request_options(url, check_timeout(timeout)))
+
+
+def _open_remote(url: str, label: str, block_size: int, timeout: float) -> BinaryIO:
     """Open `url` through fsspec as a random-access file backed by range requests."""
     import fsspec
 
+    options = _request_options(url, timeout)
+    limit = timeout if options else None  # None: the filesystem's own time limits applied
     try:
-        fs, path = fsspec.core.url_to_fs(url)
+        fs, path = fsspec.core.url_to_fs(url, **options)
         return fs.open(
             path,
             "rb",
@@ -67,28 +134,54 @@ def _open_remote(url: str, label: str, block_size: int) -> BinaryIO:
         )
     except FileNotFoundError as err:
         # fsspec's HTTP filesystem reports connection failures as FileNotFoundError too.
-        cause = _connection_failure(err)
-        if cause is not None:
-            raise VideoDecodeError(f"{label}: cannot reach the server: {type(cause).__name__}: {cause}") from err
+        if _connection_failure(err) is not None:
+            raise _unreachable(label, err, limit) from err
         raise VideoNotFoundError(f"{label}: not found") from err
     except Exception as err:  # network stacks raise many types (aiohttp, httpx, OSError, ...)
-        cause = _connection_failure(err)
-        if cause is not None:
-            raise VideoDecodeError(f"{label}: cannot reach the server: {type(cause).__name__}: {cause}") from err
+        if _connection_failure(err) is not None:
+            raise _unreachable(label, err, limit) from err
         raise VideoDecodeError(f"{label}: cannot open remote video: {type(err).__name__}: {err}") from err
 
 
-def _connection_failure(err: BaseException) -> BaseException | None:
-    """The connection error in `err`'s cause chain, if any (refused, DNS, timeout...)."""
+def _is_timeout(err: BaseException) -> bool:
+    return isinstance(err, TimeoutError) or "Timeout" in type(err).__name__
+
+
+def _unreachable(label: str, err: BaseException, timeout: float | None) -> VideoDecodeError:
+    """The error for a connection failure (`err` holds one in its chain), saying when our time limit
+    (`timeout`; None when the filesystem's own limits applied) ran out."""
+    late = _timeout_in(err)
+    if late is not None and timeout is not None:
+        return VideoDecodeError(
+            f"{label}: timed out opening the video: no answer from the server within {timeout:g} s "
+            f"(connect/read timeout; timeout= / VIDRET_HTTP_TIMEOUT) [{type(late).__name__}]"
+        )
+    cause = _connection_failure(err)
+    return VideoDecodeError(f"{label}: cannot reach the server: {type(cause).__name__}: {cause}")
+
+
+def _in_chain(err: BaseException, match: Callable[[BaseException], bool]) -> BaseException | None:
+    """The first exception in `err`'s cause/context chain that `match` accepts, if any."""
     seen: set[int] = set()
     current: BaseException | None = err
     while current is not None and id(current) not in seen:
         seen.add(id(current))
-        name = type(current).__name__
-        if isinstance(current, (ConnectionError, TimeoutError)) or "Connect" in name or "Timeout" in name:
+        if match(current):
             return current
         current = current.__cause__ or current.__context__
     return None
+
+
+def _timeout_in(err: BaseException) -> BaseException | None:
+    """The timeout in `err`'s cause chain, if any."""
+    return _in_chain(err, _is_timeout)
+
+
+def _connection_failure(err: BaseException) -> BaseException | None:
+    """The connection error in `err`'s cause chain, if any (refused, DNS, timeout...)."""
+    return _in_chain(
+        err, lambda e: isinstance(e, (ConnectionError, TimeoutError)) or "Connect" in type(e).__name__ or _is_timeout(e)
+    )
 
 
 def _local_path(source: str | os.PathLike, label: str) -> str:
@@ -112,30 +205,63 @@ class GuardedReader:
     more than asked (or not bytes) is stopped here. So is one that keeps returning data past
     the size it reported: a stream that never ends would otherwise be read forever.
 
+    With a `deadline`, the time spent inside the file object's ``read`` and ``seek`` calls (for
+    a remote source: waiting on the server) is summed, and the read after it exceeds the deadline
+    raises.
+
     Args:
         raw: The file object (needs ``read``, ``seek`` and ``tell``); read from its start.
         label: The source's name for messages.
+        deadline: Seconds the file object may take in total (None: no limit).
+        spent: Seconds already spent on this source (opening it) that count against the deadline.
 
     Raises:
-        VideoDecodeError: From any method, when the file object fails or misbehaves.
+        VideoDecodeError: From any method, when the file object fails, misbehaves or runs past
+            the deadline.
     """
 
-    def __init__(self, raw: Any, label: str) -> None:
+    def __init__(self, raw: Any, label: str, deadline: float | None = None, spent: float = 0.0) -> None:
         self.raw, self.label = raw, label
+        self.deadline = None if deadline is None or math.isinf(deadline) else deadline
+        self.waited = spent  # seconds spent in raw's read/seek (and opening), for the deadline
         self.bytes_read = 0  # for tests and benchmarks
         self.position = 0
+        # The first failure, raised again by every later call: FFmpeg may retry a failed read,
+        # and each retry of a timed-out read would wait out the timeout again.
+        self.failure: VideoDecodeError | None = None
         self.size = self.seek(0, io.SEEK_END)
         self.seek(0)
 
     def _fail(self, action: str, err: Exception) -> VideoDecodeError:
-        return VideoDecodeError(f"{self.label}: cannot {action}: {type(err).__name__}: {err}")
+        if self.deadline is not None and _timeout_in(err) is not None:
+            self.failure = VideoDecodeError(
+                f"{self.label}: timed out: the server sent no data for {self.deadline:g} s while reading "
+                f"(read timeout; timeout= / VIDRET_HTTP_TIMEOUT) [{type(err).__name__}]"
+            )
+        else:
+            self.failure = VideoDecodeError(f"{self.label}: cannot {action}: {type(err).__name__}: {err}")
+        return self.failure
+
+    def _check_usable(self) -> None:
+        if self.failure is not None:
+            raise self.failure
+        if self.deadline is not None and self.waited > self.deadline:
+            self.failure = VideoDecodeError(
+                f"{self.label}: timed out: reading the video took {self.waited:.1f} s, more than the "
+                f"{self.deadline:g} s allowed per video (deadline; timeout= / VIDRET_HTTP_TIMEOUT)"
+            )
+            raise self.failure
 
     def read(self, size: int = -1) -> bytes:
         """Read up to `size` bytes (short reads are fine; b"" is the end of the file)."""
+        self._check_usable()
+        started = time.monotonic()
         try:
             data = self.raw.read(size)
         except Exception as err:  # noqa: BLE001  (any I/O stack: OSError, aiohttp, httpx, fsspec ...)
             raise self._fail("read", err) from err
+        finally:
+            self.waited += time.monotonic() - started
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise VideoDecodeError(f"{self.label}: file object's read() returned {type(data).__name__}, not bytes")
         if size >= 0 and len(data) > size:
@@ -151,11 +277,16 @@ class GuardedReader:
 
     def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
         """Move to `offset` (as `io.IOBase.seek`); returns the new position."""
+        # No failure check here: a seek does no I/O (the next read does), and FFmpeg's MP4 parser
+        # loops on a seek that fails after a read did.
+        started = time.monotonic()
         try:
             self.raw.seek(offset, whence)
             self.position = self.raw.tell()
         except Exception as err:  # noqa: BLE001
             raise self._fail("seek", err) from err
+        finally:
+            self.waited += time.monotonic() - started
         return self.position
 
     def tell(self) -> int:
@@ -183,33 +314,41 @@ def _file_object(source: Any, label: str) -> GuardedReader:
 
 
 @contextmanager
-def open_video(source: VideoSource, *, block_size: int | None = None) -> Iterator[OpenVideo]:
+def open_video(
+    source: VideoSource, *, block_size: int | None = None, timeout: float | None = None
+) -> Iterator[OpenVideo]:
     """Open `source` and yield its first video stream; closes everything on exit.
 
     Args:
         source: Local path (str, PathLike or ``file://``), ``http(s)://`` URL, ``hf://`` path or
             any other fsspec URL, a seekable binary file object (read from its start), or bytes.
         block_size: Range-request size for remote sources (default REMOTE_BLOCK_SIZE).
+        timeout: Seconds for remote sources (default DEFAULT_TIMEOUT_S; ``math.inf``: none): the
+            limit on each HTTP(S) connect and read, and on the total time spent waiting on the
+            server for this video (see the module docstring).
 
     Yields:
         An `OpenVideo` with the container, its first video stream and the source's name.
 
     Raises:
         VideoNotFoundError: The file, URL or Hub path does not exist.
-        VideoDecodeError: Unreachable URL, not a video / corrupt header, no video stream, or the
-            file object / remote file failed to read (also later, while frames are decoded).
-        ValueError: Unsupported source type or an unseekable file object.
+        VideoDecodeError: Unreachable URL, not a video / corrupt header, no video stream, the
+            file object / remote file failed to read (also later, while frames are decoded), or a
+            remote source ran past its time limit (the message says which one).
+        ValueError: Unsupported source type, an unseekable file object, or a bad timeout.
     """
     import av
 
     label = describe_source(source)
+    limit = check_timeout(timeout)
     with ExitStack() as stack:
         target: str | GuardedReader
         if isinstance(source, (str, os.PathLike)) and not is_remote(source):
             target = _local_path(source, label)
         elif isinstance(source, (str, os.PathLike)):
-            remote = stack.enter_context(_open_remote(str(source), label, block_size or REMOTE_BLOCK_SIZE))
-            target = GuardedReader(remote, label)
+            started = time.monotonic()
+            remote = stack.enter_context(_open_remote(str(source), label, block_size or REMOTE_BLOCK_SIZE, limit))
+            target = GuardedReader(remote, label, deadline=limit, spent=time.monotonic() - started)
         else:
             target = _file_object(source, label)
         try:

@@ -364,3 +364,73 @@ def make_audio_only(path: str | os.PathLike, duration_s: float = 1.0) -> Path:
             container.mux(stream.encode(frame))
         container.mux(stream.encode(None))
     return out
+
+
+def make_oversized_video(path: str | os.PathLike, size: tuple[int, int], num_frames: int = 2) -> Path:
+    """Write a small H.264 MP4 of flat grey frames at a very large size (a "pixel bomb").
+
+    Flat frames compress to almost nothing, so a file of a few hundred KB can hold frames that
+    take gigabytes once decoded: the input of the frame-size limit tests. The frames carry no
+    frame code.
+
+    Args:
+        path: Output file.
+        size: (width, height), both even.
+        num_frames: Number of frames (>= 1), at 30 fps.
+
+    Returns:
+        The output path.
+
+    Raises:
+        ValueError: An odd size or num_frames < 1.
+    """
+    import av
+
+    width, height = (int(v) for v in size)
+    if width % 2 or height % 2 or width < 2 or height < 2:
+        raise ValueError(f"size must be even and positive, got {width}x{height}")
+    if num_frames < 1:
+        raise ValueError(f"num_frames must be >= 1, got {num_frames}")
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    planes = np.full((height * 3 // 2, width), 128, dtype=np.uint8)  # yuv420p, no RGB copy
+    with av.open(str(out), "w", format="mp4") as container:
+        stream = container.add_stream("h264", rate=30)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        stream.codec_context.options = {"preset": "ultrafast", "crf": "40"}
+        for i in range(num_frames):
+            frame = av.VideoFrame.from_ndarray(planes, format="yuv420p")
+            frame.pts = i
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    return out
+
+
+def misreport_mkv_duration(src: str | os.PathLike, dst: str | os.PathLike, claimed_s: float) -> Path:
+    """Copy a Matroska file made by `make_test_video` with its header's duration set to `claimed_s`.
+
+    The video data is unchanged: the header then lies about how long the video is, as files cut
+    or remuxed carelessly do.
+
+    Args:
+        src: A ``.mkv`` written by ``make_test_video(..., container_format="matroska")``.
+        dst: Output file.
+        claimed_s: The duration the header will state, in seconds.
+
+    Returns:
+        The output path.
+
+    Raises:
+        ValueError: `src` has no 8-byte Duration element in its segment info.
+    """
+    import struct
+
+    data = bytearray(Path(src).read_bytes())
+    at = data.find(b"\x44\x89\x88")  # EBML id of Duration, then "8-byte float" as its size
+    if at < 0:
+        raise ValueError(f"{src}: no 8-byte Matroska Duration element found")
+    # Durations are in units of the segment's timestamp scale: 1 ms unless the file says otherwise.
+    data[at + 3 : at + 11] = struct.pack(">d", claimed_s * 1000.0)
+    out = Path(dst)
+    out.write_bytes(bytes(data))
+    return out

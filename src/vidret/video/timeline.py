@@ -9,18 +9,44 @@ Uniform sampling puts sample k of N at the centre of the k-th of N equal bins of
 
 so a video of F frames at a constant rate, sampled whole, yields frame floor((k + 0.5) * F / N):
 never the very first or last frame, evenly spread, and the same rule for every clip.
+
+Rate sampling (``fps=R``, or ``frame_stride=S`` = every S-th frame, i.e. R = video fps / S) puts
+samples on a grid that starts at the segment's start, as the official LoVR scripts read frames
+0, S, 2S, ...:
+
+    t_k = start + k / R,    k = 0 .. ceil((end - start) * R) - 1
+
+so the first frame of the segment is always sampled. ``max_frames=M`` caps the count: when the
+grid holds G > M samples, M of them are kept with the uniform rule above applied to the grid
+(sample floor((j + 0.5) * G / M), j = 0 .. M-1): evenly thinned, still on the grid.
+
+Bounds (checked before anything is decoded or allocated): at most MAX_FRAMES samples per
+segment, at most MAX_OUTPUT_BYTES of frames per call, and frames decoded at their native size
+only up to MAX_FRAME_PIXELS pixels (larger ones need an explicit `size`, resized inside FFmpeg).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
 #: How far past the end of the video a segment's end may reach (in frames) before it is an
 #: error: segment ends computed by summing clip durations overshoot by rounding.
 END_TOLERANCE_FRAMES = 1.0
 
 MODES = ("exact", "keyframe")
+
+#: Frames per segment when neither num_frames, fps nor frame_stride is given.
+DEFAULT_NUM_FRAMES = 8
+#: Most samples one segment may yield (num_frames, max_frames, or what fps/frame_stride give).
+MAX_FRAMES = 10_000
+#: Most bytes of frames one call may return (T x H x W x 3 summed over segments): 4 GiB.
+MAX_OUTPUT_BYTES = 4 * 1024**3
+#: Largest frame (width x height) decoded at its native size: 8K UHD, 7680 x 4320. Larger frames
+#: need an explicit `size` (then FFmpeg resizes each frame as it is converted).
+MAX_FRAME_PIXELS = 7680 * 4320
 
 
 def uniform_timestamps(start: float, end: float, num_frames: int) -> list[float]:
@@ -44,10 +70,163 @@ def uniform_timestamps(start: float, end: float, num_frames: int) -> list[float]
     return [start + (k + 0.5) * step for k in range(num_frames)]
 
 
-def check_num_frames(num_frames: int) -> None:
-    """Raise ValueError unless `num_frames` is an int >= 1."""
+def check_num_frames(num_frames: int, name: str = "num_frames") -> None:
+    """Raise ValueError unless `num_frames` is an int in [1, MAX_FRAMES] (the message names `name`)."""
     if isinstance(num_frames, bool) or not isinstance(num_frames, int) or num_frames < 1:
-        raise ValueError(f"num_frames must be an integer >= 1, got {num_frames!r}")
+        raise ValueError(f"{name} must be an integer >= 1, got {num_frames!r}")
+    if num_frames > MAX_FRAMES:
+        raise ValueError(
+            f"{name}={num_frames} exceeds the maximum of {MAX_FRAMES} frames per segment "
+            "(vidret.video.timeline.MAX_FRAMES)"
+        )
+
+
+@dataclass(frozen=True)
+class FrameSampling:
+    """Which frames of a segment to sample: exactly one of `num_frames`, `fps`, `frame_stride`.
+
+    Build it with `frame_sampling`, which validates the combination.
+
+    Attributes:
+        num_frames: N frames uniformly spaced over the segment (bin centres).
+        fps: Samples per second of video, on a grid starting at the segment's start.
+        frame_stride: Every S-th frame from the segment's first one (fps = video fps / S).
+        max_frames: Cap for `fps` / `frame_stride` sampling (the grid is thinned evenly).
+    """
+
+    num_frames: int | None = None
+    fps: float | None = None
+    frame_stride: int | None = None
+    max_frames: int | None = None
+
+    def rate(self, video_fps: float) -> float | None:
+        """Samples per second of the grid (None for `num_frames` sampling)."""
+        if self.fps is not None:
+            return float(self.fps)
+        if self.frame_stride is not None:
+            return float(video_fps) / self.frame_stride
+        return None
+
+    def count(self, start: float, end: float, video_fps: float) -> int:
+        """How many samples [start, end) yields, without building them.
+
+        Raises:
+            ValueError: More than MAX_FRAMES samples (the message names the argument).
+        """
+        rate = self.rate(video_fps)
+        if rate is None:
+            return int(self.num_frames or DEFAULT_NUM_FRAMES)
+        # The tolerance keeps float noise in (end - start) * rate from adding a sample at `end`.
+        grid = max(1, math.ceil((end - start) * rate - 1e-6))
+        if self.max_frames is not None:
+            return min(grid, self.max_frames)
+        if grid > MAX_FRAMES:
+            arg = f"fps={self.fps}" if self.fps is not None else f"frame_stride={self.frame_stride}"
+            raise ValueError(
+                f"{arg} gives {grid} frames over [{start:.3f}, {end:.3f}) s, more than the maximum of "
+                f"{MAX_FRAMES} per segment: pass max_frames to cap them (or a lower rate)"
+            )
+        return grid
+
+    def timestamps(self, start: float, end: float, video_fps: float) -> list[float]:
+        """The sample times in [start, end) (seconds, increasing; see the module docstring).
+
+        Args:
+            start: Range start.
+            end: Range end, > start.
+            video_fps: The video's frame rate (used by `frame_stride`).
+
+        Raises:
+            ValueError: start >= end, or more than MAX_FRAMES samples.
+        """
+        rate = self.rate(video_fps)
+        if rate is None:
+            return uniform_timestamps(start, end, int(self.num_frames or DEFAULT_NUM_FRAMES))
+        if not start < end:
+            raise ValueError(f"start ({start}) must be < end ({end})")
+        count = self.count(start, end, video_fps)
+        grid = max(1, math.ceil((end - start) * rate - 1e-6))
+        picks = range(grid) if count == grid else (int((j + 0.5) * grid / count) for j in range(count))
+        return [start + k / rate for k in picks]
+
+    def describe(self) -> dict[str, Any]:
+        """The arguments that were given, e.g. ``{"fps": 1.0, "max_frames": 32}`` (for records)."""
+        fields = {"num_frames": self.num_frames, "fps": self.fps, "frame_stride": self.frame_stride}
+        out = {k: v for k, v in fields.items() if v is not None} or {"num_frames": DEFAULT_NUM_FRAMES}
+        if self.max_frames is not None:
+            out["max_frames"] = self.max_frames
+        return out
+
+
+def frame_sampling(
+    num_frames: int | None = None,
+    fps: float | None = None,
+    max_frames: int | None = None,
+    frame_stride: int | None = None,
+) -> FrameSampling:
+    """Validate a frame-sampling request and return it as a `FrameSampling`.
+
+    Args:
+        num_frames: N uniformly spaced frames (1 .. MAX_FRAMES).
+        fps: Samples per second (> 0, finite).
+        max_frames: Cap on the samples of `fps` / `frame_stride` sampling (1 .. MAX_FRAMES).
+        frame_stride: Every S-th frame (integer >= 1).
+
+    With none of `num_frames`, `fps`, `frame_stride`, DEFAULT_NUM_FRAMES uniform frames.
+
+    Returns:
+        The validated request.
+
+    Raises:
+        ValueError: More than one of num_frames / fps / frame_stride, `max_frames` without fps or
+            frame_stride, or a value out of range; the message names the arguments.
+    """
+    given = [name for name, v in (("num_frames", num_frames), ("fps", fps), ("frame_stride", frame_stride)) if v is not None]
+    if len(given) > 1:
+        raise ValueError(
+            f"pass exactly one of num_frames, fps, frame_stride (got {', '.join(given)}): num_frames samples N "
+            "frames uniformly, fps samples R frames per second, frame_stride every S-th frame"
+        )
+    if num_frames is not None:
+        check_num_frames(num_frames)
+    if fps is not None:
+        if isinstance(fps, bool) or not isinstance(fps, (int, float)) or not math.isfinite(fps) or fps <= 0:
+            raise ValueError(f"fps must be a positive number of frames per second, got {fps!r}")
+        fps = float(fps)
+    if frame_stride is not None and (
+        isinstance(frame_stride, bool) or not isinstance(frame_stride, int) or frame_stride < 1
+    ):
+        raise ValueError(f"frame_stride must be an integer >= 1, got {frame_stride!r}")
+    if max_frames is not None:
+        if fps is None and frame_stride is None:
+            raise ValueError(
+                "max_frames caps fps or frame_stride sampling; pass it with fps= or frame_stride= "
+                "(num_frames already fixes the count)"
+            )
+        check_num_frames(max_frames, "max_frames")
+    return FrameSampling(num_frames, fps, frame_stride, max_frames)
+
+
+def check_output_size(count: int, width: int, height: int, label: str, what: str) -> None:
+    """Refuse to return `count` frames of width x height when they exceed MAX_OUTPUT_BYTES.
+
+    Args:
+        count: Total frames the call would return.
+        width: Output frame width.
+        height: Output frame height.
+        label: The source's name.
+        what: The arguments that set the count and size, for the message.
+
+    Raises:
+        ValueError: The frames would take more than MAX_OUTPUT_BYTES.
+    """
+    nbytes = count * width * height * 3
+    if nbytes > MAX_OUTPUT_BYTES:
+        raise ValueError(
+            f"{label}: {count} frames of {width}x{height} would take {nbytes / 1024**3:.1f} GiB, more than the "
+            f"{MAX_OUTPUT_BYTES / 1024**3:.0f} GiB limit (vidret.video.timeline.MAX_OUTPUT_BYTES): "
+            f"ask for fewer frames or a smaller size ({what})"
+        )
 
 
 def check_mode(mode: str) -> None:
