@@ -189,3 +189,18 @@ def test_retry_warnings_are_shown_once_under_the_cli(built):
     assert "(503 Service Unavailable, request id Root=1-abc): Service unavailable. A failure on the Hub's side" in lines[-1]
     assert "Traceback" not in proc.stderr and TOKEN not in proc.stderr
     assert "HTTP Request:" not in proc.stderr  # httpx2's per-request INFO lines only with --verbose
+
+
+def test_a_library_with_its_own_console_handler_is_left_to_it(monkeypatch):
+    """datasets (imported after the CLI set up logging) prints through its own handler: ours skips it."""
+    import logging
+
+    from vidret.cli.logs import NotShownElsewhere
+
+    library = logging.getLogger("fakelib")
+    monkeypatch.setattr(library, "handlers", [logging.StreamHandler()])
+    shown = NotShownElsewhere()
+    record = logging.LogRecord("fakelib.sub", logging.WARNING, __file__, 1, "Retrying in 1s", None, None)
+    assert shown.filter(record) is False
+    monkeypatch.setattr(library, "handlers", [])
+    assert shown.filter(record) is True

@@ -108,6 +108,19 @@ def test_video_root_given_runs(annotations_only, repos, tmp_path):
               "--video-root", str(tmp_path)])
 
 
+def test_stored_video_embeddings_need_no_video(annotations_only, repos, tmp_path):
+    """Videos taken from --embeddings (e.g. released ones) need no video file: no check, no error."""
+    from runner_helpers import run
+
+    from vidret.evaluation.export import export_embeddings
+
+    cache = str(tmp_path / "cache")
+    run("tf-covr", repos["tf-covr"], "oracle", cache_dir=cache, output=str(tmp_path / "full.json"))
+    export_embeddings(tmp_path / "full.json", tmp_path / "export", cache_dir=cache)
+    record = run("tf-covr", annotations_only, "oracle", embeddings=f"videos={tmp_path / 'export'}", cache_dir=cache)
+    assert record["tasks"]["cvr"]["metrics"]["mAP@50"] == 100.0
+
+
 def test_some_videos_missing_is_left_to_the_run(tmp_path):
     """One video present is enough to start: the missing ones are counted as failed items by the run."""
     present = tmp_path / "a.mp4"
@@ -136,6 +149,8 @@ def test_validate_names_allow_partial_for_a_tasks_subset(tmp_path, capsys):
     bad = write_results(tmp_path / "bad.json", results)
     assert main(["validate", str(bad)]) == 1
     assert "--allow-partial accepts the missing tasks, not the other problems" in capsys.readouterr().err
+    assert main(["submit", str(path), "--model-repo", "acme/vclip", "--dry-run"]) == 1  # the same hint, same flag
+    assert "(a --tasks run): pass --allow-partial to accept it" in capsys.readouterr().err
     complete = write_results(tmp_path / "full.json", {**make_results("lovr"), "num_failed": 3})
     assert main(["validate", str(complete)]) == 1
     assert "--allow-partial" not in capsys.readouterr().err

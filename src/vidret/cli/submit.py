@@ -35,10 +35,13 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
+    from vidret.cli.validate import partial_hint
     from vidret.evaluation.validation import ResultsValidationError, load_results
     from vidret.hub.submit import SubmissionError, format_plan, plan_submission, submit
     from vidret.hub_errors import hub_failure_message, is_hub_failure
+    from vidret.terminal import printable
 
+    results = None
     try:
         results = load_results(args.results)
         uploads = plan_submission(
@@ -51,6 +54,9 @@ def run(args: argparse.Namespace) -> int:
         )
     except ResultsValidationError as err:
         print(f"vidret submit: {args.results} is not valid results; nothing was sent.\n{err}", file=sys.stderr)
+        hint = partial_hint(results) if results is not None and not args.allow_partial else None
+        if hint:  # a --tasks run: say which flag accepts it
+            print(f"  {printable(hint)}", file=sys.stderr)
         return 1
     except (FileNotFoundError, SubmissionError) as err:
         print(f"vidret submit: {err}", file=sys.stderr)
