@@ -12,11 +12,13 @@ from other users hits all cases alike. It prints video segments embedded per sec
 stage (from the results' timings), the ratios against A, and the load average before and after.
 It then times the model alone on random frames of the same size (no decoding): the pipeline's
 items/s divided by that is the share of time the model is busy, i.e. whether decoding keeps the
-accelerator fed. `--model clip-b32` builds a random-weight CLIP with the ViT-B/32 architecture
-(run it on a GPU machine); `--quick` is a smoke run of the script itself (numbers meaningless).
+accelerator fed. `--model clip-b32` builds a random-weight CLIP with the ViT-B/32 architecture,
+`--model qwen2vl-2b` a random-weight GME-style embedder with the Qwen2-VL-2B architecture (run
+them on a GPU machine); `--quick` is a smoke run of the script itself (numbers meaningless).
 
     python benchmarks/bench_eval.py [--work DIR] [--videos 12] [--frames 8] [--repeat 2]
     python benchmarks/bench_eval.py --model clip-b32 --batch-size 32     # on a GPU machine
+    python benchmarks/bench_eval.py --model qwen2vl-2b --batch-size 8    # on a GPU machine
     python benchmarks/bench_eval.py --quick
 """
 
@@ -86,10 +88,46 @@ def build_clip_b32(path: Path) -> Path:
     return path
 
 
+def build_qwen2vl_2b(path: Path) -> Path:
+    """A random-weight GME-style embedder (preset gme) with the Qwen2-VL-2B architecture, in bf16.
+
+    The tokenizer (a small byte-level BPE) and video processor config come from the tiny build;
+    the vision tower (32 blocks of width 1280) and the language model (28 layers of width 1536)
+    are full size, which is what decides the speed.
+    """
+    import torch
+    from transformers import AutoTokenizer, Qwen2VLConfig, Qwen2VLForConditionalGeneration
+
+    from vidret.adapters.loading import PRESET_KEY, RANDOM_WEIGHTS_KEY
+    from vidret.adapters.tiny import build_tiny_mllm_embedder
+
+    if (path / ".qwen2vl-2b").exists():
+        return path
+    build_tiny_mllm_embedder(path, preset="gme")
+    tiny = json.loads((path / "config.json").read_text())
+    tok = AutoTokenizer.from_pretrained(path)
+    text = dict(vocab_size=len(tok), hidden_size=1536, intermediate_size=8960, num_hidden_layers=28,
+                num_attention_heads=12, num_key_value_heads=2, max_position_embeddings=32768,
+                eos_token_id=tiny["text_config"]["eos_token_id"], pad_token_id=tiny["text_config"]["pad_token_id"],
+                rope_scaling={"type": "mrope", "mrope_section": [16, 24, 24]})
+    vision = dict(depth=32, embed_dim=1280, hidden_size=1536, num_heads=16, patch_size=14, spatial_merge_size=2,
+                  temporal_patch_size=2)
+    tokens = {k: tiny[k] for k in ("image_token_id", "video_token_id", "vision_start_token_id", "vision_end_token_id")}
+    model = Qwen2VLForConditionalGeneration(Qwen2VLConfig(text_config=text, vision_config=vision, **tokens))
+    model = model.to(torch.bfloat16)
+    setattr(model.config, RANDOM_WEIGHTS_KEY, True)
+    setattr(model.config, PRESET_KEY, "gme")
+    model.save_pretrained(path)
+    (path / ".qwen2vl-2b").write_text("random-weight Qwen2-VL-2B-size GME-style embedder\n")
+    return path
+
+
 def prepare_model(work: Path, name: str | None) -> str:
-    """The model to evaluate: a tiny random CLIP (default), 'clip-b32', or any id/folder given."""
+    """The model to evaluate: a tiny random CLIP (default), 'clip-b32', 'qwen2vl-2b', or any id/folder given."""
     if name == "clip-b32":
         return str(build_clip_b32(work / "clip-b32-random"))
+    if name == "qwen2vl-2b":
+        return str(build_qwen2vl_2b(work / "qwen2vl-2b-random"))
     if name:
         return name
     from vidret.adapters.tiny import build_tiny_clip
@@ -146,7 +184,9 @@ def main() -> None:
     parser.add_argument("--videos", type=int, default=12, help="test videos of 4-6 clips each (default 12)")
     parser.add_argument("--frames", type=int, default=8)
     parser.add_argument("--batch-size", type=int, default=8)
-    parser.add_argument("--model", default=None, help="model id/folder, or 'clip-b32' (default: a tiny random CLIP)")
+    parser.add_argument(
+        "--model", default=None, help="model id/folder, 'clip-b32' or 'qwen2vl-2b' (default: a tiny random CLIP)"
+    )
     parser.add_argument("--repeat", type=int, default=2, help="interleaved rounds; each case keeps its best")
     parser.add_argument("--quick", action="store_true", help="2 videos, 1 round: checks the script, not the speed")
     args = parser.parse_args()

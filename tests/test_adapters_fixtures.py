@@ -15,11 +15,15 @@ from vidret.adapters.tiny import TINY_BUILDERS
 LONG_CAPTION = " ".join(["the gymnast turns twice and lands on the floor"] * 20)
 
 
+#: The dual encoders the shared adapter tests run on (the MLLM embedders have tests of their own).
+FIXTURE_FAMILIES = ("clip", "siglip", "xclip", "videoprism", "blip2")
+
+
 @pytest.fixture(scope="session")
 def tiny_dirs(tmp_path_factory):
-    """{family: path} of the four tiny checkpoints."""
+    """{family: path} of the tiny checkpoints of `FIXTURE_FAMILIES`."""
     root = tmp_path_factory.mktemp("tiny_models")
-    return {name: build(root / name) for name, build in TINY_BUILDERS.items()}
+    return {name: TINY_BUILDERS[name](root / name) for name in FIXTURE_FAMILIES}
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,4 @@
-"""Tiny random-weight CLIP, SigLIP, X-CLIP and VideoPrism through `load_adapter`."""
+"""Tiny random-weight CLIP, SigLIP, X-CLIP, VideoPrism and BLIP-2 through `load_adapter`."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from vidret.adapters import FramePoolingAdapter, NativeVideoAdapter, l2_normaliz
 from vidret.adapters.native_video import resample_frames
 from vidret.adapters.tiny import build_tiny_clip
 
-FAMILIES = ("clip", "siglip", "xclip", "videoprism")
+FAMILIES = ("clip", "siglip", "xclip", "videoprism", "blip2")
 
 
 @pytest.mark.parametrize("family", FAMILIES)
