@@ -139,13 +139,17 @@ def test_odd_frame_counts_repeat_the_last_frame():
 
 
 def test_frames_are_resized_within_the_pixel_budget():
-    video = QwenVideoInput(min_pixels=4 * 28 * 28, max_pixels=360 * 420, total_pixels=8 * 28 * 28 * 2)
-    assert video.frame_size(360, 640, 2) == (308, 532) or video.frame_size(360, 640, 2)[0] % 28 == 0
-    h, w = video.frame_size(360, 640, 2)
-    assert h * w <= 360 * 420 and h % 28 == 0 and w % 28 == 0
-    # A clip budget shrinks each frame when there are many frames.
-    small = video.frame_size(360, 640, 64)
-    assert small[0] * small[1] < h * w
+    from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import smart_resize as reference
+
+    low = 4 * 28 * 28
+    per_frame = QwenVideoInput(min_pixels=low, max_pixels=360 * 420)
+    assert per_frame.frame_size(360, 640, 64) == reference(360, 640, factor=28, min_pixels=low, max_pixels=360 * 420)
+    # A clip budget (qwen-vl-utils' total_pixels) shares the pixels among the frames...
+    clip = QwenVideoInput(min_pixels=low, max_pixels=360 * 420, total_pixels=100 * 28 * 28)
+    share = 100 * 28 * 28 * 2 // 8
+    assert clip.frame_size(360, 640, 8) == reference(360, 640, factor=28, min_pixels=low, max_pixels=share)
+    # ...but never below 1.05 x min_pixels.
+    assert clip.frame_size(360, 640, 1000) == reference(360, 640, factor=28, min_pixels=low, max_pixels=int(low * 1.05))
     with pytest.raises(ValueError, match="--resolution"):
         QwenVideoInput.from_config(None, None, {}, resolution=10)
 

@@ -66,7 +66,8 @@ class EvalSettings:
         tasks: task ids (comma-separated or list); None = the benchmark's default tasks.
         frames: frames per clip; None = the adapter preset's.
         batch_size: clips / texts per forward pass.
-        fusion: composed-query fusion (TF-CoVR); None = the adapter's default.
+        fusion: composed-query fusion (TF-CoVR): a late fusion, or "native" for models that embed the
+            query video and the text together (MLLM embedders); None = the adapter's default.
         cache_dir: embedding cache folder; None = no cache.
         output: results JSON path; None = don't write (the record is still returned).
         limit: LoVR: first N videos and their clips; TF-CoVR: first N triplets (smoke tests;
