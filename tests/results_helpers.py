@@ -105,3 +105,50 @@ def write_results(path: Path, results: dict[str, Any]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(results, indent=2), encoding="utf-8")
     return path
+
+
+
+def with_per_query(
+    results: dict[str, Any],
+    skill: float,
+    *,
+    num_queries: int = 200,
+    gallery_size: int = 300,
+    seed: int = 0,
+    noise: float = 0.1,
+) -> dict[str, Any]:
+    """A copy of `results` whose tasks carry per-query data, and metrics and intervals computed from it.
+
+    Each query has a difficulty drawn from a generator shared by every call (so two systems are
+    paired: they find the same queries hard) plus this system's own noise (`seed`): a query is a
+    top-1 hit when difficulty + noise < `skill`, else its target lands further down. Metrics and
+    intervals come from the scoring kernels, as in a real run.
+    """
+    import numpy as np
+
+    from vidret.evaluation.confidence import task_intervals
+    from vidret.scoring import composed_map, retrieval_metrics
+
+    changed = copy.deepcopy(results)
+    difficulty = np.random.default_rng(12345).random(num_queries)
+    own = np.random.default_rng(seed)
+    query_ids = [f"q{i:05d}" for i in range(num_queries)]
+    for task in changed["tasks"].values():
+        top = difficulty + noise * own.standard_normal(num_queries) < skill
+        ranks = np.where(top, 1, 2 + np.minimum(own.geometric(0.05, num_queries), gallery_size - 2)).tolist()
+        if "mAP@50" in task["metrics"]:
+            # The valid target sits at place `rank` of the top 50 (beyond 50: not retrieved).
+            rankings = [[f"g{j}" for j in range(50)] for _ in ranks]
+            for ranking, r in zip(rankings, ranks):
+                if r <= 50:
+                    ranking.insert(r - 1, "target")
+                    del ranking[50:]
+            out = composed_map(rankings, [["target"]] * num_queries, per_query=True, intervals=True)
+        else:
+            out = retrieval_metrics(ranks=ranks, gallery_size=gallery_size, per_query=True, intervals=True)
+        task["metrics"] = {name: out[name] for name in task["metrics"]}
+        task.update(task_intervals(out, task["metrics"]))
+        task["per_query"] = {"query_id": list(query_ids), **out["per_query"]}
+        task.update(num_queries=num_queries, gallery_size=gallery_size, num_failed=0)
+    changed["num_queries"] = num_queries * len(changed["tasks"])
+    return changed

@@ -37,10 +37,16 @@ Args:
     designated (`list` of `str`, optional): one id per query (TF-CoVR's `target_video`), given
         to `compute` for all queries at once (also after `add_batch`). R@K is then about that id
         only. Required with `protocol="official"`.
+    intervals (`bool`, defaults to `False`): also return a percentile bootstrap interval of every
+        metric, resampling the queries (`vidret.scoring.bootstrap`).
+    num_resamples (`int`, defaults to `1000`): bootstrap resamples (with `intervals`).
+    level (`float`, defaults to `0.95`): confidence level (with `intervals`).
+    seed (`int`, defaults to `0`): bootstrap seed; the same inputs and seed give the same intervals.
 
 Returns:
     `dict`: "mAP@K" and "R@K" for each cut-off (floats, 0-100; `"official"` may exceed 100),
-    "num_queries" and "num_failed".
+    "num_queries" and "num_failed"; with `intervals=True` also "ci_low" and "ci_high" (metric
+    name → bound) and "ci" (method, level, num_resamples, seed).
 
 Examples:
     Valid targets a, b and c; a is ranked 2nd, b 5th, c is not retrieved:
@@ -69,6 +75,21 @@ Examples:
     ... )
     >>> print(results)
     {'mAP@5': 200.0, 'R@5': 200.0, 'num_queries': 1, 'num_failed': 0}
+
+    With intervals (here over three queries: wide, as three queries tell little):
+
+    >>> results = metric.compute(
+    ...     predictions=[["a", "x"], ["x", "b"], ["y", "x"]],
+    ...     references=[["a"], ["b"], ["c"]],
+    ...     k_values=(5,),
+    ...     recall_k_values=(1,),
+    ...     intervals=True,
+    ...     seed=0,
+    ... )
+    >>> round(results["R@1"], 2), results["ci_low"]["R@1"] <= results["R@1"] <= results["ci_high"]["R@1"]
+    (33.33, True)
+    >>> results["ci"]["method"], results["ci"]["num_resamples"]
+    ('percentile bootstrap over queries', 1000)
 """
 
 _CITATION = """
@@ -118,6 +139,10 @@ class ComposedMAP(evaluate.Metric):
         recall_k_values=(1, 5, 10, 50),
         protocol="vidret",
         designated=None,
+        intervals=False,
+        num_resamples=1000,
+        level=0.95,
+        seed=0,
     ):
         return composed_map(
             predictions,
@@ -126,4 +151,8 @@ class ComposedMAP(evaluate.Metric):
             recall_k_values=recall_k_values,
             protocol=protocol,
             designated_targets=designated,
+            intervals=intervals,
+            num_resamples=num_resamples,
+            level=level,
+            seed=seed,
         )

@@ -26,10 +26,17 @@ Args:
     k_values (`tuple` of `int`, defaults to `(1, 5, 10, 50)`): cut-offs for R@K.
     gallery_size (`int`, optional): number of rankable gallery items; required when a query
         failed, and marks a ranking of that length as complete.
+    intervals (`bool`, defaults to `False`): also return a percentile bootstrap interval of every
+        metric, resampling the queries (`vidret.scoring.bootstrap`); MdR/MnR get none when some
+        rank is unknown.
+    num_resamples (`int`, defaults to `1000`): bootstrap resamples (with `intervals`).
+    level (`float`, defaults to `0.95`): confidence level (with `intervals`).
+    seed (`int`, defaults to `0`): bootstrap seed; the same inputs and seed give the same intervals.
 
 Returns:
     `dict`: "R@K" for each cut-off (floats, 0-100), "MdR" and "MnR" (floats, or None when some
-    rank is unknown), "num_queries" and "num_failed".
+    rank is unknown), "num_queries" and "num_failed"; with `intervals=True` also "ci_low" and
+    "ci_high" (metric name → bound) and "ci" (method, level, num_resamples, seed).
 
 Examples:
     Three queries over a gallery of three videos; the relevant video is ranked 1st, 3rd and 2nd:
@@ -44,6 +51,20 @@ Examples:
     ... )
     >>> print(results)
     {'R@1': 33.33333333333333, 'R@2': 66.66666666666666, 'MdR': 2.0, 'MnR': 2.0, 'num_queries': 3, 'num_failed': 0}
+
+    The same with intervals (wide: three queries tell little):
+
+    >>> results = metric.compute(
+    ...     predictions=[["v1", "v2", "v3"], ["v1", "v3", "v2"], ["v1", "v3", "v2"]],
+    ...     references=[["v1"], ["v2"], ["v3"]],
+    ...     k_values=(1, 2),
+    ...     gallery_size=3,
+    ...     intervals=True,
+    ... )
+    >>> sorted(results["ci_low"]) == ["MdR", "MnR", "R@1", "R@2"]
+    True
+    >>> results["ci_low"]["MnR"] <= results["MnR"] <= results["ci_high"]["MnR"]
+    True
 """
 
 _CITATION = """
@@ -76,7 +97,24 @@ class VideoRetrieval(evaluate.Metric):
             reference_urls=["https://arxiv.org/abs/2505.13928"],
         )
 
-    def _compute(self, predictions, references, k_values=(1, 5, 10, 50), gallery_size=None):
+    def _compute(
+        self,
+        predictions,
+        references,
+        k_values=(1, 5, 10, 50),
+        gallery_size=None,
+        intervals=False,
+        num_resamples=1000,
+        level=0.95,
+        seed=0,
+    ):
         return retrieval_metrics(
-            rankings=predictions, relevant=references, k_values=k_values, gallery_size=gallery_size
+            rankings=predictions,
+            relevant=references,
+            k_values=k_values,
+            gallery_size=gallery_size,
+            intervals=intervals,
+            num_resamples=num_resamples,
+            level=level,
+            seed=seed,
         )

@@ -1,7 +1,9 @@
 """Hub Space: the vidret leaderboards, read from a results dataset repo.
 
-The table is vidret's own (`vidret.hub.leaderboard.build_table`, the one the static site renders);
-this file only fetches the results files and lays the tables out with gradio.
+The tables are vidret's own (`vidret.hub.leaderboard.build_table` and `task_records`, what the static
+site renders): one per task, headline metric first, each score with the ± half-width of its bootstrap
+interval, rank 1 shared by the runs not significantly different from the best, the oracle marked as a
+check. This file only fetches the results files and lays the tables out with gradio.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from vidret.benchmarks import BENCHMARKS
-from vidret.hub.leaderboard import build_table, collect_results, plot_table, table_records
+from vidret.hub.leaderboard import build_table, collect_results, plot_table, task_records
 
 RESULTS_REPO = os.environ.get("VIDRET_RESULTS_REPO", "vidret/vidret-results")
 RESULTS_REVISION = os.environ.get("VIDRET_RESULTS_REVISION")  # None: main
@@ -25,31 +27,45 @@ def fetch_results(repo_id: str = RESULTS_REPO, revision: str | None = RESULTS_RE
     return Path(snapshot_download(repo_id, repo_type="dataset", revision=revision, allow_patterns=["results/**/*.json"]))
 
 
-def load_tables(results_dir: str | Path) -> list[tuple[str, list[dict[str, Any]], list[str]]]:
-    """(title, table records, plot files) per benchmark; an invalid file is skipped with a warning."""
+Board = tuple[str, list[dict[str, Any]]]  # (heading, records) of one task
+
+
+def load_tables(results_dir: str | Path) -> list[tuple[str, list[Board], list[str]]]:
+    """(title, one (heading, records) per task, plot files) per benchmark; an invalid file is skipped with a warning."""
     results = collect_results(results_dir, on_invalid="warn")
     plot_dir = Path(tempfile.mkdtemp(prefix="vidret-plots-"))
     tables = []
     for benchmark in BENCHMARKS:
         table = build_table(results, benchmark)
         plots = [str(path) for path, _ in plot_table(table, plot_dir)]
-        tables.append((table.title, table_records(table), plots))
+        boards = [
+            (f"{board.task_id}: {board.name} (ranked by {board.headline})", task_records(table, board.task_id))
+            for board in table.boards
+        ]
+        tables.append((table.title, boards, plots))
     return tables
 
 
-def build_demo(tables: list[tuple[str, list[dict[str, Any]], list[str]]]):
-    """The gradio app: one tab per benchmark with its (sortable) table and plots."""
+def build_demo(tables: list[tuple[str, list[Board], list[str]]]):
+    """The gradio app: one tab per benchmark with a table per task, then its plots."""
     import gradio as gr
     import pandas as pd
 
     with gr.Blocks(title="vidret leaderboard") as demo:
-        gr.Markdown("# vidret leaderboard\nLoVR (Recall@K) and TF-CoVR (mAP@K). Flagged rows: see the *Flags* column.")
+        gr.Markdown(
+            "# vidret leaderboard\nLoVR (Recall@K) and TF-CoVR (mAP@K). ± = half the width of the score's 95% "
+            "bootstrap interval over the queries; **#** 1 is shared by every run not significantly different from "
+            "the best (paired randomisation test on the headline metric, p ≥ 0.05); *check* rows are the oracle, "
+            "a pipeline check, not a model. Flagged rows: see the *Flags* column."
+        )
         with gr.Tabs():
-            for title, records, plots in tables:
+            for title, boards, plots in tables:
                 with gr.Tab(title.split(":")[0]):
-                    gr.Markdown(f"**{title}** — {len(records)} result(s)")
-                    if records:
-                        gr.Dataframe(pd.DataFrame(records), interactive=False, wrap=False)
+                    gr.Markdown(f"**{title}**")
+                    if boards:
+                        for heading, records in boards:
+                            gr.Markdown(f"### {heading}")
+                            gr.Dataframe(pd.DataFrame(records), interactive=False, wrap=True)
                         gr.Gallery(plots, columns=2, height="auto", show_label=False)
                     else:
                         gr.Markdown("No results yet.")

@@ -30,6 +30,7 @@ COMMAND_MODULES = (
     "vidret.cli.embeddings",
     "vidret.cli.demo",
     "vidret.cli.validate",
+    "vidret.cli.compare",
     "vidret.cli.submit",
     "vidret.cli.leaderboard",
 )

@@ -86,6 +86,43 @@ def build_record(
     return record
 
 
+def results_json(record: Mapping[str, Any], *, ensure_ascii: bool = True) -> str:
+    """A results record as indented JSON text, each per-query column on one line.
+
+    Indenting every entry of a 40,000-query column would turn the file into 40,000 lines per
+    column; here the record reads as before and each task's `per_query` (moved to the end of its
+    task) holds one line per column. `json.loads` gives the record back unchanged.
+
+    Args:
+        record: a results record.
+        ensure_ascii: escape non-ASCII characters (as `json.dumps` does by default).
+
+    Returns:
+        The JSON text, ending with a newline.
+    """
+    columns: dict[str, list[Any]] = {}
+    shaped = dict(record)
+    if isinstance(record.get("tasks"), Mapping):
+        shaped["tasks"] = {}
+        for task_id, task in record["tasks"].items():
+            task = dict(task)
+            per_query = task.pop("per_query", None)
+            if isinstance(per_query, Mapping):
+                placeholders = {}
+                for key, values in per_query.items():
+                    token = f"@per-query-{uuid.uuid4().hex}@"
+                    columns[token] = values
+                    placeholders[key] = token
+                task["per_query"] = placeholders
+            elif per_query is not None:
+                task["per_query"] = per_query
+            shaped["tasks"][task_id] = task
+    text = json.dumps(shaped, indent=2, sort_keys=False, ensure_ascii=ensure_ascii)
+    for token, values in columns.items():
+        text = text.replace(json.dumps(token), json.dumps(values, ensure_ascii=ensure_ascii), 1)
+    return text + "\n"
+
+
 def write_results(record: Mapping[str, Any], path: str | os.PathLike[str]) -> Path:
     """Validate `record` and write it as indented JSON, atomically.
 
@@ -106,8 +143,7 @@ def write_results(record: Mapping[str, Any], path: str | os.PathLike[str]) -> Pa
     tmp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex}.tmp")
     try:
         with open(tmp, "w", encoding="utf-8") as fh:
-            json.dump(record, fh, indent=2, sort_keys=False)
-            fh.write("\n")
+            fh.write(results_json(record))
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, dest)

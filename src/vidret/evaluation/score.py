@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from vidret.evaluation.confidence import task_intervals
 from vidret.evaluation.tasks import Task, TaskPlan
 
 RETRIEVAL_K = (1, 5, 10, 50)
@@ -89,7 +90,9 @@ def score_task(
             (see `vidret.evaluation.composed_units`); a pair missing here is a failed query.
 
     Returns:
-        The task's results entry: metrics in `vidret.benchmarks` order, main score, counts.
+        The task's results entry: metrics in `vidret.benchmarks` order, main score, counts,
+        bootstrap intervals (`ci_low`, `ci_high`, `ci`) and the per-query data they come from
+        (`per_query`: query ids, and ranks or AP@K/hit@K from the kernels).
     """
     import torch
 
@@ -139,7 +142,14 @@ def score_task(
             )
             for i, r in zip(ok, ranked):
                 rankings[i] = list(r)
-        result = composed_map(rankings, task.relevant, k_values=COMPOSED_MAP_K, recall_k_values=COMPOSED_RECALL_K)
+        result = composed_map(
+            rankings,
+            task.relevant,
+            k_values=COMPOSED_MAP_K,
+            recall_k_values=COMPOSED_RECALL_K,
+            per_query=True,
+            intervals=True,
+        )
     else:
         ranks: list[int | None] = [None] * n
         if queries is not None and gallery is not None:
@@ -151,7 +161,13 @@ def score_task(
             )
             for i, r in zip(ok, found):
                 ranks[i] = r
-        result = retrieval_metrics(ranks=ranks, k_values=RETRIEVAL_K, gallery_size=max(1, len(gallery_ids)))
+        result = retrieval_metrics(
+            ranks=ranks,
+            k_values=RETRIEVAL_K,
+            gallery_size=max(1, len(gallery_ids)),
+            per_query=True,
+            intervals=True,
+        )
     metrics = {name: float(result[name]) for name in spec.metrics}
     return {
         "name": spec.name,
@@ -161,6 +177,8 @@ def score_task(
         "num_failed": len(failed_queries),
         "gallery_size": len(gallery_ids),
         "failed_queries": failed_queries,
+        **task_intervals(result, spec.metrics),
+        "per_query": {"query_id": list(task.query_ids), **result["per_query"]},
     }
 
 

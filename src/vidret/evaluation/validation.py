@@ -404,6 +404,90 @@ def _check_task(benchmark: str, task_id: str, task: dict[str, Any], protocol: st
     if isinstance(num_queries, int) and num_queries > 0 and gallery_size == 0:
         problems.append(Problem(f"{base}.gallery_size", f"0 with {num_queries} queries: nothing was ranked"))
     problems += _check_recall_counts(base, task, protocol)
+    problems += _check_intervals(base, task, metrics)
+    problems += _check_per_query(base, task, metrics)
+    return problems
+
+
+def _check_intervals(base: str, task: dict[str, Any], metrics: dict[str, Any]) -> list[Problem]:
+    low, high = task.get("ci_low"), task.get("ci_high")
+    if not isinstance(low, dict) or not isinstance(high, dict):
+        return []  # absent (results of earlier versions) or already reported by the schema
+    problems = []
+    if "ci" not in task:
+        problems.append(Problem(f"{base}.ci", "missing; ci_low/ci_high need the method, level and seed that made them"))
+    for name in sorted(set(low) | set(high)):
+        if name not in metrics:
+            problems.append(Problem(f"{base}.ci_low.{name}", f"interval of {name!r}, which the task does not report"))
+        elif name not in low or name not in high:
+            problems.append(Problem(f"{base}.ci_high.{name}", "an interval needs both ci_low and ci_high"))
+        elif all(isinstance(v, (int, float)) for v in (low[name], high[name])) and low[name] > high[name]:
+            problems.append(Problem(f"{base}.ci_low.{name}", f"{low[name]} is above ci_high = {high[name]}"))
+    return problems
+
+
+def _first_bad(values: list[Any], ok: Any) -> int | None:
+    return next((i for i, value in enumerate(values) if not ok(value)), None)
+
+
+def _per_query_entry_problems(path: str, per_query: dict[str, Any]) -> list[Problem]:
+    """Entry types of the per-query columns (the schema checks only that they are arrays)."""
+
+    def number(value: Any) -> bool:
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+    rules = {
+        "query_id": (lambda v: isinstance(v, str), "is not a string"),
+        "rank": (lambda v: v is None or (isinstance(v, int) and not isinstance(v, bool) and v >= 1), "is not an integer >= 1 or null"),
+        "AP": (lambda v: number(v) and v >= 0, "is not a finite number >= 0"),
+        # 0/1; under the official protocol, copies of the designated target in the top K.
+        "hit": (lambda v: type(v) is int and v >= 0, "is not an integer >= 0"),
+    }
+    problems = []
+    for key, values in per_query.items():
+        rule = rules.get(key.split("@")[0] if "@" in key else key)
+        if rule is None or not isinstance(values, list):
+            continue
+        bad = _first_bad(values, rule[0])
+        if bad is not None:
+            problems.append(Problem(f"{path}.{key}.{bad}", f"{values[bad]!r} {rule[1]}"))
+    return problems
+
+
+# Metrics recomputed from per-query data must match the reported ones up to this (scores
+# reported rounded to 2 decimals, as the official protocol does, are off by at most 0.005).
+_PER_QUERY_TOLERANCE = 0.01
+
+
+def _check_per_query(base: str, task: dict[str, Any], metrics: dict[str, Any]) -> list[Problem]:
+    from vidret.evaluation.confidence import query_values  # lazily: scoring kernels import numpy
+
+    per_query = task.get("per_query")
+    if not isinstance(per_query, dict) or not isinstance(per_query.get("query_id"), list):
+        return []  # absent (results of earlier versions) or already reported by the schema
+    path = f"{base}.per_query"
+    num_queries = task.get("num_queries")
+    problems = [
+        Problem(f"{path}.{key}", f"{len(values)} entries but num_queries = {num_queries}")
+        for key, values in per_query.items()
+        if isinstance(values, list) and isinstance(num_queries, int) and len(values) != num_queries
+    ]
+    problems += _per_query_entry_problems(path, per_query)
+    if problems:
+        return problems
+    try:
+        columns = query_values(task) or {}
+    except (TypeError, ValueError) as err:
+        return [Problem(path, str(err))]
+    for name, column in columns.items():
+        reported = metrics.get(name)
+        if not isinstance(reported, (int, float)) or isinstance(reported, bool) or column.values.size == 0:
+            continue
+        recomputed = column.value()
+        if math.isfinite(recomputed) and abs(recomputed - reported) > _PER_QUERY_TOLERANCE:
+            problems.append(
+                Problem(f"{base}.metrics.{name}", f"{reported} but the per-query data give {recomputed:.4f}")
+            )
     return problems
 
 

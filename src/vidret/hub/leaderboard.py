@@ -12,6 +12,7 @@ from __future__ import annotations
 import html
 import json
 import logging
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +26,8 @@ logger = logging.getLogger(__name__)
 TEMPLATE_PATH = Path(__file__).with_name("leaderboard_template.html")
 MAX_PLOTTED_ROWS = 10  # plots show the best rows only; the table has them all
 LOWER_IS_BETTER = ("MdR", "MnR")
+TIE_ALPHA = 0.05  # rows whose headline differs from the best's with p >= this are tied with it
+CHECK_ADAPTERS = ("oracle",)  # runs that check the pipeline on planted answers: never the leader
 
 
 @dataclass(frozen=True)
@@ -32,7 +35,7 @@ class Column:
     """One column of a leaderboard table.
 
     Attributes:
-        key: key of the value in each row dict (metric columns: "<task>/<metric>").
+        key: key of the value in a row dict.
         label: header text.
         kind: "text" or "number".
         higher_is_better: sort direction of the first click; None for text columns.
@@ -45,26 +48,98 @@ class Column:
 
 
 @dataclass
+class TaskEntry:
+    """One run's scores on one task, as its row of the task's table.
+
+    Attributes:
+        run: index of the run in `LeaderboardTable.rows`.
+        metrics: metric → value (None when not reported).
+        ci_low: metric → lower end of its interval (absent: no interval).
+        ci_high: metric → upper end.
+        ci_level: the intervals' confidence level (from the results' `ci`).
+        gallery_size: items ranked.
+        num_queries: queries scored.
+        num_failed: queries whose own item failed.
+        position: 1-based place among the ranked (non-check) entries; None for a check.
+        tied: True when not significantly different from the best (paired test on the headline),
+            False when significantly worse, None when untested (no per-query data, not comparable,
+            or the best itself).
+        p_value: the paired test's p-value against the best, when tested.
+    """
+
+    run: int
+    metrics: dict[str, float | None]
+    ci_low: dict[str, float] = field(default_factory=dict)
+    ci_high: dict[str, float] = field(default_factory=dict)
+    ci_level: float | None = None
+    gallery_size: int | None = None
+    num_queries: int | None = None
+    num_failed: int | None = None
+    position: int | None = None
+    tied: bool | None = None
+    p_value: float | None = None
+
+    def rank_label(self) -> str:
+        """"1" for the best and for rows tied with it, the position otherwise, "check" for a check."""
+        if self.position is None:
+            return "check"
+        return "1" if self.tied else str(self.position)
+
+
+@dataclass
+class TaskBoard:
+    """The table of one task: its runs ranked by the headline metric, checks last.
+
+    Attributes:
+        task_id: e.g. "t2v".
+        name: e.g. "text-to-video".
+        headline: the task's headline metric (first column).
+        metrics: the task's metrics, headline first.
+        entries: ranked entries, then checks.
+    """
+
+    task_id: str
+    name: str
+    headline: str
+    metrics: tuple[str, ...]
+    entries: list[TaskEntry] = field(default_factory=list)
+
+
+@dataclass
 class LeaderboardTable:
-    """The rows of one benchmark, ready to render.
+    """The runs of one benchmark, ready to render.
 
     Attributes:
         benchmark: benchmark name, e.g. "lovr".
         title: human-readable benchmark title.
-        columns: display columns, settings first, then every metric of every task, then provenance.
-        rows: one dict per result, keyed by `Column.key`, plus "flags" (list of strings) and "source".
-        tasks: task id → metric names, for the tasks present in at least one row.
+        rows: one dict per run: "model" (display name, never a local path), "model_id" (the id as
+            recorded, local paths cut to their last part), "model_revision", "adapter", "frames",
+            "settings", "split", "num_failed", "date", "dataset_revision", "source", "flags" (list of
+            strings), "check" (the oracle: a pipeline check, not a model), and "<task>/<metric>"
+            values; sorted by `sort_key`, best first, checks last.
+        tasks: task id → metric names (headline first), for the tasks present in at least one row.
+        boards: one `TaskBoard` per task in `tasks`.
         reference_revision: the most common dataset revision among the rows.
-        sort_key: the column rows are sorted by (the first task's headline score).
+        sort_key: "<first task>/<its headline>", the order of `rows`.
+        alpha: significance level of the "tied with the best" test.
     """
 
     benchmark: str
     title: str
-    columns: list[Column]
     rows: list[dict[str, Any]]
     tasks: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    boards: list[TaskBoard] = field(default_factory=list)
     reference_revision: str | None = None
     sort_key: str | None = None
+    alpha: float = TIE_ALPHA
+
+    def leader(self) -> tuple[dict[str, Any], TaskEntry, TaskBoard] | None:
+        """(run row, entry, board) of the best non-check run of the first task, or None."""
+        for board in self.boards[:1]:
+            for entry in board.entries:
+                if entry.position == 1:
+                    return self.rows[entry.run], entry, board
+        return None
 
 
 def collect_results(
@@ -150,19 +225,111 @@ def _identity(results: dict[str, Any]) -> tuple:
     )
 
 
-def build_table(results_list: list[dict[str, Any]], benchmark: str) -> LeaderboardTable:
-    """The leaderboard table of one benchmark.
+def display_model(model: dict[str, Any]) -> str:
+    """The name a table shows for a model: its Hub id, or the last part of a local path.
+
+    A local folder is recognised by its `fingerprint` (set only for local model folders) or by
+    looking like a path (absolute, `~`, `.`, a drive letter, `file://`, more than one `/`); its
+    full path never reaches a page.
+
+    Args:
+        model: the `model` object of a results record.
+
+    Returns:
+        e.g. "openai/clip-vit-base-patch32", "oracle", or "tiny-clip" for "/home/me/models/tiny-clip".
+    """
+    model_id = str(model.get("id", ""))
+    path_like = (
+        model_id.startswith(("/", "~", ".", "file://"))
+        or "\\" in model_id
+        or re.match(r"^[A-Za-z]:", model_id) is not None
+        or model_id.count("/") > 1
+    )
+    if model.get("fingerprint") or path_like:
+        return re.split(r"[/\\]", model_id.rstrip("/\\"))[-1] or model_id
+    return model_id
+
+
+def _is_check(results: dict[str, Any]) -> bool:
+    return results["model"].get("adapter") in CHECK_ADAPTERS
+
+
+def _entry(results: dict[str, Any], task_id: str, metrics: tuple[str, ...], run: int) -> TaskEntry | None:
+    task = results["tasks"].get(task_id)
+    if not isinstance(task, dict):
+        return None
+    scored = task.get("metrics", {})
+    return TaskEntry(
+        run=run,
+        metrics={metric: scored.get(metric) for metric in metrics},
+        ci_low=dict(task.get("ci_low") or {}),
+        ci_high=dict(task.get("ci_high") or {}),
+        ci_level=(task.get("ci") or {}).get("level"),
+        gallery_size=task.get("gallery_size"),
+        num_queries=task.get("num_queries"),
+        num_failed=task.get("num_failed"),
+    )
+
+
+def _order_key(value: float | None, higher_is_better: bool, name: str) -> tuple:
+    # Missing scores last; ties in score broken by the model's name so the order is stable.
+    if value is None:
+        return (1, 0.0, name)
+    return (0, -value if higher_is_better else value, name)
+
+
+def _rank_board(board: TaskBoard, kept: list[dict[str, Any]], rows: list[dict[str, Any]], alpha: float) -> None:
+    """Order a board's entries, number the ranked ones, and test each against the best."""
+    from vidret.evaluation.confidence import comparability_problems, compare_task, has_per_query
+
+    higher = board.headline not in LOWER_IS_BETTER
+    ranked = sorted(
+        (e for e in board.entries if not rows[e.run]["check"]),
+        key=lambda e: _order_key(e.metrics.get(board.headline), higher, rows[e.run]["model"]),
+    )
+    checks = sorted((e for e in board.entries if rows[e.run]["check"]), key=lambda e: rows[e.run]["model"])
+    for position, entry in enumerate(ranked, start=1):
+        entry.position = position
+    board.entries = ranked + checks
+    if not ranked or ranked[0].metrics.get(board.headline) is None:
+        return
+    best = ranked[0]
+    best_task = kept[best.run]["tasks"][board.task_id]
+    if not has_per_query(best_task):
+        return
+    for entry in ranked[1:]:
+        task = kept[entry.run]["tasks"][board.task_id]
+        if entry.metrics.get(board.headline) is None or not has_per_query(task):
+            continue
+        if comparability_problems(kept[best.run], kept[entry.run]):
+            continue  # other split, protocol or dataset revision: not the same test
+        result = compare_task(best_task, task, board.task_id, metrics=[board.headline]).metrics.get(board.headline)
+        if result is not None:
+            entry.p_value = result.p_value
+            entry.tied = result.p_value >= alpha
+
+
+def build_table(results_list: list[dict[str, Any]], benchmark: str, *, alpha: float = TIE_ALPHA) -> LeaderboardTable:
+    """The leaderboard table of one benchmark: one board per task, and the runs behind them.
 
     Results of other benchmarks are ignored. When the same model, revision, split, dataset revision
     and settings (all but batch size, workers and strictness) appear more than once, only the most
-    recent run (by `created_at`) is kept. A run on a subset (`settings.limit`) is flagged.
+    recent run (by `created_at`) is kept. A run on a subset (`settings.limit`), a random-weight
+    model and a dataset revision other than the most common one are flagged. The oracle is a check
+    (it reads answers planted in the sample data): listed after the ranked runs, never the leader.
+
+    Each task's board ranks runs by the task's headline metric. The best run and every run whose
+    headline is not significantly different from it (paired randomisation test on the queries both
+    scored, p >= `alpha`; only for runs with per-query data on the same split, protocol and dataset
+    revision) are tied at the top.
 
     Args:
         results_list: valid results (see `collect_results`).
         benchmark: benchmark name (any spelling `vidret.benchmarks.get_benchmark` accepts).
+        alpha: significance level of the tie test.
 
     Returns:
-        The table, rows sorted by the first task's headline score, best first.
+        The table.
 
     Raises:
         ValueError: for an unknown benchmark.
@@ -177,37 +344,19 @@ def build_table(results_list: list[dict[str, Any]], benchmark: str) -> Leaderboa
             latest[key] = results
     kept = list(latest.values())
 
-    tasks = {
-        task_id: task.metrics
-        for task_id, task in spec.tasks.items()
-        if any(task_id in results["tasks"] for results in kept)
-    }
+    tasks = {}
+    for task_id, task in spec.tasks.items():
+        if any(task_id in results["tasks"] for results in kept):
+            tasks[task_id] = (task.main_score, *(m for m in task.metrics if m != task.main_score))
     revisions = Counter(results["dataset"].get("revision") for results in kept)
     # Most common first; ties broken by the revision's text so the choice is stable.
     reference = min(revisions, key=lambda rev: (-revisions[rev], str(rev))) if revisions else None
-
-    columns = [
-        Column("model", "Model"),
-        Column("model_revision", "Revision"),
-        Column("adapter", "Adapter"),
-        Column("frames", "Frames", "number", True),
-        Column("settings", "Settings"),
-        Column("split", "Split"),
-    ]
-    for task_id, metrics in tasks.items():
-        for metric in metrics:
-            columns.append(Column(f"{task_id}/{metric}", f"{task_id} {metric}", "number", metric not in LOWER_IS_BETTER))
-    columns += [
-        Column("num_failed", "Failed", "number", False),
-        Column("date", "Date"),
-        Column("dataset_revision", "Dataset revision"),
-    ]
 
     rows = []
     for results in kept:
         model = results["model"]
         row: dict[str, Any] = {
-            "model": model["id"],
+            "model": display_model(model),
             "model_revision": model.get("revision"),
             "adapter": model["adapter"],
             "frames": results["settings"]["frames"],
@@ -217,6 +366,7 @@ def build_table(results_list: list[dict[str, Any]], benchmark: str) -> Leaderboa
             "date": results["created_at"][:10],
             "dataset_revision": results["dataset"].get("revision"),
             "source": results.get("_source"),
+            "check": _is_check(results),
             "flags": [],
         }
         for task_id, metrics in tasks.items():
@@ -235,23 +385,72 @@ def build_table(results_list: list[dict[str, Any]], benchmark: str) -> Leaderboa
     if tasks:
         first = next(iter(tasks))
         sort_key = f"{first}/{spec.tasks[first].main_score}"
-        rows.sort(key=lambda r: (r[sort_key] is None, -(r[sort_key] or 0.0), r["model"]))
-    return LeaderboardTable(spec.benchmark, spec.title, columns, rows, tasks, reference, sort_key)
+        order = sorted(
+            range(len(rows)),
+            key=lambda i: (rows[i]["check"], *_order_key(rows[i][sort_key], sort_key.split("/")[1] not in LOWER_IS_BETTER, rows[i]["model"])),
+        )
+        rows, kept = [rows[i] for i in order], [kept[i] for i in order]
+
+    boards = []
+    for task_id, metrics in tasks.items():
+        board = TaskBoard(task_id, spec.tasks[task_id].name, metrics[0], metrics)
+        board.entries = [e for run, results in enumerate(kept) if (e := _entry(results, task_id, metrics, run))]
+        _rank_board(board, kept, rows, alpha)
+        boards.append(board)
+    return LeaderboardTable(spec.benchmark, spec.title, rows, tasks, boards, reference, sort_key, alpha)
 
 
-def table_records(table: LeaderboardTable) -> list[dict[str, Any]]:
-    """The table as records keyed by column label (for pandas / a Space), flags as one text column.
+def _interval_text(entry: TaskEntry, metric: str) -> str:
+    """"± h" with h half the interval's width ("" without an interval)."""
+    if metric not in entry.ci_low or metric not in entry.ci_high:
+        return ""
+    return f"± {(entry.ci_high[metric] - entry.ci_low[metric]) / 2:.2f}"
+
+
+def task_records(table: LeaderboardTable, task_id: str) -> list[dict[str, Any]]:
+    """One task's board as records keyed by column label (for pandas / the Space).
+
+    Scores are text: the value and "± half-width" of its interval when there is one, padded to a
+    common width per column so that sorting the text sorts the numbers.
 
     Args:
         table: from `build_table`.
+        task_id: one of `table.tasks`.
 
     Returns:
-        One dict per row, in the table's order, with a final "Flags" entry ("; "-joined).
+        One dict per entry, in the board's order: "#" (1 for the best and rows tied with it,
+        "check" for the oracle), "Model", the metrics (headline first), "Gallery", "Queries",
+        "Failed", "Flags" ("; "-joined, with "tied with the best (p = ...)").
+
+    Raises:
+        KeyError: for a task the table has no board for.
     """
-    return [
-        {**{column.label: row.get(column.key) for column in table.columns}, "Flags": "; ".join(row["flags"])}
-        for row in table.rows
-    ]
+    board = next((b for b in table.boards if b.task_id == task_id), None)
+    if board is None:
+        raise KeyError(f"no board for task {task_id!r}; tasks: {list(table.tasks)}")
+    records = []
+    for entry in board.entries:
+        row = table.rows[entry.run]
+        flags = list(row["flags"])
+        if row["check"]:
+            flags.insert(0, "check: the oracle reads planted answers, not a model")
+        if entry.tied:
+            flags.insert(0, f"tied with the best (p = {entry.p_value:.2f})")
+        record: dict[str, Any] = {"#": entry.rank_label(), "Model": row["model"]}
+        for metric in board.metrics:
+            value = entry.metrics.get(metric)
+            record[metric] = "–" if value is None else f"{value:.2f} {_interval_text(entry, metric)}".rstrip()
+        record.update(
+            {"Gallery": entry.gallery_size, "Queries": entry.num_queries, "Failed": entry.num_failed, "Flags": "; ".join(flags)}
+        )
+        records.append(record)
+    for metric in board.metrics:
+        # Right-align the numbers: text sorting of equal-width numbers is numeric sorting.
+        width = max(len(r[metric].split(" ", 1)[0]) for r in records) if records else 0
+        for r in records:
+            number, _, rest = r[metric].partition(" ")
+            r[metric] = f"{number.rjust(width)} {rest}".rstrip() if number != "–" else number
+    return records
 
 
 def _row_label(row: dict[str, Any]) -> str:
@@ -319,54 +518,172 @@ def _fill(template: str, **parts: str) -> str:
     return template
 
 
-def _format_cell(column: Column, value: Any) -> tuple[str, str]:
-    """(data-value attribute, displayed text) of one cell."""
+def _number_text(value: Any) -> str:
+    return str(value) if isinstance(value, int) else f"{value:.2f}"
+
+
+def _th(key: str, label: str, kind: str, higher_is_better: bool | None, *, sorted_by: bool = False, klass: str = "", title: str = "") -> str:
+    esc = html.escape
+    first = "descending" if higher_is_better else "ascending"
+    attrs = f' class="{klass}"' if klass else ""
+    attrs += f' title="{esc(title)}"' if title else ""
+    attrs += ' aria-sort="descending"' if sorted_by else ""
+    return (
+        f'<th scope="col" data-key="{esc(key)}" data-type="{kind}" data-first="{first}"{attrs}>'
+        f'<button type="button">{esc(label)}</button></th>'
+    )
+
+
+def _td(value: Any, content: str, *, number: bool = False, title: str = "", klass: str = "") -> str:
+    """A cell: `value` goes to data-value (what sorting reads), `content` is already escaped HTML."""
+    raw = "" if value is None else (repr(float(value)) if number else str(value))
+    klass = f' class="{klass or "number"}"' if number or klass else ""
+    tip = f' title="{html.escape(title)}"' if title else ""
+    return f'<td{klass} data-value="{html.escape(raw)}"{tip}>{content}</td>'
+
+
+def _run_details(row: dict[str, Any]) -> str:
+    parts = []
+    if row["model_revision"]:
+        parts.append(f"@{str(row['model_revision'])[:7]}")
+    parts += [str(row["adapter"]), f"{row['frames']} frames"]
+    if row["settings"]:
+        parts.append(row["settings"])
+    if row["split"] != "test":
+        parts.append(f"split {row['split']}")
+    return " · ".join(parts)
+
+
+def _model_cell(row: dict[str, Any]) -> str:
+    esc = html.escape
+    badges = ""
+    if row["check"]:
+        badges += '<span class="badge check" title="the oracle reads answers planted in the sample data: it checks the pipeline (must score 100) and is not a model">check</span>'
+    if "random weights" in row["flags"]:
+        badges += '<span class="badge random">random weights</span>'
+    if "subset" in row["flags"]:
+        badges += '<span class="badge subset" title="scored on the first items only (--limit)">subset</span>'
+    if "dataset revision differs" in row["flags"]:
+        badges += (
+            f'<span class="badge revision" title="dataset revision {esc(str(row["dataset_revision"]))}, '
+            'not the most common one: not directly comparable">other data</span>'
+        )
+    content = f'<span class="model-name">{esc(row["model"])}</span>{badges}<div class="run">{esc(_run_details(row))}</div>'
+    return _td(row["model"], content, klass="model")
+
+
+def _score_cell(entry: TaskEntry, metric: str) -> str:
+    value = entry.metrics.get(metric)
     if value is None:
-        return "", "–"
-    if column.kind == "number":
-        text = str(value) if isinstance(value, int) else f"{value:.2f}"
-        return repr(float(value)), text
-    return str(value), str(value)
+        return _td(None, "–", number=True)
+    ci = _interval_text(entry, metric)
+    if ci:
+        level = f"{100 * entry.ci_level:g}% " if entry.ci_level else ""
+        title = f"{level}interval {entry.ci_low[metric]:.2f} to {entry.ci_high[metric]:.2f}"
+        content = f'{_number_text(value)}<span class="ci">{html.escape(ci)}</span>'
+    else:
+        title, content = "no interval: these results carry no per-query data", _number_text(value)
+    return _td(value, content, number=True, title=title)
 
 
-def render_table_html(table: LeaderboardTable) -> str:
-    """The `<table>` of a leaderboard, with data attributes the page's sorting script reads.
+def _queries_text(entry: TaskEntry) -> str:
+    if entry.num_queries is None:
+        return "–"
+    failed = f'<span class="ci">{entry.num_failed} failed</span>' if entry.num_failed else ""
+    return f"{entry.num_queries}{failed}"
+
+
+def _rank_cell(entry: TaskEntry, headline: str) -> str:
+    label = html.escape(entry.rank_label())
+    if entry.tied:
+        label += (
+            f'<span class="badge tied" title="not significantly different from the best on {html.escape(headline)} '
+            f'(paired randomisation test, p = {entry.p_value:.2f})">tied</span>'
+        )
+    return _td(entry.position, label, number=True)
+
+
+def render_board_html(table: LeaderboardTable, board: TaskBoard) -> str:
+    """The `<table>` of one task, with data attributes the page's sorting script reads.
 
     Args:
         table: from `build_table`.
+        board: one of `table.boards`.
 
     Returns:
-        HTML: a header cell per column (`data-key`, `data-type`, `data-first` sort direction) and a
-        row per result whose cells carry their raw value in `data-value`; every text is escaped.
+        HTML: a header per column (`data-key`, `data-type`, `data-first` sort direction): "#", model,
+        the metrics (headline first, marked), gallery size, queries (and how many failed); a row per entry
+        whose cells carry their raw value in `data-value`; every text is escaped.
     """
     esc = html.escape
-    head = []
-    for column in table.columns:
-        first = "descending" if column.higher_is_better else "ascending"
-        sort = ' aria-sort="descending"' if column.key == table.sort_key else ""
+    head = [
+        _th("rank", "#", "number", False, title="1 = the best and every run not significantly different from it"),
+        _th("model", "Model", "text", None),
+    ]
+    for metric in board.metrics:
+        headline = metric == board.headline
         head.append(
-            f'<th scope="col" data-key="{esc(column.key)}" data-type="{column.kind}" data-first="{first}"{sort}>'
-            f'<button type="button">{esc(column.label)}</button></th>'
+            _th(
+                f"{board.task_id}/{metric}",
+                metric,
+                "number",
+                metric not in LOWER_IS_BETTER,
+                sorted_by=headline,
+                klass="headline" if headline else "",
+                title="headline metric; ± = half the width of the score's interval" if headline else "",
+            )
         )
+    head += [
+        _th("gallery_size", "Gallery", "number", True, title="items ranked per query"),
+        _th("num_queries", "Queries", "number", True, title="queries scored; failed = their own video or text failed (counted as misses)"),
+    ]
+    body = []
+    for entry in board.entries:
+        row = table.rows[entry.run]
+        cells = [_rank_cell(entry, board.headline), _model_cell(row)]
+        cells += [_score_cell(entry, metric) for metric in board.metrics]
+        cells += [
+            _td(entry.gallery_size, "–" if entry.gallery_size is None else str(entry.gallery_size), number=True),
+            _td(entry.num_queries, _queries_text(entry), number=True),
+        ]
+        classes = [name for name, on in (("check", row["check"]), ("tied", entry.tied), ("flagged", "dataset revision differs" in row["flags"])) if on]
+        klass = f' class="{" ".join(classes)}"' if classes else ""
+        body.append(f"<tr{klass}>{''.join(cells)}</tr>")
+    return (
+        f'<table class="leaderboard" id="leaderboard-{esc(table.benchmark)}-{esc(board.task_id)}" data-task="{esc(board.task_id)}">'
+        f"<thead><tr>{''.join(head)}</tr></thead>\n<tbody>\n" + "\n".join(body) + "\n</tbody></table>"
+    )
+
+
+RUN_COLUMNS = (
+    Column("model", "Model"),
+    Column("model_revision", "Revision"),
+    Column("adapter", "Adapter"),
+    Column("frames", "Frames", "number", True),
+    Column("settings", "Settings"),
+    Column("split", "Split"),
+    Column("dataset_revision", "Dataset revision"),
+    Column("num_failed", "Failed items", "number", False),
+    Column("date", "Date"),
+)
+
+
+def render_runs_html(table: LeaderboardTable) -> str:
+    """The table of runs behind the boards: model, revision, adapter, frames, settings, data, date."""
+    esc = html.escape
+    head = "".join(_th(c.key, c.label, c.kind, c.higher_is_better) for c in RUN_COLUMNS)
     body = []
     for row in table.rows:
         cells = []
-        for column in table.columns:
-            value, text = _format_cell(column, row.get(column.key))
-            badges = ""
-            if column.key == "dataset_revision" and "dataset revision differs" in row["flags"]:
-                badges = '<span class="badge revision" title="not the most common dataset revision">differs</span>'
-            if column.key == "model" and "random weights" in row["flags"]:
-                badges = '<span class="badge random">random weights</span>'
-            if column.key == "settings" and "subset" in row["flags"]:
-                badges = '<span class="badge subset" title="scored on the first items only (--limit)">subset</span>'
-            klass = ' class="number"' if column.kind == "number" else ""
-            cells.append(f'<td{klass} data-value="{esc(value)}">{esc(text)}{badges}</td>')
-        flagged = ' class="flagged"' if "dataset revision differs" in row["flags"] else ""
-        body.append(f"<tr{flagged}>{''.join(cells)}</tr>")
+        for column in RUN_COLUMNS:
+            value = row.get(column.key)
+            text = "–" if value is None else (_number_text(value) if column.kind == "number" else str(value))
+            cells.append(_td(value, esc(text), number=column.kind == "number"))
+        body.append(f"<tr>{''.join(cells)}</tr>")
     return (
-        f'<table class="leaderboard" id="leaderboard-{esc(table.benchmark)}">'
-        f"<thead><tr>{''.join(head)}</tr></thead>\n<tbody>\n" + "\n".join(body) + "\n</tbody></table>"
+        f'<table class="leaderboard runs" id="runs-{esc(table.benchmark)}"><thead><tr>{head}</tr></thead>\n<tbody>\n'
+        + "\n".join(body)
+        + "\n</tbody></table>"
     )
 
 
@@ -376,8 +693,22 @@ def _nav(benchmarks: list[str]) -> str:
     return "".join(links)
 
 
+def _board_section(table: LeaderboardTable, board: TaskBoard) -> str:
+    esc = html.escape
+    galleries = sorted({e.gallery_size for e in board.entries if e.gallery_size is not None})
+    gallery = f"gallery of {galleries[0]} items" if len(galleries) == 1 else "gallery sizes differ between runs (see the Gallery column)"
+    untested = sum(1 for e in board.entries if e.position not in (None, 1) and e.tied is None)
+    meta = f"Ranked by {esc(board.headline)}; {esc(gallery)}."
+    if untested:
+        meta += f" {untested} run(s) could not be tested against the best (no per-query data, or other data)."
+    return (
+        f'<section class="task" id="task-{esc(board.task_id)}"><h2>{esc(board.task_id)}: {esc(board.name)}</h2>'
+        f'<p class="meta">{meta}</p>\n<div class="table-wrap">{render_board_html(table, board)}</div></section>'
+    )
+
+
 def render_page(table: LeaderboardTable, plots: list[tuple[Path, str]], benchmarks: list[str]) -> str:
-    """The HTML page of one benchmark: the sortable table, then its plots (linked by file name).
+    """The HTML page of one benchmark: a sortable table per task, the runs, then the plots.
 
     Args:
         table: from `build_table`.
@@ -392,18 +723,22 @@ def render_page(table: LeaderboardTable, plots: list[tuple[Path, str]], benchmar
     meta = (
         f"{len(table.rows)} result(s). Dataset revision of reference: <code>{esc(str(table.reference_revision))}</code>"
         + (f"; {flagged} row(s) on another revision are highlighted and not directly comparable." if flagged else ".")
-        + " Click a column header to sort; scores are percentages except MdR/MnR (ranks, lower is better)."
+        + " Scores are percentages except MdR/MnR (ranks, lower is better); ± is half the width of the score's"
+        " bootstrap interval over the queries (hover a score for the interval). Rank 1 with <em>tied</em> marks a"
+        f" run not significantly different from the best (paired test, p &ge; {table.alpha:g}). Click a header to sort."
     )
+    sections = "\n".join(_board_section(table, board) for board in table.boards)
+    runs = f'<section class="runs"><h2>Runs</h2>\n<div class="table-wrap">{render_runs_html(table)}</div></section>'
     figures = "".join(
         f'<figure><img src="{esc(path.name)}" alt="{esc(caption)}"><figcaption>{esc(caption)}</figcaption></figure>'
         for path, caption in plots
     )
-    body = f'<p class="meta">{meta}</p>\n<div class="table-wrap">{render_table_html(table)}</div>\n<div class="plots">{figures}</div>'
+    body = f'<p class="meta">{meta}</p>\n{sections}\n{runs}\n<div class="plots">{figures}</div>'
     return _fill(TEMPLATE_PATH.read_text(encoding="utf-8"), title=esc(table.title), nav=_nav(benchmarks), body=body)
 
 
 def render_index(tables: list[LeaderboardTable]) -> str:
-    """The site's index: each benchmark with its number of results and its leader.
+    """The site's index: each benchmark with its number of results and its leader (never a check).
 
     Args:
         tables: the tables that have a page.
@@ -415,11 +750,16 @@ def render_index(tables: list[LeaderboardTable]) -> str:
     items = []
     for table in tables:
         leader = ""
-        if table.rows and table.sort_key:
-            best = table.rows[0]
-            score = best.get(table.sort_key)
+        found = table.leader()
+        if found is not None:
+            row, entry, board = found
+            score = entry.metrics.get(board.headline)
             if score is not None:
-                leader = f" — leader: {esc(best['model'])} ({esc(table.sort_key.replace('/', ' '))} {score:.2f})"
+                ci = _interval_text(entry, board.headline)
+                tied = sum(1 for e in board.entries if e.tied)
+                leader = f" — leader: {esc(row['model'])} ({esc(board.task_id)} {esc(board.headline)} {score:.2f}{' ' + esc(ci) if ci else ''})"
+                if tied:
+                    leader += f", tied with {tied} other run(s)"
         items.append(
             f'<li><a href="{esc(table.benchmark)}.html">{esc(table.title)}</a>: {len(table.rows)} result(s){leader}</li>'
         )

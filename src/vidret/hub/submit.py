@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from vidret.benchmarks import get_benchmark
+from vidret.evaluation.results import results_json
 from vidret.evaluation.validation import validate_results
 from vidret.terminal import printable
 
@@ -432,7 +433,7 @@ def plan_submission(
                 repo_id=results_repo,
                 repo_type="dataset",
                 path_in_repo=results_repo_path(results, model_repo),
-                content=(json.dumps(public, indent=2, ensure_ascii=False) + "\n").encode("utf-8"),
+                content=results_json(public, ensure_ascii=False).encode("utf-8"),
                 commit_message=f"Add results of {model_repo} on {results['benchmark']}",
                 commit_description=body,
             )

@@ -18,14 +18,54 @@ Two definitions, chosen with ``protocol``:
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Sequence
+import re
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
 from vidret.scoring._checks import as_id_list, check_k_values, check_no_duplicates, check_same_length
+from vidret.scoring.bootstrap import (
+    DEFAULT_LEVEL,
+    DEFAULT_RESAMPLES,
+    DEFAULT_SEED,
+    QueryValues,
+    check_bootstrap_args,
+    intervals_output,
+)
 
 COMPOSED_PROTOCOLS = ("vidret", "official")
 OFFICIAL_DECIMALS = 2
+
+# Per-query columns: "AP@K" feeds mAP@K, "hit@K" feeds R@K (1 = a valid target in the top K;
+# under "official", the number of copies of the designated target in the top K).
+_PER_QUERY_COLUMN = re.compile(r"^(AP|hit)@(\d+)$")
+
+
+def composed_query_values(per_query: Mapping[str, Sequence[float]]) -> dict[str, QueryValues]:
+    """The metrics' per-query values from a `composed_map(..., per_query=True)` output.
+
+    mAP@K is the mean of AP@K (x100), R@K the mean of hit@K (x100). Values are taken as given:
+    under the official protocol AP and hit counts can exceed 1, and that is kept (no clamping).
+
+    Args:
+        per_query: {"AP@K": [...], "hit@K": [...], ...}; other keys (e.g. query ids) are ignored.
+
+    Returns:
+        {"mAP@K": ..., "R@K": ...} → `QueryValues`, in the order of `per_query`.
+
+    Raises:
+        ValueError: the columns have different lengths.
+    """
+    columns = {}
+    for key, values in per_query.items():
+        match = _PER_QUERY_COLUMN.match(key)
+        if match:
+            name = f"mAP@{match.group(2)}" if match.group(1) == "AP" else f"R@{match.group(2)}"
+            columns[name] = QueryValues(np.asarray(values, dtype=np.float64), "mean", 100.0)
+    if len({col.values.size for col in columns.values()}) > 1:
+        raise ValueError(f"per-query columns have different lengths: { {k: v.values.size for k, v in columns.items()} }")
+    return columns
 
 
 def _designated(designated_targets: Sequence[Hashable] | None, n: int) -> list[Hashable] | None:
@@ -65,7 +105,12 @@ def composed_map(
     *,
     protocol: str = "vidret",
     designated_targets: Sequence[Hashable] | None = None,
-) -> dict[str, float | int]:
+    per_query: bool = False,
+    intervals: bool = False,
+    num_resamples: int = DEFAULT_RESAMPLES,
+    level: float = DEFAULT_LEVEL,
+    seed: int = DEFAULT_SEED,
+) -> dict[str, Any]:
     """mAP@K and Recall@K of ranked gallery ids against each query's valid targets.
 
     Args:
@@ -83,16 +128,24 @@ def composed_map(
             that id only: ``"vidret"``: share of queries with it in the top K; ``"official"``:
             mean number of its copies in the top K. Required by ``"official"``, whose recall is
             defined on it.
+        per_query: also return "per_query": {"AP@K": [...] per mAP cut-off, "hit@K": [...] per
+            recall cut-off}, one entry per query, unrounded (see `composed_query_values`).
+        intervals: also return percentile bootstrap intervals of every metric ("ci_low",
+            "ci_high": metric → bound, and "ci": how they were computed; see
+            `vidret.scoring.bootstrap`). They are not rounded, and not clamped to 100.
+        num_resamples: bootstrap resamples (with `intervals`).
+        level: confidence level (with `intervals`).
+        seed: bootstrap seed (with `intervals`).
 
     Returns:
-        {"mAP@K": ..., "R@K": ..., "num_queries": n, "num_failed": f}; metric values are
-        percentages (x100) like the papers, keys in the order of the cut-offs given;
-        ``"official"`` values are rounded to 2 decimals.
+        {"mAP@K": ..., "R@K": ..., "num_queries": n, "num_failed": f}, plus the requested
+        extras; metric values are percentages (x100) like the papers, keys in the order of the
+        cut-offs given; ``"official"`` values are rounded to 2 decimals.
 
     Raises:
         ValueError: no queries, lengths differ, a query has no target, a ``"vidret"`` ranking
             repeats an id, a cut-off < 1 / the cut-off list is empty, an unknown protocol, or
-            ``"official"`` without `designated_targets`.
+            ``"official"`` without `designated_targets`, or a bad bootstrap argument.
         TypeError: a ranking/target entry (or `designated_targets`) is a bare string or not
             iterable, or a cut-off is not an int.
 
@@ -112,6 +165,8 @@ def composed_map(
     official = protocol == "official"
     ks = check_k_values(k_values, "k_values")
     recall_ks = check_k_values(recall_k_values, "recall_k_values")
+    if intervals:
+        check_bootstrap_args(num_resamples, level, seed)
     n = check_same_length(rankings, targets, "rankings", "targets")
     if n == 0:
         raise ValueError("no queries: rankings and targets are empty")
@@ -148,23 +203,30 @@ def composed_map(
         if designated is not None:
             recall_hit[i, : len(top)] = [item == designated[i] for item in top]
 
-    out: dict[str, float | int] = {}
+    query_columns: dict[str, np.ndarray] = {}
     if official:
-        # The official code: round(float(np.mean(per-query values)) * 100, 2).
         for j, k in enumerate(ks):
-            out[f"mAP@{k}"] = round(float(np.mean(official_ap[j])) * 100, OFFICIAL_DECIMALS)
+            query_columns[f"AP@{k}"] = official_ap[j]
         for j, k in enumerate(recall_ks):
-            out[f"R@{k}"] = round(float(np.mean(official_recall[j])) * 100, OFFICIAL_DECIMALS)
+            query_columns[f"hit@{k}"] = official_recall[j].astype(np.int64)  # copies: whole numbers
     else:
         hits = np.cumsum(rel, axis=1)  # hits[:, i-1] = relevant ids in the top i
         precision = hits / np.arange(1, depth + 1)
         ap_sum = np.cumsum(precision * rel, axis=1)  # sum_{i<=K} P(i) rel(i)
         found = np.cumsum(recall_hit if designated is not None else rel, axis=1)
         for k in ks:
-            ap = ap_sum[:, k - 1] / np.minimum(num_targets, k)
-            out[f"mAP@{k}"] = float(100.0 * ap.mean())
+            query_columns[f"AP@{k}"] = ap_sum[:, k - 1] / np.minimum(num_targets, k)
         for k in recall_ks:
-            out[f"R@{k}"] = float(100.0 * (found[:, k - 1] > 0).mean())
+            query_columns[f"hit@{k}"] = (found[:, k - 1] > 0).astype(np.int64)
+    columns = composed_query_values(query_columns)
+    out: dict[str, Any] = {}
+    for name, column in columns.items():
+        # The official code: round(float(np.mean(per-query values)) * 100, 2).
+        out[name] = round(column.value(), OFFICIAL_DECIMALS) if official else column.value()
     out["num_queries"] = n
     out["num_failed"] = num_failed
+    if intervals:
+        out.update(intervals_output(columns, num_resamples=num_resamples, level=level, seed=seed))
+    if per_query:
+        out["per_query"] = {key: values.tolist() for key, values in query_columns.items()}
     return out

@@ -1,0 +1,157 @@
+"""`vidret compare A.json B.json`: is run A better than run B, beyond chance?"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def _level(value: str) -> float:
+    try:
+        level = float(value)
+    except ValueError:
+        level = float("nan")
+    if not 0 < level < 1:
+        raise argparse.ArgumentTypeError(f"expected a number strictly between 0 and 1 (e.g. 0.95), got {value!r}")
+    return level
+
+
+def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Add the `compare` subcommand to the `vidret` parser."""
+    from vidret.cli.evaluate import int_at_least
+    from vidret.scoring.bootstrap import DEFAULT_LEVEL, DEFAULT_RESAMPLES, DEFAULT_SEED
+
+    parser = subparsers.add_parser(
+        "compare",
+        help="paired significance test of two results files, per task and metric",
+        description="Compare run A with run B on the queries both scored: for every task and metric, the "
+        "difference A - B, its interval (paired bootstrap) and a p-value (paired randomisation test). "
+        "Refuses runs of different benchmarks, splits, protocols or dataset revisions.",
+    )
+    parser.add_argument("a", metavar="A.json", help="results file of run A")
+    parser.add_argument("b", metavar="B.json", help="results file of run B")
+    parser.add_argument("--tasks", default=None, help="comma-separated task ids (default: every task both scored)")
+    parser.add_argument("--metrics", default=None, help="comma-separated metrics, e.g. R@1,MdR (default: all)")
+    parser.add_argument(
+        "--resamples",
+        type=int_at_least(1),
+        default=DEFAULT_RESAMPLES,
+        help=f"bootstrap resamples and randomisation rounds (default {DEFAULT_RESAMPLES})",
+    )
+    parser.add_argument("--seed", type=int_at_least(0), default=DEFAULT_SEED, help=f"random seed (default {DEFAULT_SEED})")
+    parser.add_argument(
+        "--level", type=_level, default=DEFAULT_LEVEL, help=f"confidence level of the intervals (default {DEFAULT_LEVEL})"
+    )
+    parser.add_argument("--json", default=None, metavar="OUT.json", help="also write the comparison as JSON")
+    parser.set_defaults(func=run)
+    return parser
+
+
+def _split(value: str | None) -> list[str] | None:
+    return [part.strip() for part in value.split(",") if part.strip()] if value else None
+
+
+def _signed(value: float) -> str:
+    return f"{value:+.2f}"
+
+
+def format_comparison(comparison: Any, label_a: str, label_b: str) -> str:
+    """The comparison as an aligned text table, with what was compared and how.
+
+    Args:
+        comparison: a `vidret.evaluation.confidence.Comparison`.
+        label_a: how to name run A.
+        label_b: how to name run B.
+
+    Returns:
+        The text.
+    """
+    alpha = 1.0 - comparison.level
+    pct = f"{100 * comparison.level:g}%"
+    lines = [
+        f"{comparison.benchmark}/{comparison.split}, protocol {comparison.protocol}, "
+        f"dataset revision {comparison.dataset_revision}",
+        f"  A: {label_a}",
+        f"  B: {label_b}",
+        "",
+    ]
+    header = ["task", "queries", "metric", "A", "B", "A-B", f"{pct} interval", "p", ""]
+    rows = [header]
+    notes = []
+    for task in comparison.tasks:
+        if task.skipped:
+            notes.append(f"{task.task_id}: not compared: {task.skipped}")
+            continue
+        if task.only_a or task.only_b:
+            notes.append(
+                f"{task.task_id}: compared on the {task.num_shared} shared queries "
+                f"({task.only_a} only in A, {task.only_b} only in B)"
+            )
+        for name, result in task.metrics.items():
+            if result is None:
+                rows.append([task.task_id, str(task.num_shared), name, "–", "–", "–", "no interval (unknown ranks)", "", ""])
+                continue
+            rows.append(
+                [
+                    task.task_id,
+                    str(task.num_shared),
+                    name,
+                    f"{result.value_a:.2f}",
+                    f"{result.value_b:.2f}",
+                    _signed(result.difference),
+                    f"[{_signed(result.ci_low)}, {_signed(result.ci_high)}]",
+                    f"{result.p_value:.3f}",
+                    "*" if result.p_value < alpha else "",
+                ]
+            )
+    if len(rows) > 1:
+        right = {1, 3, 4, 5, 7}
+        widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+        for row in rows:
+            cells = [cell.rjust(w) if i in right else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths))]
+            lines.append("  ".join(cells).rstrip())
+        lines.insert(len(lines) - len(rows) + 1, "  ".join("-" * w for w in widths).rstrip())
+        lines.append("")
+    lines += notes
+    lines.append(
+        f"A-B on the queries both runs scored; interval: paired bootstrap, p: two-sided paired randomisation test "
+        f"({comparison.num_resamples} resamples, seed {comparison.seed}); * = p < {alpha:.2g}. "
+        "Scores are percentages except MdR/MnR (ranks, lower is better)."
+    )
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Load, validate and compare the two files; print the table (and write --json)."""
+    from vidret.evaluation.confidence import compare_results
+    from vidret.evaluation.validation import ResultsValidationError, validate_file
+    from vidret.hub.leaderboard import display_model
+
+    try:
+        a = validate_file(args.a, require_all_tasks=False)
+        b = validate_file(args.b, require_all_tasks=False)
+        comparison = compare_results(
+            a,
+            b,
+            tasks=_split(args.tasks),
+            metrics=_split(args.metrics),
+            num_resamples=args.resamples,
+            level=args.level,
+            seed=args.seed,
+        )
+    except (FileNotFoundError, ResultsValidationError) as err:
+        print(f"vidret compare: {err}", file=sys.stderr)
+        return 1
+    except ValueError as err:  # ComparisonError and bad --tasks/--metrics
+        print(f"vidret compare: {args.a} vs {args.b}: {err}", file=sys.stderr)
+        return 1
+    label_a = f"{display_model(a['model'])} ({Path(args.a).name})"
+    label_b = f"{display_model(b['model'])} ({Path(args.b).name})"
+    print(format_comparison(comparison, label_a, label_b))
+    if args.json:
+        out = {"a": {"file": args.a, "model": display_model(a["model"])}, "b": {"file": args.b, "model": display_model(b["model"])}}
+        Path(args.json).write_text(json.dumps({**out, **comparison.as_dict()}, indent=2) + "\n", encoding="utf-8")
+    return 0
