@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 from pathlib import Path
 
 import pytest
-from results_helpers import make_results, with_change, write_results
+from results_helpers import make_results, with_change, with_per_query, write_results
 
 from vidret.benchmarks import BENCHMARKS
 from vidret.cli.main import main
@@ -16,10 +17,12 @@ from vidret.hub.leaderboard import (
     build_site,
     build_table,
     collect_results,
+    display_model,
     plot_table,
+    render_board_html,
+    render_index,
     render_page,
-    render_table_html,
-    table_records,
+    task_records,
 )
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -41,20 +44,31 @@ def write_sample_dir(root: Path) -> Path:
     return root
 
 
-def test_build_table_columns_rows_and_order():
+def test_build_table_rows_boards_and_order():
     table = build_table(sample_results(), "lovr")
     assert [row["model"] for row in table.rows] == ["acme/b", "acme/a", "acme/c"]  # by t2v R@1, best first
     assert table.sort_key == "t2v/R@1"
-    keys = [c.key for c in table.columns]
-    assert keys[:6] == ["model", "model_revision", "adapter", "frames", "settings", "split"]
-    assert keys[-3:] == ["num_failed", "date", "dataset_revision"]
-    for task_id in BENCHMARKS["lovr"].default_tasks():
-        for metric in BENCHMARKS["lovr"].tasks[task_id].metrics:
-            assert f"{task_id}/{metric}" in keys
-    assert next(c for c in table.columns if c.key == "t2v/MdR").higher_is_better is False
-    assert next(c for c in table.columns if c.key == "t2v/R@5").higher_is_better is True
+    assert [board.task_id for board in table.boards] == BENCHMARKS["lovr"].default_tasks()
+    for board in table.boards:
+        spec = BENCHMARKS["lovr"].tasks[board.task_id]
+        assert board.headline == spec.main_score and board.metrics[0] == spec.main_score
+        assert sorted(board.metrics) == sorted(spec.metrics)
+        assert [table.rows[e.run]["model"] for e in board.entries] == ["acme/b", "acme/a", "acme/c"]
+        assert [e.position for e in board.entries] == [1, 2, 3]
+        assert [e.gallery_size for e in board.entries] == [12, 12, 12]
     assert table.rows[0]["t2v/R@1"] == sample_results()[1]["tasks"]["t2v"]["metrics"]["R@1"]
     assert table.rows[0]["date"] == "2026-03-01"
+    # Old-style results (no per-query data): no interval, no tie test.
+    assert all(e.ci_low == {} and e.tied is None for board in table.boards for e in board.entries)
+
+
+def test_each_task_table_puts_the_headline_first_with_gallery_size():
+    table = build_table(sample_results(), "tf-covr")
+    html = render_board_html(table, table.boards[0])
+    headers = re.findall(r'data-key="([^"]+)"', html.split("</thead>")[0])
+    assert headers == ["rank", "model", "cvr/mAP@50", "cvr/mAP@5", "cvr/mAP@10", "cvr/mAP@25", "cvr/R@1", "cvr/R@5", "cvr/R@10", "cvr/R@50", "gallery_size", "num_queries"]
+    assert 'class="headline"' in html and 'aria-sort="descending"' in html
+    assert html.count('data-key="gallery_size"') == 1 and '<td class="number" data-value="12.0">12</td>' in html
 
 
 def test_differing_dataset_revision_and_random_weights_are_flagged():
@@ -99,7 +113,7 @@ def test_runs_differing_in_any_scoring_setting_are_separate_rows():
     ]
     assert next(row for row in table.rows if row["settings"] == "224x224")["date"] == "2026-04-01"
     assert [row["flags"] for row in table.rows if "limit" in row["settings"]] == [["subset"]]
-    assert 'class="badge subset"' in render_table_html(table)
+    assert 'class="badge subset"' in render_board_html(table, table.boards[0])
 
 
 def test_latest_run_is_found_across_time_zones():
@@ -115,7 +129,8 @@ def test_partial_results_leave_cells_empty():
     table = build_table([partial, make_results("lovr")], "lovr")
     row = next(r for r in table.rows if r["model"] == "acme/p")
     assert row["t2c/R@1"] is None
-    assert 'data-value="">–</td>' in render_table_html(table)
+    t2c = next(board for board in table.boards if board.task_id == "t2c")
+    assert [table.rows[e.run]["model"] for e in t2c.entries] == ["acme/vclip"]  # acme/p did not score t2c
 
 
 def test_empty_and_unknown_benchmark():
@@ -124,10 +139,24 @@ def test_empty_and_unknown_benchmark():
         build_table([], "msrvtt")
 
 
-def test_table_records_for_the_space():
-    records = table_records(build_table(sample_results(), "tf-covr"))
-    assert records[0]["Model"] == "acme/a" and records[0]["cvr mAP@50"] == sample_results()[3]["tasks"]["cvr"]["metrics"]["mAP@50"]
+def test_task_records_for_the_space():
+    records = task_records(build_table(sample_results(), "tf-covr"), "cvr")
+    expected = sample_results()[3]["tasks"]["cvr"]["metrics"]["mAP@50"]
+    assert records[0]["#"] == "1" and records[0]["Model"] == "acme/a"
+    assert list(records[0])[:3] == ["#", "Model", "mAP@50"] and float(records[0]["mAP@50"]) == expected
+    assert records[0]["Gallery"] == 12 and records[0]["Queries"] == 10
     assert records[1]["Flags"] == "random weights"
+    with pytest.raises(KeyError, match="no board for task 't2v'"):
+        task_records(build_table(sample_results(), "tf-covr"), "t2v")
+
+
+def test_task_records_pad_scores_so_text_sorting_is_numeric():
+    results = [with_per_query(make_results("tf-covr", model_id=f"acme/{name}"), skill, seed=i) for i, (name, skill) in enumerate([("a", 0.05), ("b", 0.6)])]
+    records = task_records(build_table(results, "tf-covr"), "cvr")
+    cells = [r["mAP@50"] for r in records]
+    assert all("±" in cell for cell in cells)
+    assert sorted(cells, reverse=True) == cells  # "  9.1 ± ..." sorts below " 55.0 ± ..."
+    assert len({len(cell.split("±")[0]) for cell in cells}) == 1
 
 
 def test_html_escapes_result_text():
@@ -182,8 +211,10 @@ def test_build_site_files(tmp_path):
         + [f"lovr_{t}_recall.png" for t in ("t2v", "v2t", "t2c", "c2t")]
     )
     page = (tmp_path / "site" / "lovr.html").read_text()
-    assert page.count("<tr>") + page.count('<tr class="flagged">') == 4  # header + 3 rows
-    assert page.count('<tr class="flagged">') == 1
+    t2v = page.split('id="leaderboard-lovr-t2v"')[1].split("</table>")[0]
+    assert t2v.count("<tr") == 4  # header + 3 rows
+    assert t2v.count('<tr class="flagged">') == 1
+    assert page.count('<table class="leaderboard"') == 4 and 'id="runs-lovr"' in page
     assert '<img src="lovr_t2v_recall.png"' in page
     assert "http://" not in page and "https://" not in page  # offline: nothing external
     index = (tmp_path / "site" / "index.html").read_text()
@@ -210,12 +241,15 @@ def load_space_app():
     return module
 
 
-def test_space_app_renders_the_same_table(tmp_path):
+def test_space_app_renders_the_same_tables(tmp_path):
     app = load_space_app()
     write_sample_dir(tmp_path)
     tables = app.load_tables(tmp_path)
-    expected = [table_records(build_table(collect_results(tmp_path), name)) for name in BENCHMARKS]
-    assert [records for _, records, _ in tables] == expected
+    for (title, boards, _), name in zip(tables, BENCHMARKS):
+        table = build_table(collect_results(tmp_path), name)
+        assert title == table.title
+        assert [records for _, records in boards] == [task_records(table, task_id) for task_id in table.tasks]
+        assert [heading.split(":")[0] for heading, _ in boards] == list(table.tasks)
 
 
 def test_space_readme_has_space_metadata():
@@ -227,3 +261,107 @@ def test_space_readme_has_space_metadata():
     requirements = (REPO_ROOT / "spaces" / "leaderboard" / "requirements.txt").read_text()
     assert "vidret" in requirements
     assert json.dumps(meta)  # plain YAML, no custom tags
+
+
+# ---------------------------------------------------------------- intervals, ties, checks, names
+
+
+def paired_runs(benchmark: str = "lovr") -> list[dict]:
+    """Three paired runs: b is a hair below a (tied), c far below (not tied)."""
+    return [
+        with_per_query(make_results(benchmark, model_id="acme/a"), 0.45, seed=0),
+        with_per_query(make_results(benchmark, model_id="acme/b"), 0.44, seed=1),
+        with_per_query(make_results(benchmark, model_id="acme/c"), 0.15, seed=2),
+    ]
+
+
+@pytest.mark.parametrize("benchmark", sorted(BENCHMARKS))
+def test_runs_not_significantly_worse_than_the_best_share_rank_one(benchmark):
+    table = build_table(paired_runs(benchmark), benchmark)
+    for board in table.boards:
+        a, b, c = board.entries  # a and b are close enough for either to come first on a task
+        assert [table.rows[e.run]["model"] for e in board.entries][2] == "acme/c"
+        assert (a.tied, a.p_value) == (None, None)  # the best is not tested against itself
+        assert b.tied is True and b.p_value >= 0.05
+        assert c.tied is False and c.p_value < 0.05
+        assert [e.rank_label() for e in board.entries] == ["1", "1", "3"]
+    html = render_board_html(table, table.boards[0])
+    assert html.count('<tr class="tied">') == 1 and 'class="badge tied"' in html
+    assert "paired randomisation test, p = " in html
+    assert "tied with 1 other run(s)" in render_index([table])
+
+
+def test_the_tie_test_needs_per_query_data_and_comparable_runs():
+    a, b, _ = paired_runs()
+    other_data = with_change(b, "dataset.revision", "v0.9.0")
+    other_protocol = with_change(b, "settings.protocol", "official")
+    old = make_results("lovr", model_id="acme/old", base=40)  # no per-query data
+    for runner_up in (other_data, other_protocol, old):
+        table = build_table([a, runner_up], "lovr")
+        entry = table.boards[0].entries[1]
+        assert (entry.tied, entry.p_value, entry.rank_label()) == (None, None, "2")
+    # A best run without per-query data cannot be tested against: nobody is tied.
+    table = build_table([with_change(old, "tasks.t2v.metrics.R@1", 99.0), a, b], "lovr")
+    assert [e.tied for e in table.boards[0].entries] == [None, None, None]
+
+
+def test_scores_show_plus_minus_half_their_interval_and_old_results_none():
+    new = with_per_query(make_results("lovr", model_id="acme/new"), 0.4)
+    old = make_results("lovr", model_id="acme/old", base=60)
+    table = build_table([new, old], "lovr")
+    html = render_board_html(table, table.boards[0])
+    task = new["tasks"]["t2v"]
+    half = (task["ci_high"]["R@1"] - task["ci_low"]["R@1"]) / 2
+    low, high = task["ci_low"]["R@1"], task["ci_high"]["R@1"]
+    assert f'title="95% interval {low:.2f} to {high:.2f}">{task["metrics"]["R@1"]:.2f}<span class="ci">± {half:.2f}</span>' in html
+    old_cell = f'title="no interval: these results carry no per-query data">{old["tasks"]["t2v"]["metrics"]["R@1"]:.2f}</td>'
+    assert old_cell in html
+    records = task_records(table, "t2v")
+    assert records[0]["Model"] == "acme/old" and "±" not in records[0]["R@1"]
+    assert records[1]["R@1"].endswith(f"± {half:.2f}")
+
+
+def test_the_oracle_is_a_check_listed_last_and_never_the_leader():
+    oracle = make_results("lovr", model_id="oracle", base=100)
+    oracle["model"]["adapter"] = "oracle"
+    model = make_results("lovr", model_id="acme/real", base=20)
+    table = build_table([oracle, model], "lovr")
+    assert [row["model"] for row in table.rows] == ["acme/real", "oracle"]
+    for board in table.boards:
+        assert [(table.rows[e.run]["model"], e.rank_label()) for e in board.entries] == [("acme/real", "1"), ("oracle", "check")]
+    html = render_board_html(table, table.boards[0])
+    assert '<tr class="check">' in html and 'class="badge check"' in html
+    index = render_index([table])
+    assert "leader: acme/real" in index and "leader: oracle" not in index
+    assert task_records(table, "t2v")[1]["#"] == "check"
+    # An oracle-only board has no leader at all.
+    assert "leader:" not in render_index([build_table([oracle], "lovr")])
+
+
+@pytest.mark.parametrize(
+    "model, shown",
+    [
+        ({"id": "openai/clip-vit-base-patch32"}, "openai/clip-vit-base-patch32"),
+        ({"id": "oracle"}, "oracle"),
+        ({"id": "/home/me/models/tiny-clip"}, "tiny-clip"),
+        ({"id": "/home/me/models/tiny-clip/"}, "tiny-clip"),
+        ({"id": "~/models/x"}, "x"),
+        ({"id": "./x"}, "x"),
+        ({"id": "C:\\models\\clip"}, "clip"),
+        ({"id": "file:///srv/models/m"}, "m"),
+        ({"id": "runs/exp1/model"}, "model"),
+        ({"id": "models/tiny", "fingerprint": "abc"}, "tiny"),  # a relative local folder: its fingerprint says so
+    ],
+)
+def test_display_model_never_shows_a_local_path(model, shown):
+    assert display_model(model) == shown
+
+
+def test_pages_never_show_full_local_model_paths(tmp_path):
+    local = make_results("lovr", model_id="/home/alice/secret/models/tiny-clip", base=30)
+    local["model"]["fingerprint"] = "9de0938ba3a1067a"
+    write_results(tmp_path / "in" / "local.json", local)
+    build_site(tmp_path / "in", tmp_path / "site")
+    for page in (tmp_path / "site").glob("*.html"):
+        assert "/home/alice" not in page.read_text()
+    assert ">tiny-clip</span>" in (tmp_path / "site" / "lovr.html").read_text()

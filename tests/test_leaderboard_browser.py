@@ -11,7 +11,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from results_helpers import make_results, write_results
+from results_helpers import make_results, with_per_query, write_results
 
 from vidret.hub.leaderboard import build_site
 
@@ -86,18 +86,47 @@ def site(tmp_path_factory) -> Path:
         results = make_results("lovr", model_id=model_id, base=base, dataset_revision=revision)
         write_results(root / "results" / f"{model_id.replace('/', '__')}.json", results)
         write_results(root / "results" / f"{model_id.replace('/', '__')}_covr.json", make_results("tf-covr", model_id=model_id, base=base))
+    # Runs with per-query data: intervals, and e is within noise of the best (b) on t2v... or not; f is a
+    # local model whose path must not show; the oracle is a check.
+    for model_id, skill, seed in (("acme/e", 0.6, 0), ("acme/f", 0.59, 1)):
+        results = with_per_query(make_results("lovr", model_id=model_id), skill, seed=seed)
+        write_results(root / "results" / f"{model_id.replace('/', '__')}.json", results)
+    local = with_per_query(make_results("tf-covr", model_id="/home/alice/models/tiny-clip"), 0.5)
+    local["model"]["fingerprint"] = "0123456789abcdef"
+    write_results(root / "results" / "local_covr.json", local)
+    oracle = make_results("lovr", model_id="oracle", base=100)
+    oracle["model"]["adapter"] = "oracle"
+    write_results(root / "results" / "oracle.json", oracle)
     build_site(root / "results", root / "site")
     return root / "site"
 
 
-def column_values(driver, key: str) -> list[float]:
+def column_values(driver, key: str, table_id: str = "leaderboard-lovr-t2v") -> list[float]:
     return driver.execute_script(
         """
-        const table = document.querySelector("table.leaderboard");
+        const table = document.getElementById(arguments[1]);
         const index = Array.from(table.tHead.rows[0].cells).findIndex(th => th.dataset.key === arguments[0]);
         return Array.from(table.tBodies[0].rows).map(row => parseFloat(row.cells[index].dataset.value));
         """,
         key,
+        table_id,
+    )
+
+
+def model_names(driver, table_id: str = "leaderboard-lovr-t2v") -> list[str]:
+    from selenium.webdriver.common.by import By
+
+    return [el.text for el in driver.find_elements(By.CSS_SELECTOR, f"#{table_id} tbody .model-name")]
+
+
+def overflowing_tables(driver) -> list[str]:
+    """Ids of the tables wider than their scrolling box (the reader would have to scroll sideways)."""
+    return driver.execute_script(
+        """
+        return Array.from(document.querySelectorAll(".table-wrap"))
+          .filter(wrap => wrap.scrollWidth > wrap.clientWidth + 1)
+          .map(wrap => wrap.querySelector("table").id);
+        """
     )
 
 
@@ -105,32 +134,32 @@ def test_table_sorting_plots_and_screenshot(browser, site, tmp_path):
     from selenium.webdriver.common.by import By
 
     browser.get((site / "lovr.html").as_uri())
-    rows = browser.find_elements(By.CSS_SELECTOR, "table.leaderboard tbody tr")
-    assert len(rows) == 4
+    rows = browser.find_elements(By.CSS_SELECTOR, "#leaderboard-lovr-t2v tbody tr")
+    assert len(rows) == 7
     assert all(row.is_displayed() for row in rows)
-    assert len(browser.find_elements(By.CSS_SELECTOR, "tbody tr.flagged")) == 1
-    assert column_values(browser, "t2v/R@1") == sorted(column_values(browser, "t2v/R@1"), reverse=True)
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#leaderboard-lovr-t2v tbody tr.flagged")) == 1
+    ranked = [v for v in column_values(browser, "t2v/R@1")][:-1]  # the oracle (a check) comes last
+    assert ranked == sorted(ranked, reverse=True)
+    assert model_names(browser)[-1] == "oracle"
 
     # MnR: lower is better, so the first click sorts ascending; the second reverses it.
-    header = browser.find_element(By.CSS_SELECTOR, 'th[data-key="t2v/MnR"]')
+    header = browser.find_element(By.CSS_SELECTOR, '#leaderboard-lovr-t2v th[data-key="t2v/MnR"]')
     header.find_element(By.TAG_NAME, "button").click()
     ascending = column_values(browser, "t2v/MnR")
-    assert ascending == sorted(ascending) and len(set(ascending)) == 4
+    assert ascending == sorted(ascending) and len(set(ascending)) == 7
     assert header.get_attribute("aria-sort") == "ascending"
     header.click()
     assert column_values(browser, "t2v/MnR") == sorted(ascending, reverse=True)
 
-    # R@5 (higher is better): first click puts the best first.
-    browser.find_element(By.CSS_SELECTOR, 'th[data-key="t2v/R@5"] button').click()
-    descending = column_values(browser, "t2v/R@5")
+    # R@5 (higher is better) in another task's table: first click puts the best first.
+    browser.find_element(By.CSS_SELECTOR, '#leaderboard-lovr-v2t th[data-key="v2t/R@5"] button').click()
+    descending = column_values(browser, "v2t/R@5", "leaderboard-lovr-v2t")
     assert descending == sorted(descending, reverse=True)
-    names = [row.find_element(By.TAG_NAME, "td").text for row in browser.find_elements(By.CSS_SELECTOR, "tbody tr")]
-    assert names == ["acme/b", "acme/d", "acme/a", "acme/c"]
 
     # Text column: model names sort alphabetically (ascending on first click).
-    browser.find_element(By.CSS_SELECTOR, 'th[data-key="model"] button').click()
-    names = [row.find_element(By.TAG_NAME, "td").text for row in browser.find_elements(By.CSS_SELECTOR, "tbody tr")]
-    assert names == ["acme/a", "acme/b", "acme/c", "acme/d"]
+    browser.find_element(By.CSS_SELECTOR, '#leaderboard-lovr-t2v th[data-key="model"] button').click()
+    names = model_names(browser)
+    assert names == sorted(names) and "acme/a" in names
 
     images = browser.find_elements(By.CSS_SELECTOR, ".plots img")
     assert len(images) == 4
@@ -147,6 +176,52 @@ def test_table_sorting_plots_and_screenshot(browser, site, tmp_path):
     assert variance > 100, f"screenshot looks blank (pixel variance {variance:.1f})"
 
 
+def test_page_shows_intervals_ties_and_the_check_row(browser, site):
+    from selenium.webdriver.common.by import By
+
+    browser.get((site / "lovr.html").as_uri())
+    cells = browser.find_elements(By.CSS_SELECTOR, "#leaderboard-lovr-t2v tbody td .ci")
+    shown = [cell.text for cell in cells if cell.is_displayed()]
+    assert len([text for text in shown if text.startswith("± ")]) == 2 * 6  # e and f, every metric
+    titled = browser.find_element(By.CSS_SELECTOR, '#leaderboard-lovr-t2v td[title^="95% interval"]')
+    assert titled.is_displayed() and " to " in titled.get_attribute("title")
+    old = browser.find_element(By.CSS_SELECTOR, '#leaderboard-lovr-t2v td[title^="no interval"]')
+    assert "±" not in old.text
+    check = browser.find_element(By.CSS_SELECTOR, "#leaderboard-lovr-t2v tbody tr.check")
+    assert check.find_element(By.CSS_SELECTOR, "td").text == "check"
+    assert check.find_element(By.CSS_SELECTOR, ".badge.check").is_displayed()
+    browser.get((site / "tf-covr.html").as_uri())
+    assert "/home/alice" not in browser.page_source
+    assert "tiny-clip" in model_names(browser, "leaderboard-tf-covr-cvr")
+
+
+def test_ties_are_marked_at_the_top(browser, tmp_path):
+    from selenium.webdriver.common.by import By
+
+    for model_id, skill, seed in (("acme/a", 0.45, 0), ("acme/b", 0.44, 1), ("acme/c", 0.1, 2)):
+        write_results(tmp_path / "in" / f"{model_id[-1]}.json", with_per_query(make_results("tf-covr", model_id=model_id), skill, seed=seed))
+    build_site(tmp_path / "in", tmp_path / "site")
+    browser.get((tmp_path / "site" / "tf-covr.html").as_uri())
+    rows = browser.find_elements(By.CSS_SELECTOR, "#leaderboard-tf-covr-cvr tbody tr")
+    ranks = [row.find_element(By.TAG_NAME, "td").text.replace("tied", "").strip() for row in rows]
+    assert ranks == ["1", "1", "3"]
+    assert [row.get_attribute("class") for row in rows] == ["", "tied", ""]
+    badge = browser.find_element(By.CSS_SELECTOR, "tr.tied .badge.tied")
+    assert badge.is_displayed() and "p = " in badge.get_attribute("title")
+
+
+@pytest.mark.parametrize("width", [1280, 1024])
+def test_tables_fit_common_widths_without_sideways_scrolling(browser, site, width):
+    browser.set_window_size(width, 1000)
+    try:
+        for page in ("lovr.html", "tf-covr.html"):
+            browser.get((site / page).as_uri())
+            assert browser.execute_script("return document.documentElement.clientWidth") <= width
+            assert overflowing_tables(browser) == [], (page, width)
+    finally:
+        browser.set_window_size(1400, 1000)
+
+
 def test_index_and_tf_covr_page(browser, site):
     from selenium.webdriver.common.by import By
 
@@ -154,9 +229,9 @@ def test_index_and_tf_covr_page(browser, site):
     links = [a.get_attribute("href") for a in browser.find_elements(By.CSS_SELECTOR, "ul a")]
     assert [Path(link).name for link in links] == ["lovr.html", "tf-covr.html"]
     browser.find_element(By.CSS_SELECTOR, 'ul a[href="tf-covr.html"]').click()
-    assert len(browser.find_elements(By.CSS_SELECTOR, "table.leaderboard tbody tr")) == 4
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#leaderboard-tf-covr-cvr tbody tr")) == 5
     image = browser.find_element(By.CSS_SELECTOR, ".plots img")
     assert browser.execute_script("return arguments[0].naturalWidth", image) > 0
     browser.find_element(By.CSS_SELECTOR, 'th[data-key="cvr/mAP@5"] button').click()
-    values = column_values(browser, "cvr/mAP@5")
+    values = column_values(browser, "cvr/mAP@5", "leaderboard-tf-covr-cvr")
     assert values == sorted(values, reverse=True)

@@ -49,6 +49,13 @@ def test_runner_tasks_are_declared_by_the_built_dataset(sample_runs, benchmark):
         assert task["main_score"] == declared[task_id]["main_score"]
         assert set(task["metrics"]) == set(declared[task_id]["metrics"])
         assert task["metrics"][task["main_score"]] == 100.0  # the oracle is perfect
+        # Per-query data and intervals (contract 4): one entry per query, intervals of a perfect run are [100, 100].
+        per_query = task["per_query"]
+        assert len(per_query["query_id"]) == task["num_queries"] == len(set(per_query["query_id"]))
+        columns = ["rank"] if benchmark == "lovr" else ["AP@5", "AP@10", "AP@25", "AP@50", "hit@1", "hit@5", "hit@10", "hit@50"]
+        assert list(per_query) == ["query_id", *columns]
+        assert task["ci_low"][task["main_score"]] == task["ci_high"][task["main_score"]] == 100.0
+        assert task["ci"] == {"method": "percentile bootstrap over queries", "level": 0.95, "num_resamples": 1000, "seed": 0}
 
     dataset_id = f"vidret/{BENCHMARKS[benchmark].default_repo}"
     (upload,) = plan_submission(results, "acme/vclip", dataset_id=dataset_id, allow_random_weights=True)  # oracle

@@ -50,6 +50,15 @@ def test_corrupt_video_counted_as_misses(broken_lovr, tmp_path):
         assert tasks[task_id]["num_queries"] == total
         assert tasks[task_id]["metrics"]["R@1"] == pytest.approx(100.0 * (total - bad) / total)
     assert tasks["c2t"]["failed_queries"] and all(q.startswith(vid) for q in tasks["c2t"]["failed_queries"])
+    # Per-query data: every query kept, the failed ones (and texts whose target is gone) as misses.
+    for task_id in ("t2c", "c2t"):
+        per_query = tasks[task_id]["per_query"]
+        assert len(per_query["query_id"]) == len(per_query["rank"]) == n_clips
+        misses = {q for q, r in zip(per_query["query_id"], per_query["rank"]) if r is None}
+        assert len(misses) == n_bad and all(q.startswith(vid) for q in misses)
+        low, high = tasks[task_id]["ci_low"]["R@1"], tasks[task_id]["ci_high"]["R@1"]
+        assert low < tasks[task_id]["metrics"]["R@1"] <= high  # the misses widen the interval
+    assert set(tasks["c2t"]["failed_queries"]) == {q for q, r in zip(tasks["c2t"]["per_query"]["query_id"], tasks["c2t"]["per_query"]["rank"]) if r is None}
 
 
 def test_strict_makes_a_decode_failure_fatal(broken_lovr, tmp_path):
