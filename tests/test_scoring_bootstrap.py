@@ -222,6 +222,10 @@ def test_paired_comparison_is_deterministic_under_a_seed():
     args = ({"R@1": QueryValues(a, "mean", 100.0)}, {"R@1": QueryValues(b, "mean", 100.0)})
     assert paired_comparison(*args, seed=3) == paired_comparison(*args, seed=3)
     assert paired_comparison(*args, seed=3) != paired_comparison(*args, seed=4)
+    # Without the interval (the leaderboard's tie test) the p-value is the very same.
+    full, p_only = paired_comparison(*args, seed=3)["R@1"], paired_comparison(*args, seed=3, interval=False)["R@1"]
+    assert p_only.p_value == full.p_value and p_only.difference == full.difference
+    assert np.isnan(p_only.ci_low) and np.isnan(p_only.ci_high)
 
 
 # ---------------------------------------------------------------- kernels: per-query data and intervals

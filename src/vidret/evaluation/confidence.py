@@ -154,6 +154,7 @@ def compare_task(
     num_resamples: int = DEFAULT_RESAMPLES,
     level: float = DEFAULT_LEVEL,
     seed: int = DEFAULT_SEED,
+    interval: bool = True,
 ) -> TaskComparison:
     """Paired comparison of one task of two runs on the queries both scored.
 
@@ -165,6 +166,7 @@ def compare_task(
         num_resamples: bootstrap resamples and randomisation rounds.
         level: confidence level of the difference's interval.
         seed: seed of both.
+        interval: compute the difference's interval (off: the p-value only, half the work).
 
     Returns:
         The comparison; `skipped` says why when a side has no per-query data or no query is shared.
@@ -201,6 +203,7 @@ def compare_task(
         num_resamples=num_resamples,
         level=level,
         seed=seed,
+        interval=interval,
     )
     return result
 

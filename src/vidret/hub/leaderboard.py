@@ -112,8 +112,7 @@ class LeaderboardTable:
     Attributes:
         benchmark: benchmark name, e.g. "lovr".
         title: human-readable benchmark title.
-        rows: one dict per run: "model" (display name, never a local path), "model_id" (the id as
-            recorded, local paths cut to their last part), "model_revision", "adapter", "frames",
+        rows: one dict per run: "model" (display name, never a local path), "model_revision", "adapter", "frames",
             "settings", "split", "num_failed", "date", "dataset_revision", "source", "flags" (list of
             strings), "check" (the oracle: a pipeline check, not a model), and "<task>/<metric>"
             values; sorted by `sort_key`, best first, checks last.
@@ -303,7 +302,8 @@ def _rank_board(board: TaskBoard, kept: list[dict[str, Any]], rows: list[dict[st
             continue
         if comparability_problems(kept[best.run], kept[entry.run]):
             continue  # other split, protocol or dataset revision: not the same test
-        result = compare_task(best_task, task, board.task_id, metrics=[board.headline]).metrics.get(board.headline)
+        compared = compare_task(best_task, task, board.task_id, metrics=[board.headline], interval=False)
+        result = compared.metrics.get(board.headline)
         if result is not None:
             entry.p_value = result.p_value
             entry.tied = result.p_value >= alpha
