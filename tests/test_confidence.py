@@ -72,10 +72,17 @@ def test_validation_names_bad_composed_entries(key, value, expected):
     assert expected in problems_of(results)
 
 
-def test_ap_above_one_is_valid_per_query_data():
-    # The official TF-CoVR protocol (duplicated gallery) reports AP > 1 per query; that is data, not an error.
+def test_ap_above_one_and_hit_counts_are_valid_per_query_data_under_the_official_protocol():
+    # The official TF-CoVR protocol (duplicated gallery) reports AP > 1 and counts copies of the
+    # designated target; that is data, not an error. Under vidret's protocol a hit is 0 or 1.
     results = with_per_query(make_results("tf-covr"), 0.4)
     assert not [p for p in problems_of(with_change(results, "tasks.cvr.per_query.AP@5", [1.5] * 200)) if "per_query.AP@5" in p]
+    results["tasks"]["cvr"]["per_query"]["hit@50"][0] = 2
+    assert "tasks.cvr.per_query.hit@50.0: 2 is not 0 or 1" in problems_of(results)
+    official = with_change(results, "settings.protocol", "official")
+    assert not [p for p in problems_of(official) if "per_query.hit@50" in p]
+    official["tasks"]["cvr"]["per_query"]["hit@50"][0] = -1
+    assert "tasks.cvr.per_query.hit@50.0: -1 is not an integer >= 0" in problems_of(official)
 
 
 def test_results_json_keeps_each_column_on_one_line_and_round_trips(tmp_path):

@@ -282,3 +282,22 @@ def test_kernels_check_bootstrap_arguments_only_when_intervals_are_asked_for():
     with pytest.raises(ValueError, match="num_resamples must be >= 1"):
         retrieval_metrics(ranks=[1], intervals=True, num_resamples=0)
     assert "ci_low" not in retrieval_metrics(ranks=[1], num_resamples=0)
+
+
+def test_official_composed_per_query_data_is_unrounded_and_unclamped():
+    # Official protocol: a repeated gallery id counts twice; AP and the designated-target count exceed 1.
+    out = composed_map(
+        [["a", "a", "x"], ["x", "b", "y"], ["z"]],
+        [["a"], ["b", "c"], ["q"]],
+        k_values=(5,),
+        recall_k_values=(1, 5),
+        protocol="official",
+        designated_targets=["a", "b", "q"],
+        per_query=True,
+        intervals=True,
+    )
+    assert out["per_query"] == {"AP@5": [2.0, 0.25, 0.0], "hit@1": [1, 0, 0], "hit@5": [2, 1, 0]}
+    assert (out["mAP@5"], out["R@5"]) == (75.0, 100.0)  # round(mean * 100, 2), as the official code
+    columns = composed_query_values(out["per_query"])
+    assert {name: round(col.value(), 2) for name, col in columns.items()} == {k: out[k] for k in columns}
+    assert out["ci_high"]["mAP@5"] == 200.0 and out["ci_high"]["R@5"] == 200.0  # not clamped to 100

@@ -405,7 +405,7 @@ def _check_task(benchmark: str, task_id: str, task: dict[str, Any], protocol: st
         problems.append(Problem(f"{base}.gallery_size", f"0 with {num_queries} queries: nothing was ranked"))
     problems += _check_recall_counts(base, task, protocol)
     problems += _check_intervals(base, task, metrics)
-    problems += _check_per_query(base, task, metrics)
+    problems += _check_per_query(base, task, metrics, protocol)
     return problems
 
 
@@ -430,7 +430,7 @@ def _first_bad(values: list[Any], ok: Any) -> int | None:
     return next((i for i, value in enumerate(values) if not ok(value)), None)
 
 
-def _per_query_entry_problems(path: str, per_query: dict[str, Any]) -> list[Problem]:
+def _per_query_entry_problems(path: str, per_query: dict[str, Any], protocol: str) -> list[Problem]:
     """Entry types of the per-query columns (the schema checks only that they are arrays)."""
 
     def number(value: Any) -> bool:
@@ -441,7 +441,9 @@ def _per_query_entry_problems(path: str, per_query: dict[str, Any]) -> list[Prob
         "rank": (lambda v: v is None or (isinstance(v, int) and not isinstance(v, bool) and v >= 1), "is not an integer >= 1 or null"),
         "AP": (lambda v: number(v) and v >= 0, "is not a finite number >= 0"),
         # 0/1; under the official protocol, copies of the designated target in the top K.
-        "hit": (lambda v: type(v) is int and v >= 0, "is not an integer >= 0"),
+        "hit": (lambda v: type(v) is int and v >= 0, "is not an integer >= 0")
+        if protocol == "official"
+        else (lambda v: type(v) is int and v in (0, 1), "is not 0 or 1"),
     }
     problems = []
     for key, values in per_query.items():
@@ -459,7 +461,7 @@ def _per_query_entry_problems(path: str, per_query: dict[str, Any]) -> list[Prob
 _PER_QUERY_TOLERANCE = 0.01
 
 
-def _check_per_query(base: str, task: dict[str, Any], metrics: dict[str, Any]) -> list[Problem]:
+def _check_per_query(base: str, task: dict[str, Any], metrics: dict[str, Any], protocol: str) -> list[Problem]:
     from vidret.evaluation.confidence import query_values  # lazily: scoring kernels import numpy
 
     per_query = task.get("per_query")
@@ -472,7 +474,7 @@ def _check_per_query(base: str, task: dict[str, Any], metrics: dict[str, Any]) -
         for key, values in per_query.items()
         if isinstance(values, list) and isinstance(num_queries, int) and len(values) != num_queries
     ]
-    problems += _per_query_entry_problems(path, per_query)
+    problems += _per_query_entry_problems(path, per_query, protocol)
     if problems:
         return problems
     try:
