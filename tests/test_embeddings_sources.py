@@ -343,3 +343,32 @@ def test_an_export_on_the_hub(world, tmp_path, monkeypatch):
     assert (origin["source"], origin["repo"], origin["revision"], origin["commit"]) == ("hub", "org/emb", "v1.0.0", commit)
     assert origin["manifest_sha256"] == hashlib.sha256(files["manifest.json"]).hexdigest()
     assert ("GET", "/api/datasets/org/emb/revision/v1.0.0") in seen
+
+
+@pytest.mark.slow
+def test_two_processes_mixed_sources_match_one(world, tmp_path):
+    """torchrun, 2 gloo processes: videos from files (read on the main process only), texts sharded."""
+    import os
+    import subprocess
+    import sys
+
+    from test_distributed import _free_port
+
+    plan = world["plan"]
+    missing = plan.tasks[0].queries[0].visual
+    folder = write_pth_folder(tmp_path / "AIM", {k: v for k, v in world["videos"].items() if k != missing})
+    one = mixed(world, folder, tmp_path)
+    out = tmp_path / "two.json"
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(_free_port()),
+         "-m", "vidret", "evaluate", "--benchmark", "tf-covr", "--data", str(world["repo"]), "--model", str(world["model"]),
+         "--frames", "2", "--batch-size", "3", "--num-workers", "0", "--cache-dir", str(tmp_path / "cache"),
+         "--embeddings", f"videos={folder}", "--output", str(out)],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    two = json.loads(out.read_text())
+    assert two["num_processes"] == 2
+    assert two["tasks"] == one["tasks"] and two["failures"] == one["failures"]
+    assert two["cache"]["misses"] == len(plan.texts)  # a fresh cache: every text embedded once, by either process

@@ -6,7 +6,12 @@ Modules (import what you need; nothing heavy is imported here):
 - `vidret.evaluation.dataset`: `load_plan` — a built dataset repo's configs → `TaskPlan`.
 - `vidret.evaluation.cache`: `EmbeddingCache` — resumable on-disk embeddings per settings.
 - `vidret.evaluation.distributed`: sharding and id-carrying gathers across processes.
-- `vidret.evaluation.embedding`: the sharded, cached text and video-segment embedding stages.
+- `vidret.evaluation.sources`: `EmbeddingSource`, the one interface the runner asks for the
+  embeddings of units (texts, videos, segments, composed queries), and `CacheSource`.
+- `vidret.evaluation.embedding`: `ModelSource` — the model as a source: sharded, cached, decoding
+  in DataLoader workers.
+- `vidret.evaluation.stored`: `StoredSource` — exported embeddings and released files (`--embeddings`).
+- `vidret.evaluation.export`: `export_embeddings` — a run's embeddings as a Hub dataset repo folder.
 - `vidret.evaluation.score`: segments → videos, fused composed queries, rankings, metrics.
 - `vidret.evaluation.provenance`: Hub commits and local fingerprints recorded in results.
 - `vidret.evaluation.runner`: `EvalSettings`, `evaluate(settings)` — the pipeline.

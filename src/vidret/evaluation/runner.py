@@ -330,16 +330,19 @@ def model_part(
 
 
 def stored_sources(settings: EvalSettings) -> StoredSources:
-    """The run's `--embeddings` sources; a pickle stream's conversion is kept under the cache folder."""
+    """The run's `--embeddings` sources; a pickle stream's conversion is kept under the cache folder
+    (with ``--no-cache``: in a temporary folder removed when the process exits)."""
+    specs = settings.stored_sides()
     convert_dir = Path(settings.cache_dir).expanduser() / "converted" if settings.cache_dir else None
-    if convert_dir is None and settings.allow_pickle:
+    if convert_dir is None and any(getattr(detect_format(src, settings.allow_pickle), "needs_pickle", False) for src in specs.values()):
+        import atexit
+        import shutil
         import tempfile
 
         convert_dir = Path(tempfile.mkdtemp(prefix="vidret-converted-"))
-        logger.warning("no cache folder: a pickle stream is converted again on every run (into %s)", convert_dir)
-    return StoredSources(
-        settings.stored_sides(), allow_pickle=settings.allow_pickle, convert_dir=convert_dir, pool=settings.embeddings_pool
-    )
+        atexit.register(shutil.rmtree, convert_dir, ignore_errors=True)
+        logger.warning("no cache folder: the pickle stream is converted again on every run (give --cache-dir to keep it)")
+    return StoredSources(specs, allow_pickle=settings.allow_pickle, convert_dir=convert_dir, pool=settings.embeddings_pool)
 
 
 def _check_stored_metadata(stored: StoredSources, plan: TaskPlan, dataset: dict[str, Any]) -> None:

@@ -589,13 +589,17 @@ class StoredSource(EmbeddingSource):
         src: what ``--embeddings`` named (a path or a Hub id).
         open: returns the (shared, lazily opened) `Reader` of `src`.
         pool: "mean" to average per-frame / per-token rows, or None.
+        kinds: the kinds this source is asked for (its side's), for the count of ids it holds.
     """
 
-    def __init__(self, src: str, open: Callable[[], Reader], pool: str | None = None) -> None:
+    def __init__(
+        self, src: str, open: Callable[[], Reader], pool: str | None = None, kinds: Sequence[str] | None = None
+    ) -> None:
         self.src = src
         self.label = src
         self._open = open
         self.pool = pool
+        self.kinds = tuple(kinds) if kinds else None
         self._index: dict[Any, int] | None = None
         self.used: set[int] = set()
         self.asked = 0
@@ -687,8 +691,12 @@ class StoredSource(EmbeddingSource):
         return unit_failure(unit, self.label, f"not in the embeddings source {self.label}")
 
     def provenance(self) -> dict[str, Any]:
-        out = dict(self.reader.provenance())
-        out["num_ids"] = len(self.reader.ids)
+        reader = self.reader
+        out = dict(reader.provenance())
+        if reader.kinds is not None and self.kinds is not None:  # an export: the ids of this side's kinds
+            out["num_ids"] = sum(1 for kind in reader.kinds if kind in self.kinds)
+        else:
+            out["num_ids"] = len(reader.ids)
         out["num_used"] = len(self.used)
         if self.pool:
             out["pool"] = self.pool
@@ -711,7 +719,7 @@ class StoredSources:
         self.convert_dir = convert_dir
         self.pool = pool
         self._readers: dict[str, Reader] = {}
-        self.sources = {side: StoredSource(src, self._opener(src), pool) for side, src in specs.items()}
+        self.sources = {side: StoredSource(src, self._opener(src), pool, SIDES[side]) for side, src in specs.items()}
 
     def _opener(self, src: str) -> Callable[[], Reader]:
         def get() -> Reader:
