@@ -372,3 +372,16 @@ def test_two_processes_mixed_sources_match_one(world, tmp_path):
     assert two["num_processes"] == 2
     assert two["tasks"] == one["tasks"] and two["failures"] == one["failures"]
     assert two["cache"]["misses"] == len(plan.texts)  # a fresh cache: every text embedded once, by either process
+
+
+def test_export_of_a_mixed_run_holds_what_the_model_made(world, tmp_path):
+    folder = write_pth_folder(tmp_path / "AIM", world["videos"])
+    first = mixed(world, folder, tmp_path)
+    report = export_embeddings(tmp_path / "r.json", tmp_path / "texts-export")
+    assert report.num_rows == {"text": len(world["texts"])}  # the videos were never the model's
+    meta = json.loads((tmp_path / "texts-export" / "embeddings.json").read_text())
+    assert meta["not_included"]["videos"]["format"] == "pth-folder" and meta["not_included"]["videos"]["path"] == "AIM"
+    assert "videos (not included)" in (tmp_path / "texts-export" / "README.md").read_text()
+    again = evaluate(EvalSettings(benchmark="tf-covr", data=str(world["repo"]), num_workers=0,
+                                  embeddings=[f"texts={tmp_path / 'texts-export'}", f"videos={folder}"]))
+    assert again["tasks"] == first["tasks"]

@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from vidret.evaluation.sources import KINDS, EmbeddingUnit, text_units, visual_units
+from vidret.evaluation.sources import KINDS, SIDES, EmbeddingUnit, text_units, visual_units
 
 logger = logging.getLogger(__name__)
 
@@ -200,6 +200,11 @@ def export_embeddings(
     cache = _open_cache(record, cache_dir)
     plan = plan_of_record(record, data, video_root)
     units = plan_units(plan, (record.get("settings") or {}).get("fusion"))
+    # A side the run read from stored embeddings (--embeddings videos=SRC) is not in its cache:
+    # export what the model made, and name where the rest came from.
+    elsewhere = {side: dict(origin) for side, origin in (record.get("embeddings") or {}).items() if origin.get("source") != "model"}
+    skipped_kinds = {kind for side in elsewhere for kind in SIDES.get(side, ())}
+    units = [u for u in units if u.kind not in skipped_kinds]
     failed = {f["item_id"] for f in record.get("failures", [])}
     rows: list[tuple[EmbeddingUnit, np.ndarray, bool]] = []
     lacking: list[EmbeddingUnit] = []
@@ -240,6 +245,7 @@ def export_embeddings(
         # Ids and kinds only: a reason quotes local paths (the run's results keep it).
         "failures": [{"item_id": f["item_id"], "kind": f.get("kind")} for f in record.get("failures", [])],
         "source_metrics": {task_id: task["metrics"] for task_id, task in record["tasks"].items()},
+        "not_included": elsewhere,
     })
     return write_export(Path(out), rows, metadata, rows_per_shard=rows_per_shard, failed=sorted(failed))
 
@@ -406,6 +412,9 @@ def render_card(
         ("adapter preset", f"{model.get('adapter')} ({model.get('adapter_class')})"),
         ("embeddings", f"{counts}; {metadata['dim']}-d {metadata['dtype']}"),
     ]
+    for side, origin in (metadata.get("not_included") or {}).items():
+        where = origin.get("repo") or origin.get("path")
+        facts.append((f"{side} (not included)", f"the run read them from {origin.get('source')} {where} (sha256 {origin.get('sha256') or origin.get('manifest_sha256')})"))
     if model.get("random_weights"):
         facts.append(("note", "a locally built random-weight model: these embeddings are meaningless"))
     lines = [
