@@ -116,7 +116,7 @@ def format_record(record: Mapping[str, Any], width: int = TABLE_WIDTH) -> str:
     """A table of one record plus its failures and run facts."""
     lines = [format_table([record], width)]
     if record["failures"]:
-        lines.append(f"{record['num_failed']} item(s) failed: not decoded or not embedded (counted as misses):")
+        lines.append(f"{record['num_failed']} item(s) failed to decode or had no embedding (counted as misses):")
         lines += [f"  {f.get('kind', 'item')} {f['item_id']}: {f['reason']}" for f in record["failures"][:20]]
         if record["num_failed"] > 20:
             lines.append(f"  ... and {record['num_failed'] - 20} more (see the results file)")
