@@ -23,10 +23,10 @@ def build_sample_repos(root: Path) -> dict[str, Path]:
     repos = {"lovr": root / "lovr", "tf-covr": root / "tf-covr"}
     if not repos["lovr"].exists():
         make_lovr_release(root / "raw_lovr")
-        build("lovr", root / "raw_lovr", repos["lovr"])
+        build("lovr", root / "raw_lovr", repos["lovr"], videos="copy")
     if not repos["tf-covr"].exists():
         make_tfcovr_release(root / "raw_tfcovr")
-        build("tf-covr", root / "raw_tfcovr", repos["tf-covr"])
+        build("tf-covr", root / "raw_tfcovr", repos["tf-covr"], videos="copy")
     return repos
 
 

@@ -62,11 +62,52 @@ def test_unsafe_members_are_refused(tmp_path, members, message):
     assert not (tmp_path / "evil").exists() and not (tmp_path / "outside").exists()
 
 
-def test_links_inside_the_tree_are_kept(tmp_path):
-    members = [file_member("merged/a.mp4", b"A"), link_member("merged/b.mp4", "a.mp4"), link_member("merged/c.mp4", "merged/a.mp4", hard=True)]
+def test_links_inside_the_tree_become_copies_never_links(tmp_path):
+    members = [
+        file_member("merged/a.mp4", b"A"),
+        link_member("merged/b.mp4", "a.mp4"),
+        link_member("merged/c.mp4", "merged/a.mp4", hard=True),
+        link_member("d/e.mp4", "../merged/a.mp4"),
+    ]
     safe_extract(split_bytes(tar_gz(members), tmp_path / "p", 1), tmp_path / "out", progress=False)
-    assert os.readlink(tmp_path / "out/merged/b.mp4") == "a.mp4"
-    assert (tmp_path / "out/merged/c.mp4").read_bytes() == b"A"
+    for name in ("merged/b.mp4", "merged/c.mp4", "d/e.mp4"):
+        assert not (tmp_path / "out" / name).is_symlink() and (tmp_path / "out" / name).read_bytes() == b"A"
+
+
+@pytest.mark.parametrize(
+    "members, message",
+    [
+        ([link_member("merged/b.mp4", "later.mp4"), file_member("merged/later.mp4")], "not a file extracted before it"),
+        ([tarfile.TarInfo("merged/sub"), link_member("merged/b.mp4", "sub")], "not a file extracted before it"),
+    ],
+)
+def test_links_to_nothing_extracted_are_refused(tmp_path, members, message):
+    for m in members:
+        if isinstance(m, tarfile.TarInfo) and m.name == "merged/sub":
+            m.type = tarfile.DIRTYPE
+    with pytest.raises(UnsafeArchiveError, match=message):
+        safe_extract(split_bytes(tar_gz(members), tmp_path / "p", 1), tmp_path / "out", progress=False)
+
+
+def test_only_wanted_members_are_extracted(tmp_path):
+    # 3,000 unreferenced members (a file-count bomb) cost nothing on disk: only wanted ones are written.
+    members = [file_member(f"junk/{i}", b"x") for i in range(3000)] + [file_member("merged/a.mp4", b"A")]
+    safe_extract(split_bytes(tar_gz(members), tmp_path / "p", 1), tmp_path / "out", progress=False, wanted=lambda p: p == "merged/a.mp4")
+    assert [p.relative_to(tmp_path / "out").as_posix() for p in (tmp_path / "out").rglob("*") if p.is_file()] == ["merged/a.mp4"]
+
+
+def test_archive_limits_stop_bombs(tmp_path):
+    from vidret.builders.archive import ArchiveLimits
+
+    many = split_bytes(tar_gz([file_member(f"junk/{i}", b"x") for i in range(50)]), tmp_path / "many", 1)
+    with pytest.raises(UnsafeArchiveError, match="more than 20 members"):
+        safe_extract(many, tmp_path / "out1", progress=False, limits=ArchiveLimits(max_members=20))
+    zeros = split_bytes(tar_gz([file_member("merged/a.mp4", bytes(8 << 20))]), tmp_path / "zeros", 1)
+    with pytest.raises(UnsafeArchiveError, match="expands more than 100:1"):
+        safe_extract(zeros, tmp_path / "out2", progress=False, limits=ArchiveLimits(ratio_floor=1 << 20))
+    with pytest.raises(UnsafeArchiveError, match="more than 4096 bytes"):
+        safe_extract(zeros, tmp_path / "out3", progress=False, limits=ArchiveLimits(max_bytes=4096))
+    assert (tmp_path / "out2/merged/a.mp4").stat().st_size < (4 << 20)  # stopped early, not after writing it all
 
 
 @pytest.mark.parametrize("member", [file_member("planted/file", b"x"), tarfile.TarInfo("planted/sub")])

@@ -30,7 +30,7 @@ def raw_parts(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def built(raw, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("lovr_out") / "repo"
-    build("lovr", raw, out, progress=False)
+    build("lovr", raw, out, videos="copy", progress=False)
     return out
 
 
@@ -85,7 +85,7 @@ def test_card_eval_yaml_and_manifest(raw, built):
 
 def test_split_parts_give_the_same_tables_as_extracted_folders(raw_parts, tmp_path):
     out = tmp_path / "repo"
-    build("lovr", raw_parts, out, progress=False, work_dir=tmp_path)
+    build("lovr", raw_parts, out, videos="copy", progress=False, work_dir=tmp_path)
     manifest = json.loads((out / "manifest.json").read_text())
     assert sorted(k for k in manifest["inputs"] if "video_data" in k) == [
         "video_data/part_aa",
@@ -101,14 +101,16 @@ def test_split_parts_give_the_same_tables_as_extracted_folders(raw_parts, tmp_pa
 
 def test_rebuild_is_byte_identical(raw, built, tmp_path):
     again = tmp_path / "again"
-    build("lovr", raw, again, progress=False)
+    build("lovr", raw, again, videos="copy", progress=False)
     assert tree_bytes(again) == tree_bytes(built)
 
 
 def test_videos_none_and_link(raw, tmp_path):
-    build("lovr", raw, tmp_path / "none", videos="none", progress=False)
+    build("lovr", raw, tmp_path / "none", progress=False)  # the default: annotations only
     assert not (tmp_path / "none/videos").exists()
-    assert "not included (annotations only)" in (tmp_path / "none/README.md").read_text()
+    assert "not included (annotations only, the default" in (tmp_path / "none/README.md").read_text()
+    videos = json.loads((tmp_path / "none/manifest.json").read_text())["videos"]
+    assert videos == {"included": False, "mode": "none", "files": {}}
     build("lovr", raw, tmp_path / "link", videos="link", progress=False)
     link = next((tmp_path / "link/videos").iterdir())
     assert link.is_symlink() and link.resolve() == (raw / "video_data/merged" / link.name).resolve()
@@ -136,7 +138,12 @@ def test_missing_videos_fail_or_are_listed(raw, tmp_path):
     assert {m["path"] for m in missing} == {f"video_data/merged/{vid}.mp4", clip.relative_to(copy).as_posix()}
     assert {m["reason"].split(":")[0] for m in missing} == {"absent", "unreadable"}
     assert [m.to_dict() for m in report.missing] == missing
-    assert "## Missing videos (2)" in (tmp_path / "out/README.md").read_text()
+    card = (tmp_path / "out/README.md").read_text()
+    assert "the 2 absent or unreadable videos are listed in\n`missing.json`" in card and vid not in card.split("## Videos in this build")[1]
+    assert [w for w in report.warnings if "absent" in w] == [
+        f"2 of {report.video_coverage['referenced']} referenced video(s) absent (1) or unreadable (1), e.g. "
+        f"{', '.join(sorted(m['path'] for m in missing))}; full list in missing.json"
+    ]
     clips = [c for c in read_parquet(tmp_path / "out/data/clips/test-00000-of-00001.parquet") if c["video_id"] == vid]
     bad = int(clip.stem.rsplit("-", 1)[1])
     assert all((c["start"] is None) == (c["slice_num"] >= bad) for c in clips)  # offsets unknown after the bad clip
@@ -171,15 +178,15 @@ def _set(index, column, value):
     "file, edit, message",
     [
         ("clip_test.parquet", _drop("cap"), r"clip_test.parquet: missing column\(s\) \['cap'\]"),
-        ("video_train.parquet", _drop("start_slice_num"), r"video_train.parquet: missing column\(s\) \['start_slice_num'\]"),
+        ("video_train.parquet", _drop("vid"), r"video_train.parquet: missing column\(s\) \['vid'\]"),
         ("clip_test.parquet", _set(2, "cap", "  "), "clip_test.parquet, row 3: empty 'cap'"),
         ("clip_test.parquet", _set(1, "cap", None), "clip_test.parquet, row 2: empty 'cap'"),
         ("video_test.parquet", _set(0, "cap", ""), "video_test.parquet, row 1: empty 'cap'"),
         ("clip_test.parquet", lambda rows: rows + [dict(rows[0])], r"clip_test.parquet, row \d+: duplicate clip id .* \(first seen in row 1\)"),
-        ("clip_test.parquet", _set(1, "path", "/abs/x-Scene-001.mp4"), "clip_test.parquet, row 2: 'path' must be a relative path"),
-        ("clip_test.parquet", _set(1, "path", "long_video_clip/../../x.mp4"), r"clip_test.parquet, row 2: 'path' must not contain '..'"),
+        ("clip_test.parquet", _set(1, "path", "/abs/x-Scene-001.mp4"), "clip_test.parquet, row 2: 'path' '/abs/x-Scene-001.mp4' is in folder 'abs' but 'vid' is"),
+        ("clip_test.parquet", _set(1, "path", "long_video_clip/../../x.mp4"), r"clip_test.parquet, row 2: 'path' folder '..' is not a safe file name"),
         ("clip_test.parquet", _set(1, "path", "./"), "clip_test.parquet, row 2: empty 'path'"),
-        ("video_test.parquet", lambda rows: rows + [dict(rows[0])], r"video_test.parquet, row 4: duplicate vid"),
+        ("video_test.parquet", lambda rows: rows + [dict(rows[0])], r"video_test.parquet: rows 1 and 4 both describe vid .* overlapping slices"),
         ("video_test.parquet", _set(0, "end_slice_num", 2.5), "video_test.parquet, row 1: 'end_slice_num' must be an integer"),
     ],
 )
@@ -214,11 +221,11 @@ def test_raw_layout_errors(raw, tmp_path):
     with pytest.raises(BuildError, match="clip_train.parquet: not a readable Parquet file"):
         build("lovr", copy, tmp_path / "out")
     (copy / "caption_data/clip_train.parquet").unlink()
-    with pytest.raises(BuildError, match="clip_train.parquet: file not found"):
+    with pytest.raises(BuildError, match=r"caption_data: incomplete LoVR release: caption_data/ holds .* but not \['clip_train.parquet'\]"):
         build("lovr", copy, tmp_path / "out")
     copy = _captions_only(raw, tmp_path / "b")
-    with pytest.raises(BuildError, match="video_data: folder not found"):
-        build("lovr", copy, tmp_path / "out")
+    with pytest.raises(BuildError, match=r"--videos copy needs the release's videos, but there is no video folder \(video_data/\)"):
+        build("lovr", copy, tmp_path / "out", videos="copy")
     (copy / "video_data").mkdir()
     with pytest.raises(BuildError, match="holds neither merged/ and long_video_clip/ folders nor archive parts"):
         build("lovr", copy, tmp_path / "out")
@@ -250,7 +257,7 @@ def test_orphan_clips_are_warned(raw, tmp_path):
     shutil.copytree(raw, copy)
     edit_parquet(copy / "caption_data/video_test.parquet", lambda rows: rows[1:])
     report = build("lovr", copy, tmp_path / "out", progress=False)
-    assert any("without a row in video_test.parquet" in w for w in report.warnings)
+    assert any("test: 1 video id(s) of clips without a video row" in w for w in report.warnings)
     assert report.num_rows["videos"]["test"] == 2 and report.num_rows["clips"]["test"] == len(
         read_parquet(raw / "caption_data/clip_test.parquet")
     )

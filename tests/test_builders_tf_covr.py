@@ -25,7 +25,7 @@ def raw(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def built(raw, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("tfcovr_out") / "repo"
-    build("tf-covr", raw, out, progress=False)
+    build("tf-covr", raw, out, videos="copy", progress=False)
     return out
 
 
@@ -88,7 +88,7 @@ def test_source_from_stem():
 
 
 def test_rebuild_is_byte_identical(raw, built, tmp_path):
-    build("tf-covr", raw, tmp_path / "again", progress=False)
+    build("tf-covr", raw, tmp_path / "again", videos="copy", progress=False)
     assert tree_bytes(tmp_path / "again") == tree_bytes(built)
 
 
@@ -123,13 +123,17 @@ def test_missing_clip_fails_or_is_listed(raw, tmp_path):
     [
         ("val", "modification", "{'407c': {'modification': 'x'}, '107b': {'modification': 'y'}}", "val_finegd.csv, row 2: 'modification' must hold exactly one target label"),
         ("val", "modification", "{'407c': {'text': 'x'}}", "val_finegd.csv, row 2: 'modification' entry for '407c' has no non-empty 'modification' text"),
-        ("val", "modification", "__import__('os').system('echo hi')", "val_finegd.csv, row 2: 'modification' is not a Python literal"),
+        ("val", "modification", "{__import__('os').system('echo hi'): 1}", "val_finegd.csv, row 2: 'modification' is not a Python literal"),
         ("val", "modification", "['407c']", "val_finegd.csv, row 2: 'modification' must be a dict literal, got list"),
         ("test", "target_videos_ids", "[]", "test_finegd.csv, row 2: 'target_videos_ids' must be a non-empty list"),
         ("test", "target_videos_ids", "'a_1'", "test_finegd.csv, row 2: 'target_videos_ids' must be a list literal"),
         ("test", "query_video", "", "test_finegd.csv, row 2: empty 'query_video'"),
         ("train", "label2", "zzz", "train_finegd.csv, row 2: 'modification' is keyed by '.*' but label2 is 'zzz'"),
-        ("train", "modification", "{'x': 1}", "train_finegd.csv, row 2: 'modification' entry for 'x' has no"),
+        ("train", "modification", "plain text", None),  # plain text with a label2: accepted
+        ("test", "query_video", "../../evil", r"test_finegd.csv, row 2: 'query_video' value '../../evil' is not a safe file name"),
+        ("test", "target_videos_ids", "['ok_1', 'a/b.mp4']", r"test_finegd.csv, row 2: 'target_videos_ids' value 'a/b' is not a safe file name"),
+        ("val", "modification", "{'x': 1}", "val_finegd.csv, row 2: 'modification' entry for 'x' has no"),
+        ("train", "modification", "{'x': {'modification': 'y'}}", "train_finegd.csv, row 2: 'modification' is keyed by 'x' but label2 is"),
     ],
 )
 def test_validation_errors_name_file_and_row(raw, tmp_path, split, column, value, message):
@@ -140,8 +144,12 @@ def test_validation_errors_name_file_and_row(raw, tmp_path, split, column, value
     rows = _rows(copy / f"{split}_finegd.csv")
     rows[1][column] = value
     _write(copy / f"{split}_finegd.csv", rows)
+    if message is None:
+        build("tf-covr", copy, tmp_path / "out", progress=False)
+        return
     with pytest.raises(BuildError, match=message):
         build("tf-covr", copy, tmp_path / "out", progress=False)
+    assert not (tmp_path / "out").exists()
 
 
 def test_file_level_errors(raw, tmp_path):
@@ -166,11 +174,11 @@ def test_file_level_errors(raw, tmp_path):
     with pytest.raises(BuildError, match="val_finegd.csv: empty file"):
         build("tf-covr", copy, tmp_path / "out", progress=False)
     (copy / "val_finegd.csv").unlink()
-    with pytest.raises(BuildError, match="val_finegd.csv: file not found"):
+    with pytest.raises(BuildError, match=r"val_finegd.csv: file not found \(expected train_finegd.csv, .*; found \['train_finegd.csv', 'test_finegd.csv'\]\)"):
         build("tf-covr", copy, tmp_path / "out", progress=False)
     _write(copy / "val_finegd.csv", rows)
-    with pytest.raises(BuildError, match="FineGD_videos: video folder not found"):
-        build("tf-covr", copy, tmp_path / "out", progress=False)
+    with pytest.raises(BuildError, match=r"--videos copy needs the release's videos, but there is no video folder \(FineGD_videos/\)"):
+        build("tf-covr", copy, tmp_path / "out", videos="copy", progress=False)
 
 
 def test_conflicting_labels_warn(raw, tmp_path):
@@ -180,7 +188,9 @@ def test_conflicting_labels_warn(raw, tmp_path):
     rows[0]["label1"] = "999z"
     _write(copy / "train_finegd.csv", rows)
     report = build("tf-covr", copy, tmp_path / "out", progress=False, videos="none")
-    assert any("carries several labels" in w and "999z" in w for w in report.warnings)
+    assert [w for w in report.warnings if "several labels" in w] == [
+        f"1 video(s) carry several labels (the first in sorted order is used), e.g. {rows[0]['query_video']} ['107b', '999z']"
+    ]
 
 
 def test_cli_and_entry_point(raw, tmp_path, capsys):
@@ -200,4 +210,7 @@ def test_cli_and_entry_point(raw, tmp_path, capsys):
     shutil.copytree(raw, copy)
     (copy / "FineGD_videos" / f"{_rows(copy / 'test_finegd.csv')[0]['query_video']}.mp4").unlink()
     assert main(["build", "tf-covr", "--raw", str(copy), "--out", str(tmp_path / "d"), "--allow-missing", "--videos", "none", "--no-progress"]) == 0
-    assert "1 video(s) missing or unreadable: see" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert [line for line in err.splitlines() if "absent" in line] == [
+        f"warning: 1 of 30 referenced video(s) absent (1) or unreadable (0), e.g. FineGD_videos/{_rows(copy / 'test_finegd.csv')[0]['query_video']}.mp4; full list in missing.json"
+    ]

@@ -25,7 +25,7 @@ SIZE = (64, 64)  # decode_frame_index needs >= 64x64
 def lovr(tmp_path_factory) -> tuple[Path, Path]:
     base = tmp_path_factory.mktemp("lovr_ds")
     raw = make_lovr_release(base / "raw", archive=True)
-    build("lovr", raw, base / "repo", progress=False, work_dir=base)
+    build("lovr", raw, base / "repo", videos="copy", progress=False, work_dir=base)
     make_lovr_release(base / "raw_dirs")  # same seed: the same videos, extracted, to read clip files
     return base / "raw_dirs", base / "repo"
 

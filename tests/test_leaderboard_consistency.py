@@ -33,7 +33,7 @@ def sample_runs(tmp_path_factory):
     for benchmark, make_release in (("lovr", make_lovr_release), ("tf-covr", make_tfcovr_release)):
         raw, repo, output = root / f"raw-{benchmark}", root / benchmark, root / "results" / f"{benchmark}.json"
         make_release(raw)
-        build(benchmark, raw, repo)
+        build(benchmark, raw, repo, videos="copy")
         evaluate(EvalSettings(benchmark=benchmark, data=str(repo), model="oracle", output=str(output)))
         runs[benchmark] = (repo, output)
     return runs

@@ -4,7 +4,8 @@ A vidret dataset repo (see `vidret.builders`) stores each video as a plain strin
 ``video``: the path relative to the repo root, e.g. ``"videos/<id>.mp4"``. It is deliberately not
 a `datasets.Video` feature: `load_dataset(...)` and ``streaming=True`` then work without
 torchcodec, and frames are decoded here, with PyAV (`vidret.video`), only for the segment a row
-needs. LoVR clip rows carry ``start``/``end`` (seconds) and point at the full video.
+needs. LoVR clip rows carry ``start``/``end`` (seconds) and point at the full video; a clip whose
+timestamps are unknown (null) is decoded whole from its own file, ``clip_video``.
 
 `with_frames` adds two columns, computed when a row is read (never stored):
     ``frames``        uint8 numpy array (num_frames, H, W, 3), RGB, temporal order; None on failure
@@ -15,10 +16,12 @@ does) or filter on ``decode_error`` explicitly.
 
 Path resolution (`resolve_video_path`): a row's path is joined to ``video_root``, which may be a
 local repo folder, a Hub prefix ``hf://datasets/<org>/<name>@<revision>`` (streamed with range
-reads), or a plain folder of videos (an annotations-only repo built with ``--videos none``: then
-``<video_root>/<id>.mp4`` is tried after ``<video_root>/videos/<id>.mp4``). Without
-``video_root`` the repo root is inferred from a streaming dataset's data files (``.../data/<config>/
-<shard>.parquet``); a map-style dataset does not remember where it was loaded from, so pass it.
+reads), or the videos of an annotations-only repo (built with ``--videos none``, the default) as
+the user has them: a flat folder of ``<id>.mp4`` (TF-CoVR's ``FineGD_videos/``, LoVR's
+``merged/``), the LoVR release's ``video_data/`` as extracted (``merged/`` and
+``long_video_clip/``), or the release folder above it. Without ``video_root`` the repo root is
+inferred from a streaming dataset's data files (``.../data/<config>/<shard>.parquet``); a
+map-style dataset does not remember where it was loaded from, so pass it (the error says so).
 """
 
 from __future__ import annotations
@@ -95,21 +98,33 @@ def _is_url(text: str) -> bool:
     return "://" in text
 
 
+#: Where a raw release keeps full videos / clips, relative to a ``video_root`` the user points at it:
+#: the root itself (a flat folder), LoVR's ``video_data/merged/`` (root = video_data/ or the release
+#: folder) and TF-CoVR's ``FineGD_videos/`` (root = the release folder).
+RELEASE_VIDEO_FOLDERS = ("", "merged", "video_data/merged", "FineGD_videos")
+#: Folders a nested path (``long_video_clip/<vid>/<clip>.mp4``) may sit under: the root, a repo's
+#: ``videos/`` (clip files a ``--videos copy`` build ships), the LoVR release folder's ``video_data/``.
+NESTED_VIDEO_FOLDERS = ("", "videos", "video_data")
+
+
 def resolve_video_path(path: str, video_root: str | os.PathLike | None, *, allow_external: bool = False) -> str:
     """Where to read a row's video from.
 
     Args:
-        path: the row's ``video`` value (relative to the repo root; absolute paths and URLs are
-            returned unchanged when they are inside `video_root` or `allow_external` is set).
-        video_root: local repo folder, ``hf://`` (or other fsspec URL) repo prefix, or a flat
-            folder of videos; None returns `path` unchanged.
+        path: the row's ``video`` (or ``clip_video``) value, relative to the repo root; absolute
+            paths and URLs are returned unchanged when they are inside `video_root` or
+            `allow_external` is set.
+        video_root: local repo folder, ``hf://`` (or other fsspec URL) repo prefix, or the
+            folder holding the videos of an annotations-only repo; None returns `path` unchanged.
         allow_external: accept references outside `video_root` (other URLs, absolute paths,
             ``..``); see `vidret.video.containment`.
 
     Returns:
-        A local path or URL that `vidret.video` can open. For a local root the first existing
-        of ``root/path`` and ``root/<file name>`` is returned (else ``root/path``, so the decode
-        error names the expected place); URLs are joined without a network check.
+        A local path or URL that `vidret.video` can open. For a local root the first existing of
+        ``root/path`` and, for ``videos/<name>``, ``root/<d>/<name>`` for each ``d`` of
+        `RELEASE_VIDEO_FOLDERS` (for a nested path such as ``long_video_clip/<vid>/<clip>.mp4``,
+        ``root/<d>/path`` for each ``d`` of `NESTED_VIDEO_FOLDERS`) is returned, else ``root/path``
+        so the decode error names the expected place. URLs are joined without a network check.
 
     Raises:
         ExternalVideoError: `path` leaves `video_root` and `allow_external` is False.
@@ -122,10 +137,15 @@ def resolve_video_path(path: str, video_root: str | os.PathLike | None, *, allow
     if _is_url(root):
         return root.rstrip("/") + "/" + path.lstrip("/")
     full = Path(root) / path
-    if full.exists():
-        return str(full)
-    flat = Path(root) / Path(path).name
-    return str(flat) if flat.exists() else str(full)
+    parts = Path(path).parts
+    if len(parts) == 2 and parts[0] == "videos":
+        candidates = [full] + [Path(root) / folder / parts[1] for folder in RELEASE_VIDEO_FOLDERS]
+    else:
+        candidates = [Path(root) / folder / path for folder in NESTED_VIDEO_FOLDERS]
+    for candidate in candidates:
+        if candidate.exists():
+            return str(candidate)
+    return str(full)
 
 
 def infer_video_root(ds: Any) -> str | None:
@@ -162,18 +182,22 @@ class FrameDecoder:
     allow_external: bool = False
     timeout: float | None = None
 
-    def segment(self, row: Mapping[str, Any]) -> tuple[float | None, float | None]:
-        """(start, end) of a row: LoVR clip timestamps, or the whole video (None, None).
+    def segment(self, row: Mapping[str, Any]) -> tuple[str | None, float | None, float | None]:
+        """(video path, start, end) of a row: a LoVR clip's timestamps in its full video, the clip's own
+        file when they are unknown (``clip_video``, decoded whole), or the whole video (None, None).
 
         Raises:
-            ValueError: a clip row whose timestamps are null (a clip was missing at build time).
+            ValueError: a clip row with neither timestamps nor its own file.
         """
+        path = row.get(self.video_column)
         if "start" in row and "end" in row:
             start, end = row["start"], row["end"]
             if start is None or end is None:
+                if row.get("clip_video"):
+                    return str(row["clip_video"]), None, None
                 raise ValueError("the row has no timestamps (a clip of this video was missing when the dataset was built)")
-            return float(start), float(end)
-        return None, None
+            return (str(path) if path else None), float(start), float(end)
+        return (str(path) if path else None), None, None
 
     def decode_rows(self, rows: Sequence[Mapping[str, Any]]) -> list[tuple[Any, str | None]]:
         """``(frames or None, error or None)`` for each row, in order.
@@ -192,14 +216,15 @@ class FrameDecoder:
                 results[i] = (None, f"ValueError: empty {self.video_column!r} value")
                 continue
             try:
-                source = resolve_video_path(str(path), self.video_root, allow_external=self.allow_external)
+                own, start, end = self.segment(row)
+                source = resolve_video_path(str(own or path), self.video_root, allow_external=self.allow_external)
             except ExternalVideoError as err:  # refused without a request: this row fails, listed
                 results[i] = (None, f"{type(err).__name__}: {err}")
                 continue
-            try:
-                groups[source].append((i, self.segment(row)))
             except ValueError as err:
-                results[i] = (None, f"ValueError: {source}: {err}")
+                results[i] = (None, f"ValueError: {self.video_root}/{path}: {err}")
+                continue
+            groups[source].append((i, (start, end)))
         for source, items in groups.items():
             spans = [span for _, span in items]
             decoded = sample_segments(
@@ -289,6 +314,15 @@ def with_frames(
         )
     root = os.fspath(video_root) if video_root is not None else infer_video_root(ds)
     if root is None:
+        if isinstance(ds, Dataset):
+            # `datasets` keeps no trace of a local folder in a map-style dataset (only streaming ones
+            # name their data files), so the folder cannot be inferred: say the one argument to add.
+            name = getattr(getattr(ds, "info", None), "dataset_name", None)
+            raise ValueError(
+                "with_frames: this dataset was loaded without streaming, so it does not remember its folder: pass "
+                f"video_root=<the folder you gave load_dataset{f', {name!r}' if name else ''}> (or your videos' folder, "
+                "or 'hf://datasets/<org>/<name>@<revision>'); load_dataset(..., streaming=True) lets vidret infer it"
+            )
         raise ValueError(
             "cannot tell where the videos are: pass video_root= (the local repo folder, "
             "'hf://datasets/<org>/<name>@<revision>' e.g. vidret.datasets.hub_root('lovr'), or a folder of videos)"

@@ -7,6 +7,11 @@ in tarfile's streaming mode. Release metadata is untrusted: a member whose path 
 contains ``..``, or is a link pointing out of the extraction folder stops the extraction with
 `UnsafeArchiveError` naming the member (Python's own tarfile filters differ across versions, so
 the checks are explicit here).
+
+Archives are also treated as possible bombs: a builder extracts only the members its
+annotations reference (``wanted``), links are never re-created (a link to a file extracted
+before it becomes a copy of that file, anything else is refused), and `ArchiveLimits` bounds the
+number of members, the bytes written and the compression ratio.
 """
 
 from __future__ import annotations
@@ -18,7 +23,8 @@ import os
 import posixpath
 import shutil
 import tarfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from tqdm.auto import tqdm
@@ -28,6 +34,27 @@ from vidret.builders.config import BuildError, UnsafeArchiveError
 logger = logging.getLogger(__name__)
 
 _CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class ArchiveLimits:
+    """Bounds on what extracting one archive may cost (exceeding one raises `UnsafeArchiveError`).
+
+    Attributes:
+        max_members: archive entries read, extracted or not (default 2,000,000; the LoVR release
+            holds about 41,300).
+        max_bytes: bytes written to disk (default 4 TiB).
+        max_ratio: uncompressed bytes of the tar stream per compressed byte read (default 100;
+            videos barely compress, a bomb of zeros compresses about 1000:1). Checked once the
+            stream has passed `ratio_floor` bytes, so small archives never trip it.
+        ratio_floor: uncompressed bytes before the ratio is checked (default 32 MiB).
+    """
+
+    max_members: int = 2_000_000
+    max_bytes: int = 4 << 40
+    max_ratio: float = 100.0
+    ratio_floor: int = 32 << 20
+
 
 
 def find_parts(folder: Path, pattern: str = "part_*") -> list[Path]:
@@ -116,23 +143,31 @@ def safe_extract(
     dest: os.PathLike | str,
     *,
     progress: bool = True,
+    wanted: Callable[[str], bool] | None = None,
+    limits: ArchiveLimits = ArchiveLimits(),
 ) -> dict[Path, str]:
     """Extract a (possibly split) tar.gz into `dest`, streaming, without joining the parts on disk.
 
-    Regular files and folders are extracted; symbolic and hard links are re-created only when
-    they resolve inside `dest`; device files and FIFOs are skipped (logged at debug level).
+    Regular files are extracted (folders are created as files need them). A symbolic or hard link
+    member becomes a copy of the regular file it points to when that file, inside `dest`, was
+    extracted before it; links are never re-created, so nothing extracted can later be moved out
+    as a link. Device files and FIFOs are skipped (logged at debug level).
 
     Args:
         parts: the archive files in concatenation order (one file for an unsplit archive).
         dest: extraction folder (created if needed).
         progress: show a tqdm bar over the compressed bytes read.
+        wanted: ``f(member path) -> bool``: extract only the members it accepts (the ones the
+            annotations reference); None extracts every member. Paths are normalised (no ``./``).
+        limits: bounds on members, bytes written and compression ratio.
 
     Returns:
         ``{part path: sha256 hex}`` of every part.
 
     Raises:
-        UnsafeArchiveError: a member is absolute, contains ``..``, is a link out of `dest`,
-            or would be written through a link out of `dest`.
+        UnsafeArchiveError: a member is absolute, contains ``..``, is a link out of `dest` or to
+            a file not extracted before it, would be written through a link out of `dest`, or a
+            limit of `limits` is exceeded (naming it).
         BuildError: the parts are not a readable tar.gz (truncated or missing part).
     """
     dest_path = Path(dest)
@@ -141,10 +176,12 @@ def safe_extract(
     reader = ConcatReader(parts)
     bar = tqdm(total=total, unit="B", unit_scale=True, desc="extracting", disable=not progress)
     counted = _CountingReader(reader, bar)
+    budget = _Budget(limits, counted)
     try:
         with tarfile.open(fileobj=counted, mode="r|gz") as tar:
             for member in tar:
-                _extract_member(tar, member, dest_path)
+                budget.member(member)
+                _extract_member(tar, member, dest_path, wanted, budget)
         # tarfile stops at the end-of-archive blocks; read the padding too so every part is hashed whole.
         while counted.read(_CHUNK):
             pass
@@ -160,6 +197,39 @@ def safe_extract(
     return dict(reader.digests)
 
 
+class _Budget:
+    """Checks `ArchiveLimits` as the archive streams by."""
+
+    def __init__(self, limits: ArchiveLimits, compressed: "_CountingReader") -> None:
+        self.limits = limits
+        self.compressed = compressed
+        self.members = 0
+        self.written = 0
+
+    def member(self, member: tarfile.TarInfo) -> None:
+        self.members += 1
+        if self.members > self.limits.max_members:
+            raise UnsafeArchiveError(
+                f"the archive holds more than {self.limits.max_members} members (limit max_members); refusing it"
+            )
+        # Everything before this member's data has been decompressed (written or skipped) by now.
+        self.ratio(member.offset_data)
+
+    def ratio(self, uncompressed: int) -> None:
+        read = max(self.compressed.count, 1)
+        if uncompressed > self.limits.ratio_floor and uncompressed / read > self.limits.max_ratio:
+            raise UnsafeArchiveError(
+                f"the archive expands more than {self.limits.max_ratio:g}:1 ({uncompressed} bytes from {read} "
+                "compressed; limit max_ratio): a compression bomb? refusing it"
+            )
+
+    def write(self, n: int, offset: int) -> None:
+        self.written += n
+        if self.written > self.limits.max_bytes:
+            raise UnsafeArchiveError(f"extracting would write more than {self.limits.max_bytes} bytes (limit max_bytes)")
+        self.ratio(offset)
+
+
 class _CountingReader(io.RawIOBase):
     """Pass-through reader that advances a progress bar."""
 
@@ -167,6 +237,7 @@ class _CountingReader(io.RawIOBase):
         super().__init__()
         self._inner = inner
         self._bar = bar
+        self.count = 0  # compressed bytes read so far
 
     def readable(self) -> bool:
         return True
@@ -174,51 +245,75 @@ class _CountingReader(io.RawIOBase):
     def readinto(self, buffer) -> int:  # type: ignore[override]
         n = self._inner.readinto(buffer)
         self._bar.update(n)
+        self.count += n
         return n
 
 
-def _extract_member(tar: tarfile.TarFile, member: tarfile.TarInfo, dest: Path) -> None:
-    rel = _safe_member_path(member.name)
+def _extract_member(
+    tar: tarfile.TarFile,
+    member: tarfile.TarInfo,
+    dest: Path,
+    wanted: Callable[[str], bool] | None,
+    budget: _Budget,
+) -> None:
+    rel = _safe_member_path(member.name)  # checked for every member, wanted or not
     if not rel:
         return
     target = dest / rel
-    if member.isdir():
-        if not _inside(dest, target.parent):
-            raise UnsafeArchiveError(f"archive member {member.name!r} would be written through a link out of the tree")
-        target.mkdir(parents=True, exist_ok=True)
-        return
-    # A symlinked folder created by an earlier member must not carry later files out of dest.
+    # A folder of dest must not carry a member out of it (e.g. a link planted in dest).
     if not _inside(dest, target.parent):
         raise UnsafeArchiveError(f"archive member {member.name!r} would be written through a link out of the tree")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if member.issym():
-        link = member.linkname
-        if posixpath.isabs(link) or not _inside(dest, target.parent / link):
-            raise UnsafeArchiveError(
-                f"archive member {member.name!r} is a link to {link!r}, outside the extraction folder; refusing it"
-            )
-        if target.is_symlink() or target.exists():
-            target.unlink()
-        os.symlink(link, target)
-        return
-    if member.islnk():
-        source = dest / _safe_member_path(member.linkname)
-        if not _inside(dest, source) or not source.is_file():
-            raise UnsafeArchiveError(
-                f"archive member {member.name!r} is a hard link to {member.linkname!r}, "
-                "which is outside the extraction folder or not extracted before it; refusing it"
-            )
-        shutil.copyfile(source, target)
+    if member.isdir() or (wanted is not None and not wanted(rel)):
+        return  # folders are made as the files that need them are written
+    if member.issym() or member.islnk():
+        _copy_link_target(member, rel, target, dest)
         return
     if not member.isfile():
         logger.debug("skipping archive member %s (type %r)", member.name, member.type)
         return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if not _inside(dest, target.parent):  # mkdir could have gone through a link: check again
+        raise UnsafeArchiveError(f"archive member {member.name!r} would be written through a link out of the tree")
     if target.is_symlink():
-        target.unlink()  # never write through a link planted by an earlier member
+        target.unlink()  # never write through a link planted in dest
     source = tar.extractfile(member)
     assert source is not None
+    start = member.offset_data  # where the member's data starts in the uncompressed stream
+    done = 0
     with open(target, "wb") as out:
-        shutil.copyfileobj(source, out, _CHUNK)
+        for chunk in iter(lambda: source.read(_CHUNK), b""):
+            out.write(chunk)
+            done += len(chunk)
+            budget.write(len(chunk), start + done)
+
+
+def _copy_link_target(member: tarfile.TarInfo, rel: str, target: Path, dest: Path) -> None:
+    """A link member becomes a copy of the regular file it names, extracted earlier inside `dest`."""
+    if member.issym():
+        link = member.linkname
+        if posixpath.isabs(link) or link.startswith("\\") or (len(link) > 1 and link[1] == ":"):
+            raise UnsafeArchiveError(
+                f"archive member {member.name!r} is a link to {link!r}, outside the extraction folder; refusing it"
+            )
+        source = dest / posixpath.dirname(rel) / link
+        kind = "link"
+    else:
+        source = dest / _safe_member_path(member.linkname)
+        kind = "hard link"
+    if not _inside(dest, source):
+        raise UnsafeArchiveError(
+            f"archive member {member.name!r} is a {kind} to {member.linkname!r}, outside the extraction folder; refusing it"
+        )
+    real = Path(os.path.realpath(source))
+    if not real.is_file():
+        raise UnsafeArchiveError(
+            f"archive member {member.name!r} is a {kind} to {member.linkname!r}, which is not a file extracted "
+            "before it; links are copied, never re-created, so refusing it"
+        )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.is_symlink() or target.exists():
+        target.unlink()
+    shutil.copyfile(real, target)
 
 
 def sha256_file(path: os.PathLike | str) -> str:

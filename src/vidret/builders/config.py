@@ -52,14 +52,18 @@ class BuildConfig:
     Attributes:
         version: dataset version written into the card, the manifest and `eval.yaml`
             (default ``"1.0.0"``; publish it under the tag ``v<version>``).
-        videos: how videos reach the repo folder: ``"copy"`` (default) copies them to
-            ``videos/``, ``"link"`` makes symbolic links to the raw files (local use only;
-            the Hub does not follow links), ``"none"`` writes an annotations-only repo whose
-            `video` paths the user resolves with a local ``video_root``.
+        videos: how videos reach the repo folder: ``"none"`` (default) writes an
+            annotations-only repo whose `video` paths the user resolves with a local
+            ``video_root`` (neither benchmark's videos may be re-hosted freely: LoVR's come from
+            LongVideoBench, TF-CoVR's from FineGym/FineDiving); ``"copy"`` copies them to
+            ``videos/``; ``"link"`` makes symbolic links to the raw files (local use only; the
+            Hub does not follow links). ``copy`` and ``link`` need the release's video folder.
         allow_missing: when False (default) a video that the annotations reference but that
-            is absent or unreadable stops the build with an error naming it. When True the
-            build goes on, keeps the rows (the evaluation then counts them as decode
-            failures) and lists each video in ``missing.json`` and in the card.
+            is absent or unreadable in the release's video folder stops the build with an
+            error naming it. When True the build goes on, keeps the rows (the evaluation then
+            counts them as decode failures) and lists each video in ``missing.json`` (the card
+            and the console give counts). A release without any video folder is an
+            annotations-only build and needs no flag.
         duration_tolerance_s: LoVR only: largest accepted gap, in seconds, between the sum
             of a video's clip durations and its merged video's duration; larger gaps are
             reported (never fatal). Default 1.0.
@@ -72,17 +76,20 @@ class BuildConfig:
             `vidret.video.probe`. Tests and `benchmarks/bench_build.py` pass a fake.
         work_dir: where split archive parts are extracted while building (default: a
             temporary folder next to the output folder, removed afterwards).
+        archive_limits: bounds on extracting archive parts (members, bytes, compression
+            ratio); default `vidret.builders.archive.ArchiveLimits()`.
         progress: show tqdm progress bars.
     """
 
     version: str = "1.0.0"
-    videos: VideosMode = "copy"
+    videos: VideosMode = "none"
     allow_missing: bool = False
     duration_tolerance_s: float = 1.0
     max_rows_per_shard: int = 50_000
     num_workers: int = field(default_factory=lambda: min(8, os.cpu_count() or 1))
     probe_duration: Callable[[Path], float] | None = None
     work_dir: Path | None = None
+    archive_limits: Any = None
     progress: bool = True
 
     def __post_init__(self) -> None:
@@ -126,29 +133,48 @@ class BuildReport:
     Attributes:
         benchmark: benchmark name.
         out: the repo folder written.
+        layout: which raw layout was read (LoVR ``"hub"``, ``"official"`` or ``"hub+official"``;
+            TF-CoVR ``"csv"``).
         num_rows: ``{config: {split: rows}}``.
         missing: videos absent or unreadable (non-empty only with ``allow_missing``).
         duration_mismatches: LoVR: videos whose clip durations do not add up to the merged
             video's duration within the tolerance: ``{video_id, clips_total, merged}``.
         targets_absent_from_gallery: TF-CoVR: ``{split: count}`` of `target_videos` ids that
             are not a `target_video` of the split (they still count in |G|).
-        warnings: other non-fatal findings, one line each.
+        video_coverage: what the release's video folder holds of the referenced videos:
+            ``{"folder", "referenced", "present", "absent", "unreadable"}``; None when the
+            release has no video folder (an annotations-only build: nothing was probed).
+        videos_included: the repo folder holds video files (``--videos copy`` or ``link``).
+        warnings: other non-fatal findings, one line per kind (counts and a few examples; the
+            full lists are in ``missing.json`` and the manifest).
     """
 
     benchmark: str
     out: Path
+    layout: str = ""
     num_rows: dict[str, dict[str, int]] = field(default_factory=dict)
     missing: list[MissingVideo] = field(default_factory=list)
     duration_mismatches: list[dict[str, Any]] = field(default_factory=list)
     targets_absent_from_gallery: dict[str, int] = field(default_factory=dict)
+    video_coverage: dict[str, Any] | None = None
+    videos_included: bool = False
     warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "benchmark": self.benchmark,
+            "layout": self.layout,
             "num_rows": self.num_rows,
+            "video_coverage": self.video_coverage,
+            "videos_included": self.videos_included,
             "missing": [m.to_dict() for m in self.missing],
             "duration_mismatches": self.duration_mismatches,
             "targets_absent_from_gallery": self.targets_absent_from_gallery,
             "warnings": self.warnings,
         }
+
+
+def few(items: list[Any] | tuple[Any, ...], limit: int = 3) -> str:
+    """``"a, b, c and 4 more"``: the first `limit` items of a list, for one-line summaries."""
+    shown = ", ".join(str(i) for i in items[:limit])
+    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")

@@ -1,47 +1,70 @@
-"""LoVR (long-video text retrieval): raw release -> `videos` and `clips` configs.
+"""LoVR (long-video text retrieval): raw release -> `videos`, `clips` (and `clip_queries`) configs.
 
-Raw layout (DESIGN.md): ``caption_data/{clip,video}_{train,test}.parquet`` and ``video_data/``
-either extracted (``long_video_clip/<vid>/<vid>-Scene-NNN.mp4``, ``merged/<vid>.mp4``) or as
-split tar.gz parts ``part_aa, part_ab, ...``. The release has no timestamps: a clip's
+Two raw layouts are read (DESIGN.md "The benchmarks"):
+
+- the Hub layout: ``caption_data/{clip,video}_{train,test}.parquet``;
+- the official evaluation layout: ``caption_data/all_clip.jsonl`` (``path, cap``: the clip-caption
+  queries of the official scripts) and ``caption_data/all_video.jsonl`` (``vid, cap``).
+
+A release holding both is read as the Hub layout, and its ``all_clip.jsonl`` becomes the
+`clip_queries` config. A release holding only the official layout becomes split ``test`` alone
+(the official scripts evaluate over everything); its `clips` config holds the listed clips.
+
+Videos are optional: ``video_data/`` extracted (``long_video_clip/<vid>/<vid>-Scene-NNN.mp4``,
+``merged/<vid>.mp4``) or as split tar.gz parts ``part_aa, part_ab, ...`` (only the referenced
+members are extracted). Without it the build is annotations-only: nothing is probed.
+
+Clip rows: only ``<vid>/<clip>.mp4`` at the end of ``path`` matters (the authors' files hold
+absolute paths of their cluster); ``vid`` and ``slice_num`` follow from the file name
+``<vid>-Scene-NNN`` when the columns are absent. The release has no timestamps: a clip's
 [start, end) in its full video is the cumulative sum of the probed clip durations in
-`slice_num` order. Clip rows point at the full video plus these timestamps, so the repo ships
-only the 467 full videos, not 40K clip files.
+`slice_num` order, as long as every earlier slice is known; otherwise start/end are null and the
+clip is decoded from its own file, `clip_video`. Several video rows of one ``vid`` (the caption
+merger's 10-clip clusters) are merged in ``start_slice_num`` order, captions joined by a line
+break; rows that cannot be ordered (no ``start_slice_num``) or that overlap are refused, naming
+both rows.
 """
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from vidret.benchmarks import LOVR
 from vidret.builders.archive import find_parts
-from vidret.builders.base import DatasetBuilder, VideoRef
-from vidret.builders.config import BuildError
+from vidret.builders.base import DatasetBuilder, VideoRef, describe_folder
+from vidret.builders.config import BuildError, few
 from vidret.builders.tables import (
     check_unique,
+    clip_file_parts,
+    is_absolute_path,
     optional_text,
+    read_jsonl_rows,
     read_parquet_rows,
     require_int,
     require_text,
-    safe_relative_path,
-    video_stem,
+    safe_component,
 )
 
-CLIP_COLUMNS = ("path", "vid", "slice_num", "cap")
-VIDEO_COLUMNS = ("vid", "cap", "start_slice_num", "end_slice_num")
+CLIP_COLUMNS = ("path", "cap")  # `vid`, `slice_num`, `theme_info` optional
+VIDEO_COLUMNS = ("vid", "cap")  # `theme_info`, `start_slice_num`, `end_slice_num` optional
+SCENE = re.compile(r"^(?P<vid>.+)-Scene-(?P<n>\d+)$")
+CLIP_FOLDER = "long_video_clip"
+MERGED_FOLDER = "merged"
 
 
 @dataclass
 class _Clip:
     clip_id: str
     video_id: str
+    folder: str  # the folder of the clip file under long_video_clip/ (= video_id)
     slice_num: int
     caption: str
     theme: str | None
-    path: str  # as in the release
 
 
 @dataclass
@@ -49,14 +72,18 @@ class _Video:
     video_id: str
     caption: str
     theme: str | None
-    start_slice_num: int
-    end_slice_num: int
+    start_slice_num: int | None
+    end_slice_num: int | None
+    row: int
 
 
 @dataclass
 class _Annotations:
+    layout: str
     clips: dict[str, list[_Clip]] = field(default_factory=dict)  # split -> clips
-    videos: dict[str, list[_Video]] = field(default_factory=dict)  # split -> videos
+    videos: dict[str, list[_Video]] = field(default_factory=dict)  # split -> videos (merged per vid)
+    queries: list[_Clip] | None = None  # all_clip.jsonl, in file order
+    merged_rows: int = 0  # vids whose several rows were merged
 
 
 def _find_video_root(folder: Path) -> Path | None:
@@ -64,23 +91,40 @@ def _find_video_root(folder: Path) -> Path | None:
     candidates = [folder] + sorted(p for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
     for depth in range(2):
         for candidate in candidates:
-            if (candidate / "merged").is_dir() or (candidate / "long_video_clip").is_dir():
+            if (candidate / MERGED_FOLDER).is_dir() or (candidate / CLIP_FOLDER).is_dir():
                 return candidate
         if depth == 0:
             candidates = [q for p in candidates[1:] for q in sorted(p.iterdir()) if q.is_dir()]
     return None
 
 
+def clip_video_path(folder: str, clip_id: str) -> str:
+    """A clip's own file relative to the video root: ``long_video_clip/<vid>/<clip_id>.mp4``."""
+    return f"{CLIP_FOLDER}/{folder}/{clip_id}.mp4"
+
+
 class LoVRBuilder(DatasetBuilder):
-    """LoVR: configs ``videos`` and ``clips``, splits ``train`` and ``test``."""
+    """LoVR: configs ``videos`` and ``clips`` (splits ``train``/``test``, or ``test`` alone for the
+    official layout), and ``clip_queries`` (split ``test``) when the release has ``all_clip.jsonl``."""
 
     BENCHMARK = LOVR
-    SPLITS = {"videos": ("train", "test"), "clips": ("train", "test")}
+    SPLITS = {"videos": ("train", "test"), "clips": ("train", "test"), "clip_queries": ("test",)}
     TEMPLATE_PACKAGE = "vidret.dataset_repos.lovr"
     CAPTION_DIR = "caption_data"
     VIDEO_DIR = "video_data"
+    VIDEO_FOLDER = "video_data/"
     CLIP_FILE = "clip_{split}.parquet"
     VIDEO_FILE = "video_{split}.parquet"
+    QUERY_FILE = "all_clip.jsonl"
+    ALL_VIDEO_FILE = "all_video.jsonl"
+    VIDEO_ROOT_EXAMPLE = "LoVR-benchmark/video_data"
+    VIDEO_ROOT_NOTE = "the release's video_data/ folder extracted: merged/ and long_video_clip/"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._absolute_paths: list[str] = []
+        self._layout = "hub"
+        self._has_queries = False
 
     @classmethod
     def schemas(cls) -> dict[str, Any]:
@@ -107,64 +151,195 @@ class LoVRBuilder(DatasetBuilder):
                     ("caption", pa.string()),
                     ("theme", pa.string()),
                     ("video", pa.string()),
+                    ("clip_video", pa.string()),
+                ]
+            ),
+            "clip_queries": pa.schema(
+                [
+                    ("clip_id", pa.string()),
+                    ("video_id", pa.string()),
+                    ("caption", pa.string()),
                 ]
             ),
         }
 
+    def splits(self) -> dict[str, tuple[str, ...]]:
+        splits = {"videos": ("test",), "clips": ("test",)} if self._layout == "official" else {"videos": ("train", "test"), "clips": ("train", "test")}
+        if self._has_queries:
+            splits["clip_queries"] = ("test",)
+        return splits
+
+    # ----- reading the annotations -----------------------------------------------------------
+    def _layout_files(self) -> tuple[list[Path], list[Path]]:
+        captions = self.raw / self.CAPTION_DIR
+        hub = [captions / f.format(split=s) for s in ("train", "test") for f in (self.CLIP_FILE, self.VIDEO_FILE)]
+        official = [captions / self.QUERY_FILE, captions / self.ALL_VIDEO_FILE]
+        return hub, official
+
+    def detect_layout(self) -> str:
+        """``"hub"``, ``"hub+official"`` or ``"official"``.
+
+        Raises:
+            BuildError: RAW holds neither layout whole, saying what it found and what it expected.
+        """
+        hub, official = self._layout_files()
+        hub_present = [f for f in hub if f.is_file()]
+        official_whole = all(f.is_file() for f in official)
+        if len(hub_present) == len(hub):
+            return "hub+official" if official[0].is_file() else "hub"
+        expected = (
+            "expected caption_data/clip_train.parquet, clip_test.parquet, video_train.parquet and video_test.parquet "
+            "(the Hub layout) or caption_data/all_clip.jsonl and all_video.jsonl (the official evaluation layout), "
+            "with the videos in video_data/ (optional)"
+        )
+        if hub_present:
+            missing = [f.name for f in hub if not f.is_file()]
+            raise BuildError(
+                f"incomplete LoVR release: caption_data/ holds {[f.name for f in hub_present]} but not {missing}; {expected}",
+                file=self.raw / self.CAPTION_DIR,
+            )
+        if official_whole:
+            return "official"
+        hint = ""
+        if any(self.raw.glob("*_finegd.csv")) or any(self.raw.glob("annotations/*_finegd.csv")):
+            hint = " This looks like a TF-CoVR release: use `vidret build tf-covr`."
+        raise BuildError(f"not a LoVR release: {expected}. Found: {self.found_in_raw()}.{hint}", file=self.raw)
+
+    def found_in_raw(self) -> str:
+        """What RAW holds (top level, and caption_data/), for messages."""
+        return describe_folder(self.raw, self.CAPTION_DIR)
+
     def read_annotations(self) -> _Annotations:
-        ann = _Annotations()
-        for split in self.SPLITS["clips"]:
-            clip_file = self.raw / self.CAPTION_DIR / self.CLIP_FILE.format(split=split)
-            video_file = self.raw / self.CAPTION_DIR / self.VIDEO_FILE.format(split=split)
-            ann.clips[split] = self._read_clips(clip_file)
-            ann.videos[split] = self._read_videos(video_file)
-            self.record_input(clip_file)
-            self.record_input(video_file)
+        self._layout = self.detect_layout()
+        self.report.layout = self._layout
+        hub, official = self._layout_files()
+        ann = _Annotations(self._layout)
+        if self._layout == "official":
+            clips = self._read_clips(official[0], read_jsonl_rows(official[0], CLIP_COLUMNS))
+            ann.clips["test"] = clips
+            ann.queries = clips
+            ann.videos["test"] = self._read_videos(official[1], read_jsonl_rows(official[1], VIDEO_COLUMNS), ann)
+            for f in official:
+                self.record_input(f)
+        else:
+            for split in ("train", "test"):
+                clip_file = self.raw / self.CAPTION_DIR / self.CLIP_FILE.format(split=split)
+                video_file = self.raw / self.CAPTION_DIR / self.VIDEO_FILE.format(split=split)
+                ann.clips[split] = self._read_clips(clip_file, read_parquet_rows(clip_file, CLIP_COLUMNS))
+                ann.videos[split] = self._read_videos(video_file, read_parquet_rows(video_file, VIDEO_COLUMNS), ann)
+                self.record_input(clip_file)
+                self.record_input(video_file)
+            if self._layout == "hub+official":
+                ann.queries = self._read_clips(official[0], read_jsonl_rows(official[0], CLIP_COLUMNS))
+                self.record_input(official[0])
+                known = {c.clip_id for split in ann.clips.values() for c in split}
+                unknown = [c.clip_id for c in ann.queries if c.clip_id not in known]
+                if unknown:
+                    self.report.warnings.append(
+                        f"{self.QUERY_FILE}: {len(unknown)} clip(s) listed are in neither clip_*.parquet: {few(unknown)}"
+                    )
+        self._has_queries = ann.queries is not None
+        for split, clips in ann.clips.items():
             known = {v.video_id for v in ann.videos[split]}
-            orphans = sorted({c.video_id for c in ann.clips[split]} - known)
+            orphans = sorted({c.video_id for c in clips} - known)
             if orphans:
                 self.report.warnings.append(
-                    f"{clip_file.name}: {len(orphans)} video id(s) without a row in {video_file.name}: {orphans[:5]}"
+                    f"{split}: {len(orphans)} video id(s) of clips without a video row: {few(orphans, 5)}"
                 )
+        if self._absolute_paths:
+            self.report.warnings.append(
+                f"{len(self._absolute_paths)} clip path(s) are absolute (e.g. {self._absolute_paths[0]!r}): "
+                "only <vid>/<clip>.mp4 at their end is used"
+            )
+        if ann.merged_rows:
+            self.report.warnings.append(
+                f"{ann.merged_rows} video(s) had several rows (caption-merger clusters): merged in start_slice_num "
+                "order, captions joined by a line break"
+            )
         return ann
 
-    def _read_clips(self, path: Path) -> list[_Clip]:
-        clips = []
-        for row_number, row in enumerate(read_parquet_rows(path, CLIP_COLUMNS), start=1):
-            rel = safe_relative_path(require_text(row["path"], "path", path, row_number), "path", path, row_number)
-            clips.append(
-                _Clip(
-                    clip_id=video_stem(rel),
-                    video_id=require_text(row["vid"], "vid", path, row_number),
-                    slice_num=require_int(row["slice_num"], "slice_num", path, row_number),
-                    caption=require_text(row["cap"], "cap", path, row_number),
-                    theme=optional_text(row.get("theme_info")),
-                    path=rel,
-                )
-            )
+    def _read_clips(self, path: Path, rows: list[dict[str, Any]]) -> list[_Clip]:
+        clips = [self._clip(row, path, row_number) for row_number, row in enumerate(rows, start=1)]
         check_unique((c.clip_id for c in clips), "clip id", path)
         check_unique(((c.video_id, c.slice_num) for c in clips), "(vid, slice_num)", path)
         return clips
 
-    def _read_videos(self, path: Path) -> list[_Video]:
-        videos = []
-        for row_number, row in enumerate(read_parquet_rows(path, VIDEO_COLUMNS), start=1):
-            videos.append(
+    def _clip(self, row: Mapping[str, Any], path: Path, row_number: int) -> _Clip:
+        text = require_text(row["path"], "path", path, row_number)
+        if is_absolute_path(text):
+            self._absolute_paths.append(text)
+        folder, clip_id = clip_file_parts(text, "path", path, row_number)
+        scene = SCENE.match(clip_id)
+        if folder == CLIP_FOLDER:
+            folder = None
+        if row.get("vid") is not None:
+            vid = safe_component(require_text(row["vid"], "vid", path, row_number), "'vid'", path, row_number)
+            if folder is not None and folder != vid:
+                raise BuildError(f"'path' {text!r} is in folder {folder!r} but 'vid' is {vid!r}", file=path, row=row_number)
+        elif folder is not None:
+            vid = folder
+        elif scene is not None:
+            vid = safe_component(scene["vid"], "video id", path, row_number)
+        else:
+            raise BuildError(f"no 'vid' column, and 'path' {text!r} does not say the video (<vid>/<vid>-Scene-NNN.mp4)", file=path, row=row_number)
+        if row.get("slice_num") is not None:
+            slice_num = require_int(row["slice_num"], "slice_num", path, row_number)
+        elif scene is not None:
+            slice_num = int(scene["n"])
+        else:
+            raise BuildError(f"no 'slice_num' column, and clip name {clip_id!r} is not <vid>-Scene-NNN", file=path, row=row_number)
+        return _Clip(
+            clip_id=clip_id,
+            video_id=vid,
+            folder=vid,
+            slice_num=slice_num,
+            caption=require_text(row["cap"], "cap", path, row_number),
+            theme=optional_text(row.get("theme_info"), "theme_info", path, row_number),
+        )
+
+    def _read_videos(self, path: Path, rows: list[dict[str, Any]], ann: _Annotations) -> list[_Video]:
+        by_vid: dict[str, list[_Video]] = defaultdict(list)
+        for row_number, row in enumerate(rows, start=1):
+            start = row.get("start_slice_num")
+            end = row.get("end_slice_num")
+            by_vid[safe_component(require_text(row["vid"], "vid", path, row_number), "'vid'", path, row_number)].append(
                 _Video(
-                    video_id=require_text(row["vid"], "vid", path, row_number),
+                    video_id=str(row["vid"]).strip(),
                     caption=require_text(row["cap"], "cap", path, row_number),
-                    theme=optional_text(row.get("theme_info")),
-                    start_slice_num=require_int(row["start_slice_num"], "start_slice_num", path, row_number),
-                    end_slice_num=require_int(row["end_slice_num"], "end_slice_num", path, row_number),
+                    theme=optional_text(row.get("theme_info"), "theme_info", path, row_number),
+                    start_slice_num=None if start is None else require_int(start, "start_slice_num", path, row_number),
+                    end_slice_num=None if end is None else require_int(end, "end_slice_num", path, row_number),
+                    row=row_number,
                 )
             )
-        check_unique((v.video_id for v in videos), "vid", path)
+        videos = []
+        for vid, group in by_vid.items():
+            if len(group) > 1:
+                ann.merged_rows += 1
+            videos.append(_merge_video_rows(vid, group, path))
         return videos
 
-    def locate_videos(self, work: Path) -> Path:
+    # ----- videos ----------------------------------------------------------------------------
+    def _wanted(self, ann: _Annotations) -> Callable[[str], bool]:
+        """Which archive members to extract: the referenced merged videos and clip files."""
+        wanted = {f"{MERGED_FOLDER}/{vid}.mp4" for vid in self._video_ids(ann)}
+        wanted |= {clip_video_path(c.folder, c.clip_id) for clips in ann.clips.values() for c in clips}
+
+        def accept(member: str) -> bool:
+            parts = member.split("/")
+            # The video root may sit one or two folders deep in the archive (see _find_video_root).
+            return any("/".join(parts[k:]) in wanted for k in range(min(3, len(parts))))
+
+        return accept
+
+    @staticmethod
+    def _video_ids(ann: _Annotations) -> set[str]:
+        return {v.video_id for vs in ann.videos.values() for v in vs} | {c.video_id for cs in ann.clips.values() for c in cs}
+
+    def locate_videos(self, work: Path, annotations: _Annotations) -> Path | None:
         video_data = self.raw / self.VIDEO_DIR
         if not video_data.is_dir():
-            raise BuildError("folder not found (expected extracted videos or archive parts part_aa, ...)", file=video_data)
+            return None
         root = _find_video_root(video_data)
         if root is not None:
             return root
@@ -174,11 +349,12 @@ class LoVRBuilder(DatasetBuilder):
                 "holds neither merged/ and long_video_clip/ folders nor archive parts part_aa, part_ab, ...",
                 file=video_data,
             )
-        extracted = self.extract_parts(parts, work)
+        extracted = self.extract_parts(parts, work, wanted=self._wanted(annotations))
         root = _find_video_root(extracted)
         if root is None:
             raise BuildError(
-                f"the archive {[p.name for p in parts]} holds no merged/ or long_video_clip/ folder", file=video_data
+                f"the archive {[p.name for p in parts]} holds no merged/ or long_video_clip/ folder with a referenced video",
+                file=video_data,
             )
         return root
 
@@ -189,42 +365,55 @@ class LoVRBuilder(DatasetBuilder):
         def merged(vid: str) -> None:
             key = f"merged:{vid}"
             if key not in refs:
-                rel = f"merged/{vid}.mp4"
+                rel = f"{MERGED_FOLDER}/{vid}.mp4"
                 refs[key] = VideoRef(key, vid, video_dir / rel, f"{shown_dir}/{rel}", 0, f"videos/{vid}.mp4")
             refs[key].rows += 1
 
-        for split in self.SPLITS["clips"]:
-            for video in annotations.videos[split]:
+        for split, videos in annotations.videos.items():
+            for video in videos:
                 merged(video.video_id)
             for clip in annotations.clips[split]:
                 merged(clip.video_id)
-                rel = self._clip_path(clip)
+                rel = clip_video_path(clip.folder, clip.clip_id)
                 key = f"clip:{clip.clip_id}"
-                refs[key] = VideoRef(key, clip.clip_id, video_dir / rel, f"{shown_dir}/{rel}", 1, None)
+                refs[key] = VideoRef(key, clip.clip_id, video_dir / rel, f"{shown_dir}/{rel}", 1, f"videos/{rel}")
         return refs
 
-    @staticmethod
-    def _clip_path(clip: _Clip) -> str:
-        """The clip file relative to the video root: from ``long_video_clip/`` on, else by video id."""
-        parts = clip.path.split("/")
-        if "long_video_clip" in parts:
-            return "/".join(parts[parts.index("long_video_clip") :])
-        return f"long_video_clip/{clip.video_id}/{parts[-1]}"
+    def videos_to_place(
+        self, refs: Mapping[str, VideoRef], durations: Mapping[str, float | None], tables: Mapping[str, Any]
+    ) -> list[VideoRef]:
+        """The full videos, and the clip files of clips without timestamps (decoded from their own file)."""
+        untimed = {f"clip:{row['clip_id']}" for rows in tables["clips"].values() for row in rows if row["start"] is None}
+        return [
+            r
+            for key, r in refs.items()
+            if durations.get(key) is not None and (key.startswith("merged:") or key in untimed)
+        ]
 
+    # ----- tables ----------------------------------------------------------------------------
     def make_tables(self, annotations: _Annotations, durations: Mapping[str, float | None]) -> dict[str, dict[str, list[dict]]]:
         tables: dict[str, dict[str, list[dict]]] = {"videos": {}, "clips": {}}
         tolerance = self.config.duration_tolerance_s
-        checked: set[str] = set()
-        for split in self.SPLITS["clips"]:
+        mismatches: list[str] = []
+        counts_off: list[str] = []
+        for split, clips in annotations.clips.items():
+            videos = {v.video_id: v for v in annotations.videos[split]}
             by_video: dict[str, list[_Clip]] = defaultdict(list)
-            for clip in annotations.clips[split]:
+            for clip in clips:
                 by_video[clip.video_id].append(clip)
             clip_rows = []
             for vid in sorted(by_video):
+                ordered = sorted(by_video[vid], key=lambda c: c.slice_num)
+                first = videos[vid].start_slice_num if vid in videos and videos[vid].start_slice_num is not None else None
+                if first is None:
+                    first = min(1, ordered[0].slice_num)
+                expected = first
                 start: float | None = 0.0
-                for clip in sorted(by_video[vid], key=lambda c: c.slice_num):
+                for clip in ordered:
+                    if clip.slice_num != expected:
+                        start = None  # a slice before this one is not in the release: offsets unknown from here
                     length = durations.get(f"clip:{clip.clip_id}")
-                    # A missing clip and every later clip of the video have unknown offsets: leave them null.
+                    # A missing clip and every later clip of the video have unknown offsets too.
                     end = None if start is None or length is None else start + length
                     clip_rows.append(
                         {
@@ -236,29 +425,24 @@ class LoVRBuilder(DatasetBuilder):
                             "caption": clip.caption,
                             "theme": clip.theme,
                             "video": f"videos/{vid}.mp4",
+                            "clip_video": clip_video_path(clip.folder, clip.clip_id),
                         }
                     )
                     start = end
+                    expected = clip.slice_num + 1
                 merged = durations.get(f"merged:{vid}")
-                if start is not None and merged is not None and vid not in checked:
-                    checked.add(vid)
-                    if abs(start - merged) > tolerance:
-                        self.report.duration_mismatches.append(
-                            {"video_id": vid, "split": split, "clips_total": round(start, 6), "merged": round(merged, 6)}
-                        )
-                        self.report.warnings.append(
-                            f"{vid}: clip durations add up to {start:.3f}s but merged/{vid}.mp4 lasts {merged:.3f}s"
-                        )
+                if start is not None and merged is not None and abs(start - merged) > tolerance:
+                    self.report.duration_mismatches.append(
+                        {"video_id": vid, "split": split, "clips_total": round(start, 6), "merged": round(merged, 6)}
+                    )
+                    mismatches.append(vid)
             tables["clips"][split] = clip_rows
             video_rows = []
             for video in sorted(annotations.videos[split], key=lambda v: v.video_id):
                 count = len(by_video.get(video.video_id, []))
-                expected = video.end_slice_num - video.start_slice_num + 1
-                if count != expected:
-                    self.report.warnings.append(
-                        f"video_{split}.parquet: {video.video_id} spans slices {video.start_slice_num}..{video.end_slice_num} "
-                        f"but clip_{split}.parquet has {count} clip(s) of it"
-                    )
+                if video.start_slice_num is not None and video.end_slice_num is not None:
+                    if count != video.end_slice_num - video.start_slice_num + 1:
+                        counts_off.append(video.video_id)
                 video_rows.append(
                     {
                         "video_id": video.video_id,
@@ -270,4 +454,83 @@ class LoVRBuilder(DatasetBuilder):
                     }
                 )
             tables["videos"][split] = video_rows
+        if annotations.queries is not None:
+            tables["clip_queries"] = {
+                "test": [{"clip_id": c.clip_id, "video_id": c.video_id, "caption": c.caption} for c in annotations.queries]
+            }
+        if mismatches:
+            self.report.warnings.append(
+                f"{len(mismatches)} video(s) whose clip durations do not add up to the full video's (tolerance "
+                f"{tolerance:g} s), e.g. {few(mismatches)}; see the card and manifest.json"
+            )
+        if counts_off:
+            self.report.warnings.append(
+                f"{len(counts_off)} video row(s) whose start_slice_num..end_slice_num span differs from their number "
+                f"of clips, e.g. {few(counts_off)}"
+            )
         return tables
+
+    def evaluate_command(self, data: str, tables: Mapping[str, Any]) -> str:
+        """As the base; with only the clip tasks when a video has no clip to aggregate (official layout)."""
+        command = super().evaluate_command(data, tables)
+        if any(row["num_clips"] == 0 for row in tables["videos"].get(self.EVAL_SPLIT, [])):
+            command += " --tasks t2c,c2t"
+        return command
+
+    def card_context(self, annotations: _Annotations, tables: Mapping[str, Mapping[str, list]]) -> dict[str, Any]:
+        untimed = sum(1 for rows in tables["clips"].values() for row in rows if row["start"] is None)
+        return {
+            "layout": annotations.layout,
+            "num_untimed_clips": untimed,
+            "num_queries": len(annotations.queries) if annotations.queries is not None else None,
+            "num_merged_video_rows": annotations.merged_rows,
+        }
+
+
+def _merge_video_rows(vid: str, rows: list[_Video], path: Path) -> _Video:
+    """One video row from the rows of one `vid`: merged in start_slice_num order, or refused.
+
+    Raises:
+        BuildError: naming both rows, when two rows cannot be ordered (no start_slice_num) or
+            their slice ranges overlap.
+    """
+    if len(rows) == 1:
+        return rows[0]
+    unordered = [r for r in rows if r.start_slice_num is None]
+    if unordered:
+        other = next(r for r in rows if r is not unordered[0])
+        a, b = sorted((unordered[0].row, other.row))
+        raise BuildError(
+            f"rows {a} and {b} both describe vid {vid!r}, and row {unordered[0].row} has no start_slice_num to order "
+            "them by; merge them or remove one",
+            file=path,
+        )
+    ordered = sorted(rows, key=lambda r: (r.start_slice_num, r.row))
+    for prev, cur in zip(ordered, ordered[1:]):
+        prev_end = prev.end_slice_num if prev.end_slice_num is not None else prev.start_slice_num
+        if cur.start_slice_num <= prev_end:
+            a, b = sorted((prev.row, cur.row))
+            raise BuildError(
+                f"rows {a} and {b} both describe vid {vid!r} with overlapping slices "
+                f"{prev.start_slice_num}..{prev.end_slice_num} and {cur.start_slice_num}..{cur.end_slice_num}; "
+                "remove the duplicate",
+                file=path,
+            )
+    themes = [r for r in ordered if r.theme is not None]
+    for r in themes[1:]:
+        if r.theme != themes[0].theme:
+            a, b = sorted((themes[0].row, r.row))
+            raise BuildError(
+                f"rows {a} and {b} both describe vid {vid!r} with different theme_info ({themes[0].theme!r}, "
+                f"{r.theme!r}); make them agree",
+                file=path,
+            )
+    ends = [r.end_slice_num for r in ordered]
+    return _Video(
+        video_id=vid,
+        caption="\n".join(r.caption for r in ordered),
+        theme=themes[0].theme if themes else None,
+        start_slice_num=ordered[0].start_slice_num,
+        end_slice_num=None if any(e is None for e in ends) else max(e for e in ends if e is not None),
+        row=ordered[0].row,
+    )

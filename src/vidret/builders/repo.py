@@ -23,14 +23,39 @@ MANAGED_PATHS = ("data", "videos", "README.md", "eval.yaml", "manifest.json", "m
 SHARED_TEMPLATES = "vidret.dataset_repos"
 
 
-def clear_managed(out: Path) -> None:
-    """Remove what an earlier build wrote into `out` (only the paths in MANAGED_PATHS)."""
-    for name in MANAGED_PATHS:
-        target = out / name
-        if target.is_symlink() or target.is_file():
-            target.unlink()
-        elif target.is_dir():
-            shutil.rmtree(target)
+def swap_in(stage: Path, out: Path, trash: Path) -> None:
+    """Move a finished build from `stage` into `out`, replacing what an earlier build wrote there.
+
+    Only the paths in MANAGED_PATHS are replaced; anything else in `out` (e.g. ``.git``) stays.
+    The earlier build's paths are first moved aside into `trash` (same file system: renames), then
+    the new ones moved in; if a move fails, the earlier build is put back. So an interrupted build
+    never leaves `out` half-written: until this call it is untouched.
+
+    Args:
+        stage: the folder the build was written to (a sibling of `out`).
+        out: the repo folder.
+        trash: an empty folder on the same file system, for the earlier build's paths.
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    trash.mkdir(parents=True, exist_ok=True)
+    moved_aside: list[str] = []
+    moved_in: list[str] = []
+    try:
+        for name in MANAGED_PATHS:
+            if (out / name).is_symlink() or (out / name).exists():
+                os.replace(out / name, trash / name)
+                moved_aside.append(name)
+        for name in MANAGED_PATHS:
+            if (stage / name).exists():
+                os.replace(stage / name, out / name)
+                moved_in.append(name)
+    except BaseException:
+        for name in moved_in:  # undo: the earlier build comes back whole
+            os.replace(out / name, stage / name)
+        for name in moved_aside:
+            os.replace(trash / name, out / name)
+        raise
+    shutil.rmtree(trash, ignore_errors=True)
 
 
 def write_shards(rows: Sequence[Mapping[str, Any]], schema, folder: Path, split: str, max_rows: int) -> tuple[list[Path], int]:
@@ -186,11 +211,17 @@ def place_video(source: Path, dest: Path, mode: str, move: bool = False) -> None
         move: with ``"copy"``, move instead (sources extracted into a temporary folder).
 
     Raises:
+        UnsafeArchiveError: `move` and `source` is a symbolic link (moved as-is, it could resolve
+            outside the output folder; extraction never makes links, so this is a bug or an attack).
         ValueError: an unknown mode.
     """
+    from vidret.builders.config import UnsafeArchiveError
+
     dest.parent.mkdir(parents=True, exist_ok=True)
     if mode == "copy":
         if move:
+            if source.is_symlink():
+                raise UnsafeArchiveError(f"{source.name}: an extracted video is a link; refusing to move it into {dest.parent}")
             shutil.move(os.fspath(source), dest)
         else:
             shutil.copyfile(source, dest)

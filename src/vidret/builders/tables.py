@@ -74,26 +74,50 @@ def check_columns(columns: Iterable[str], required: Sequence[str], path: os.Path
         raise BuildError(f"missing column(s) {absent}; found {sorted(present)}", file=path)
 
 
+def _is_null(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and value != value)
+
+
 def require_text(value: Any, column: str, path: os.PathLike | str, row: int) -> str:
-    """The stripped text of a cell; raises BuildError when it is null or blank."""
-    if value is None or (isinstance(value, float) and value != value):
+    """The stripped text of a cell.
+
+    Only text is accepted: a binary, list or number cell would otherwise become its Python repr
+    (``"b'caf\\xe9'"``) in the built dataset.
+
+    Raises:
+        BuildError: the cell is null, blank or not a string (naming file, row and type).
+    """
+    if _is_null(value):
         raise BuildError(f"empty {column!r}", file=path, row=row)
-    text = str(value).strip()
+    if not isinstance(value, str):
+        raise BuildError(f"{column!r} must be text, got {type(value).__name__}: {_preview(value)}", file=path, row=row)
+    text = value.strip()
     if not text:
         raise BuildError(f"empty {column!r}", file=path, row=row)
     return text
 
 
-def optional_text(value: Any) -> str | None:
-    """Text of an optional cell: None stays None; dicts/lists become sorted-key JSON (deterministic)."""
+def optional_text(value: Any, column: str = "", path: os.PathLike | str | None = None, row: int | None = None) -> str | None:
+    """Text of an optional cell: None stays None; dicts/lists become sorted-key JSON (deterministic).
+
+    Raises:
+        BuildError: a binary cell (its repr would be stored as text), naming file, row and type.
+    """
     import json
 
-    if value is None or (isinstance(value, float) and value != value):
+    if _is_null(value):
         return None
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        raise BuildError(f"{column!r} must be text, got {type(value).__name__}: {_preview(value)}", file=path, row=row)
     if isinstance(value, (dict, list, tuple)):
-        return json.dumps(value, sort_keys=True, ensure_ascii=False)
+        return json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
     text = str(value).strip()
     return text or None
+
+
+def _preview(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def require_int(value: Any, column: str, path: os.PathLike | str, row: int) -> int:
@@ -138,24 +162,107 @@ def parse_literal(text: str, expected: type, column: str, path: os.PathLike | st
     return value
 
 
-def safe_relative_path(value: str, column: str, path: os.PathLike | str, row: int) -> str:
-    """A path from release metadata, normalised to POSIX; it must stay inside the release folder.
+def is_safe_component(name: str) -> bool:
+    """True when `name` is usable as ONE file or folder name: no separators, not ``.``/``..``.
+
+    Also refused: control characters (NUL included), and names over 255 bytes (the usual limit of
+    a file name).
+    """
+    return (
+        bool(name)
+        and name not in (".", "..")
+        and "/" not in name
+        and "\\" not in name
+        and not any(ord(c) < 32 or ord(c) == 127 for c in name)
+        and len(name.encode("utf-8", "surrogatepass")) <= 255
+    )
+
+
+def safe_component(value: str, what: str, path: os.PathLike | str, row: int) -> str:
+    """`value` when it is one safe path component (see `is_safe_component`).
+
+    Ids that become file names (LoVR video and clip ids, TF-CoVR video stems) go through this:
+    a ``vid`` of ``../../x`` would otherwise write ``videos/../../x.mp4`` outside the output folder.
 
     Raises:
-        BuildError: the path is absolute or contains ``..`` (it would point outside RAW).
+        BuildError: naming file, row and the value.
     """
-    text = str(value).strip().replace("\\", "/")
-    if text.startswith("/") or (len(text) > 1 and text[1] == ":"):
-        raise BuildError(f"{column!r} must be a relative path inside the release folder, got {value!r}", file=path, row=row)
-    parts = [p for p in text.split("/") if p not in ("", ".")]
-    if ".." in parts:
-        raise BuildError(f"{column!r} must not contain '..' (it must point inside the release folder), got {value!r}", file=path, row=row)
+    if not is_safe_component(value):
+        raise BuildError(
+            f"{what} {value!r} is not a safe file name (one path component: no '/', '\\', '..', or control "
+            "characters); refusing it",
+            file=path,
+            row=row,
+        )
+    return value
+
+
+def video_id_of(value: str, column: str, path: os.PathLike | str, row: int) -> str:
+    """A video id from a cell naming one video file: ``<id>`` or ``<id>.mp4``, never a folder path.
+
+    Raises:
+        BuildError: the id is not one safe path component.
+    """
+    text = str(value).strip()
+    stem = text[:-4] if text.lower().endswith(".mp4") else text
+    return safe_component(stem, f"{column!r} value", path, row)
+
+
+def clip_file_parts(value: str, column: str, path: os.PathLike | str, row: int) -> tuple[str | None, str]:
+    """``(folder, clip id)`` from a clip path: its last two components ``<vid>/<clip>.mp4``.
+
+    Only the end of the path matters (the authors' files hold absolute paths of their cluster):
+    the folder (the video id, or None for a bare file name) and the clip id (file name without
+    ``.mp4``). Both must be safe path components.
+
+    Raises:
+        BuildError: an empty path, or a folder or clip id that is not a safe path component.
+    """
+    parts = [p for p in str(value).strip().replace("\\", "/").split("/") if p not in ("", ".")]
     if not parts:
         raise BuildError(f"empty {column!r}", file=path, row=row)
-    return "/".join(parts)
+    name = parts[-1]
+    clip_id = safe_component(name[:-4] if name.lower().endswith(".mp4") else name, f"{column!r} clip name", path, row)
+    folder = safe_component(parts[-2], f"{column!r} folder", path, row) if len(parts) > 1 else None
+    return folder, clip_id
 
 
-def video_stem(value: str) -> str:
-    """A video reference without folder and without a trailing ``.mp4``."""
-    name = str(value).strip().replace("\\", "/").rsplit("/", 1)[-1]
-    return name[:-4] if name.lower().endswith(".mp4") else name
+def is_absolute_path(value: str) -> bool:
+    """True for a POSIX or Windows absolute path (``/x``, ``\\x``, ``C:/x``)."""
+    text = str(value).strip()
+    return text.startswith(("/", "\\")) or (len(text) > 2 and text[1] == ":" and text[2] in "/\\")
+
+
+def read_jsonl_rows(path: Path, required: Sequence[str]) -> list[dict[str, Any]]:
+    """All rows of a JSON Lines file (one object per line; blank lines skipped).
+
+    Raises:
+        BuildError: the file is absent, not UTF-8, a line is not a JSON object (naming the row),
+            or a row lacks a required field.
+    """
+    import json
+
+    if not path.is_file():
+        raise BuildError("file not found", file=path)
+    rows: list[dict[str, Any]] = []
+    with open(path, "rb") as f:
+        for line_number, raw in enumerate(f, start=1):
+            try:
+                line = raw.decode("utf-8-sig" if line_number == 1 else "utf-8").strip()
+            except UnicodeDecodeError as err:
+                raise BuildError(f"not UTF-8 text ({err.reason})", file=path, row=line_number) from None
+            if not line:
+                continue
+            try:
+                value = json.loads(line)
+            except (ValueError, RecursionError) as err:
+                raise BuildError(f"not a JSON object ({type(err).__name__}: {err})", file=path, row=line_number) from None
+            if not isinstance(value, dict):
+                raise BuildError(f"not a JSON object (got {type(value).__name__})", file=path, row=line_number)
+            absent = [c for c in required if c not in value]
+            if absent:
+                raise BuildError(f"missing field(s) {absent}; found {sorted(value)}", file=path, row=line_number)
+            rows.append(value)
+    if not rows:
+        raise BuildError("empty file (no JSON lines)", file=path)
+    return rows

@@ -16,7 +16,8 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "build",
         help="build a Hub dataset repo folder (Parquet + card + eval.yaml) from a raw release",
         description="Build LoVR or TF-CoVR from its raw public release: Parquet shards under data/<config>/, "
-        "a dataset card, eval.yaml, manifest.json with checksums, and videos/ (unless --videos none).",
+        "a dataset card, eval.yaml and manifest.json with checksums. Annotations only by default (neither "
+        "benchmark's videos may be re-hosted freely); --videos copy|link adds videos/.",
     )
     add_arguments(parser)
     parser.set_defaults(func=run)
@@ -35,13 +36,15 @@ def add_arguments(parser: argparse.ArgumentParser, benchmark: str | None = None)
     parser.add_argument(
         "--videos",
         choices=["copy", "link", "none"],
-        default="copy",
-        help="copy videos into OUT/videos (default), link them (local use only), or none (annotations only)",
+        default="none",
+        help="none (default): annotations only, evaluate with --video-root; copy: copy the videos into OUT/videos "
+        "(check their licence before publishing); link: symbolic links (local use only)",
     )
     parser.add_argument(
         "--allow-missing",
         action="store_true",
-        help="build even when referenced videos are absent or unreadable; list them in missing.json and the card",
+        help="build even when referenced videos are absent or unreadable in the release's video folder; "
+        "list them in missing.json (the card and the console give counts)",
     )
     parser.add_argument("--workers", type=int, default=None, help="threads probing video durations")
     parser.add_argument("--work-dir", default=None, help="where archive parts are extracted (default: next to OUT)")
@@ -72,10 +75,10 @@ def run(args: argparse.Namespace) -> int:
         return 1
     for config, splits in report.num_rows.items():
         print(f"{config}: " + ", ".join(f"{split} {n}" for split, n in splits.items()))
+    # One line per kind of finding (missing videos included); the full lists are in OUT/missing.json
+    # and OUT/manifest.json, never on the console.
     for warning in report.warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    if report.missing:
-        print(f"{len(report.missing)} video(s) missing or unreadable: see {Path(args.out) / 'missing.json'}", file=sys.stderr)
     print(f"wrote {args.out}")
     return 0
 

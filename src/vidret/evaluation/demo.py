@@ -47,10 +47,10 @@ def prepare_data(out: Path) -> dict[str, Path]:
     repos = {"lovr": out / "data" / "lovr", "tf-covr": out / "data" / "tf-covr"}
     if not (repos["lovr"] / "manifest.json").exists():
         make_lovr_release(out / "raw" / "lovr")
-        build("lovr", out / "raw" / "lovr", repos["lovr"])
+        build("lovr", out / "raw" / "lovr", repos["lovr"], videos="copy")  # sample videos: ours to copy
     if not (repos["tf-covr"] / "manifest.json").exists():
         make_tfcovr_release(out / "raw" / "tf-covr")
-        build("tf-covr", out / "raw" / "tf-covr", repos["tf-covr"])
+        build("tf-covr", out / "raw" / "tf-covr", repos["tf-covr"], videos="copy")
     return repos
 
 

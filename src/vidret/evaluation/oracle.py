@@ -274,25 +274,47 @@ def build_oracle(
     if first_index_of is None:
         from vidret.samples import frame_index_offset as first_index_of
 
-    source_of: dict[str, str] = {}
+    sources_of: dict[str, list[str]] = {}
     for seg in plan.segments:
-        source_of.setdefault(seg.video_id, seg.source)
+        if seg.source not in sources_of.setdefault(seg.video_id, []):
+            sources_of[seg.video_id].append(seg.source)
+
+    def video_fps(vid: str) -> float | None:
+        # Any readable file of the video tells its frame rate (the full video may be absent while clip files are there).
+        for source in sources_of.get(vid, [])[:-1]:
+            try:
+                return fps_of(source)
+            except Exception:  # noqa: BLE001 - try the next file of the video
+                continue
+        return safe_fps(vid, sources_of[vid][-1]) if vid in sources_of else None
+
     benchmark = plan.benchmark.benchmark
     videos: list[OracleVideo] = []
     if benchmark == "lovr":
+        own_file = {seg.name: seg.source for seg in plan.segments if seg.kind == "clip" and seg.start is None}
         spans: dict[str, list[tuple[str, float, float]]] = {}
+        fps_cache: dict[str, float | None] = {}
         for c in plan.tables["clips"]:
-            spans.setdefault(str(c["video_id"]), []).append((str(c["clip_id"]), float(c["start"]), float(c["end"])))
+            vid, cid = str(c["video_id"]), str(c["clip_id"])
+            if c["start"] is not None and c["end"] is not None:
+                spans.setdefault(vid, []).append((cid, float(c["start"]), float(c["end"])))
+                continue
+            # No timestamps: the clip is decoded from its own file; read its place in the video from it.
+            if vid not in fps_cache:
+                fps_cache[vid] = video_fps(vid)
+            span = _span_of_clip_file(own_file.get(cid), int(first_index_of(vid)), fps_cache[vid])
+            if span is not None:
+                spans.setdefault(vid, []).append((cid, *span))
         for v in plan.tables["videos"]:
             vid = str(v["video_id"])
-            fps = safe_fps(vid, source_of[vid]) if vid in source_of else None
+            fps = fps_cache[vid] if vid in fps_cache else video_fps(vid)
             if fps is not None:
                 videos.append(OracleVideo(vid, int(first_index_of(vid)), fps, tuple(spans.get(vid, ()))))
     else:
         for v in plan.tables["videos"]:
             vid = str(v["video_id"])
             # Videos outside this (possibly limited) evaluation, or unreadable ones, are left out.
-            fps = safe_fps(vid, source_of[vid]) if vid in source_of else None
+            fps = safe_fps(vid, sources_of[vid][0]) if vid in sources_of else None
             if fps is not None:
                 label = v.get("label")
                 videos.append(OracleVideo(vid, int(first_index_of(vid)), fps, label=None if label is None else str(label)))
@@ -303,6 +325,24 @@ def build_oracle(
         if isinstance(c.get("theme"), str) and c["theme"].strip()
     }
     return OracleAdapter(benchmark, videos, num_frames=num_frames or 4, shuffle_seed=seed, themes=themes)
+
+
+def _span_of_clip_file(source: str | None, first_index: int, fps: float | None) -> tuple[float, float] | None:
+    """[start, end) in its full video of a sample clip file, read from its first frame code and duration.
+
+    None when the file cannot be read (the runner reports that clip as failed).
+    """
+    if source is None or fps is None:
+        return None
+    from vidret.video import probe, sample_frames_at
+    from vidret.video.synthetic import decode_frame_index
+
+    try:
+        frame = sample_frames_at(source, [0.0], size=(64, 64))[0]
+        start = (decode_frame_index(frame) - first_index) / fps
+        return start, start + float(probe(source).duration)
+    except Exception:  # noqa: BLE001 - unreadable: the clip's own decode fails and is counted
+        return None
 
 
 def is_oracle(model: str) -> bool:

@@ -236,6 +236,19 @@ def _windows(duration: float, window_s: float) -> list[tuple[float, float]]:
     return [(k * window_s, min((k + 1) * window_s, duration)) for k in range(n)]
 
 
+def _clip_source(clip: Mapping[str, Any], resolve: Callable[[str], str]) -> tuple[str, Any, Any]:
+    """Where a LoVR clip is decoded from: its span of the full video, or (timestamps unknown) its own file.
+
+    A clip without timestamps is read whole from ``clip_video`` (builds before that column: the
+    release's ``long_video_clip/<vid>/<clip_id>.mp4``); if that file is absent too, decoding fails
+    and the clip counts as failed, like any undecodable clip.
+    """
+    if clip["start"] is not None and clip["end"] is not None:
+        return resolve(str(clip["video"])), clip["start"], clip["end"]
+    own = clip.get("clip_video") or f"long_video_clip/{clip['video_id']}/{clip['clip_id']}.mp4"
+    return resolve(str(own)), None, None
+
+
 def plan_lovr(
     videos: list[dict[str, Any]],
     clips: list[dict[str, Any]],
@@ -282,15 +295,14 @@ def plan_lovr(
     seen: dict[str, Segment] = {}
     clip_seg: dict[str, str] = {}
     by_video: dict[str, list[dict[str, Any]]] = {v: [] for v in video_ids}
-    for c in sorted(clips, key=lambda c: (str(c["video_id"]), float(c["start"]))):
+    for c in sorted(clips, key=lambda c: (str(c["video_id"]), c["start"] is None, float(c["start"] or 0.0))):
         by_video[str(c["video_id"])].append(c)
     need_clips = any(spec.tasks[t].config == "clips" for t in task_ids) or long_video.segments == "clips"
     if need_clips:
         for c in clips:
             cid = str(c["clip_id"])
-            clip_seg[cid] = _add_segment(
-                plan, seen, str(c["video_id"]), cid, "clip", resolve(str(c["video"])), c["start"], c["end"]
-            )
+            source, start, end = _clip_source(c, resolve)
+            clip_seg[cid] = _add_segment(plan, seen, str(c["video_id"]), cid, "clip", source, start, end)
             plan.visuals[cid] = [clip_seg[cid]]
     need_videos = any(spec.tasks[t].config == "videos" for t in task_ids)
     if need_videos:
@@ -298,7 +310,10 @@ def plan_lovr(
             vid = str(v["video_id"])
             if long_video.segments == "clips":
                 if not by_video[vid]:
-                    raise ValueError(f"LoVR videos/{split} row {i}: video {vid!r} has no clips to aggregate")
+                    raise ValueError(
+                        f"LoVR videos/{split} row {i}: video {vid!r} has no clips to aggregate "
+                        "(use --long-video window:<seconds>, or only the clip tasks: --tasks t2c,c2t)"
+                    )
                 plan.visuals[vid] = [clip_seg[str(c["clip_id"])] for c in by_video[vid]]
             else:
                 duration = v.get("duration")
