@@ -307,7 +307,7 @@ class DatasetBuilder(ABC):
                 problems.append(MissingVideo(ref.video_id, ref.display_path, problem, ref.rows))
         absent = sum(p.reason == "absent" for p in problems)
         self.report.video_coverage = {
-            "folder": self._display(video_dir),
+            "folder": f"{self.VIDEO_FOLDER.rstrip('/')} (archive parts)" if self._extracted else self._display(video_dir),
             "referenced": len(keys),
             "present": len(keys) - len(problems),
             "absent": absent,
