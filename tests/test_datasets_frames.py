@@ -218,3 +218,42 @@ def test_a_programming_error_in_decoding_is_not_a_row_error(monkeypatch):
     monkeypatch.setattr(vidret.video, "sample_segments", broken)
     with pytest.raises(ZeroDivisionError, match="bug"):
         FrameDecoder(2, SIZE, "/nowhere", "exact").decode_rows([{"video": "videos/a.mp4", "start": 0.0, "end": 1.0}])
+
+
+def test_local_map_style_dataset_error_names_the_one_argument(lovr, cache):
+    _, repo = lovr
+    ds = datasets.load_dataset(str(repo), "clips", split="test", cache_dir=cache)
+    with pytest.raises(ValueError, match=r"loaded without streaming, so it does not remember its folder: pass video_root=<the folder you gave load_dataset, 'repo'>"):
+        with_frames(ds)
+    framed = with_frames(ds, num_frames=2, size=SIZE, video_root=repo)  # the one argument the message names
+    assert framed[0]["decode_error"] is None
+
+
+def test_rows_without_timestamps_decode_their_own_clip_file(tmp_path):
+    from vidret.video.synthetic import make_test_video
+
+    clip = tmp_path / "video_data/long_video_clip/v/v-Scene-002.mp4"
+    make_test_video(clip, 2.0, fps=10, size=SIZE, gop=10, first_index=500)
+    row = {"video": "videos/v.mp4", "start": None, "end": None, "clip_video": "long_video_clip/v/v-Scene-002.mp4"}
+    for root in (tmp_path / "video_data", tmp_path):  # the release's video_data/, or the release folder above it
+        (frames, error), = FrameDecoder(3, SIZE, str(root), "exact").decode_rows([row])
+        assert error is None and np.array_equal(frames, sample_frames(clip, 3, size=SIZE))
+
+
+def test_resolve_video_path_accepts_the_releases_own_folders(tmp_path):
+    lovr = tmp_path / "LoVR-benchmark"
+    for rel in ("video_data/merged/v.mp4", "video_data/long_video_clip/v/v-Scene-001.mp4", "FineGD_videos/s.mp4"):
+        (lovr / rel).parent.mkdir(parents=True, exist_ok=True)
+        (lovr / rel).write_bytes(b"")
+    merged, clip = lovr / "video_data/merged/v.mp4", lovr / "video_data/long_video_clip/v/v-Scene-001.mp4"
+    assert resolve_video_path("videos/v.mp4", lovr / "video_data") == str(merged)  # video_data/ as extracted
+    assert resolve_video_path("videos/v.mp4", lovr) == str(merged)  # the release folder
+    assert resolve_video_path("videos/v.mp4", lovr / "video_data/merged") == str(merged)  # a flat folder
+    assert resolve_video_path("long_video_clip/v/v-Scene-001.mp4", lovr / "video_data") == str(clip)
+    assert resolve_video_path("long_video_clip/v/v-Scene-001.mp4", lovr) == str(clip)
+    assert resolve_video_path("videos/s.mp4", lovr) == str(lovr / "FineGD_videos/s.mp4")  # TF-CoVR's clip folder
+    assert resolve_video_path("long_video_clip/v/absent.mp4", lovr) == str(lovr / "long_video_clip/v/absent.mp4")
+    repo = tmp_path / "repo"  # a --videos copy build ships untimed clips under videos/long_video_clip/
+    (repo / "videos/long_video_clip/v").mkdir(parents=True)
+    (repo / "videos/long_video_clip/v/c.mp4").write_bytes(b"")
+    assert resolve_video_path("long_video_clip/v/c.mp4", repo) == str(repo / "videos/long_video_clip/v/c.mp4")

@@ -26,6 +26,16 @@ def test_one_deleted_clip_fails_alone_and_evaluate_does_not_crash(raw, tmp_path)
     (copy / "video_data" / victim["path"]).unlink()
     repo = tmp_path / "repo"
     build("lovr", copy, repo, videos="copy", allow_missing=True, progress=False)
+    later = [c for c in clips if c["vid"] == victim["vid"] and c["slice_num"] > 1]
+    built = {c["clip_id"]: c for c in read_parquet(repo / "data/clips/test-00000-of-00001.parquet")}
+    for c in later:  # unknown offsets: each keeps its own file, shipped with the repo
+        row = built[Path(c["path"]).stem]
+        assert row["start"] is None and row["clip_video"] == f"long_video_clip/{c['vid']}/{Path(c['path']).name}"
+        assert (repo / "videos" / row["clip_video"]).is_file()
+    import json
+
+    files = json.loads((repo / "manifest.json").read_text())["videos"]["files"]
+    assert {f"videos/long_video_clip/{c['vid']}/{Path(c['path']).name}" for c in later} <= set(files)
     record = run("lovr", repo, "oracle")
     victim_id = Path(victim["path"]).stem
     # The deleted clip is the only clip that fails; its video (aggregated from its clips) fails too.
