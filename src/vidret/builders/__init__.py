@@ -7,8 +7,10 @@ Public API:
 
 The repo folder holds Parquet shards under ``data/<config>/``, a dataset card (``README.md``
 with the YAML ``configs:``), ``eval.yaml``, ``manifest.json`` (checksums of every input and
-output file, build options, build report), ``videos/`` unless ``videos="none"``, and
-``missing.json`` when a build with ``allow_missing`` found absent or unreadable videos.
+output file, build options, whether and which videos are included, build report), ``videos/``
+only with ``videos="copy"`` or ``"link"`` (the default, ``"none"``, builds annotations only: the
+benchmarks' videos may not be re-hosted freely), and ``missing.json`` when a build with
+``allow_missing`` found absent or unreadable videos.
 
 The ``video`` column is a plain string, the video's path relative to the repo root (e.g.
 ``"videos/<id>.mp4"``), not a `datasets.Video` feature: loading (also streaming) then needs no

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import ast
 import csv
+import functools
 import io
 import os
+import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -162,6 +164,10 @@ def parse_literal(text: str, expected: type, column: str, path: os.PathLike | st
     return value
 
 
+_UNSAFE_CHARACTERS = re.compile(r"[/\\\x00-\x1f\x7f]")
+
+
+@functools.lru_cache(maxsize=1 << 16)  # ids repeat across rows (a TF-CoVR video appears in many triplets)
 def is_safe_component(name: str) -> bool:
     """True when `name` is usable as ONE file or folder name: no separators, not ``.``/``..``.
 
@@ -171,9 +177,7 @@ def is_safe_component(name: str) -> bool:
     return (
         bool(name)
         and name not in (".", "..")
-        and "/" not in name
-        and "\\" not in name
-        and not any(ord(c) < 32 or ord(c) == 127 for c in name)
+        and _UNSAFE_CHARACTERS.search(name) is None
         and len(name.encode("utf-8", "surrogatepass")) <= 255
     )
 
