@@ -270,3 +270,10 @@ def read_jsonl_rows(path: Path, required: Sequence[str]) -> list[dict[str, Any]]
     if not rows:
         raise BuildError("empty file (no JSON lines)", file=path)
     return rows
+
+
+def video_stem(value: str) -> str:
+    """A video reference without folder and without a trailing ``.mp4`` (no safety check: for
+    matching names, never for building paths; builders use `video_id_of`)."""
+    name = str(value).strip().replace("\\", "/").rsplit("/", 1)[-1]
+    return name[:-4] if name.lower().endswith(".mp4") else name
