@@ -9,6 +9,8 @@ holding several labels, a pandas index column, CSVs under annotations/, no video
 from __future__ import annotations
 
 import json
+import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -176,3 +178,19 @@ def test_tfcovr_partial_video_folder_reports_coverage(tmp_path, capsys):
     record = run("tf-covr", tmp_path / "repo", "oracle", video_root=str(raw / "FineGD_videos"))
     assert {f["item_id"] for f in record["failures"]} == set(test_stems[:3])  # counted and listed, no crash
     assert record["tasks"]["cvr"]["num_failed"] == sum(q in test_stems[:3] for q in test_queries)
+
+
+def test_official_layout_with_a_video_without_listed_clips(official, tmp_path):
+    raw, _ = official
+    copy = tmp_path / "raw"
+    shutil.copytree(raw / "caption_data", copy / "caption_data")
+    lines = (copy / "caption_data/all_clip.jsonl").read_text().splitlines()
+    lonely = json.loads(lines[0])["path"].split("/")[-2]
+    (copy / "caption_data/all_clip.jsonl").write_text("\n".join(l for l in lines if f"/{lonely}/" not in l) + "\n")
+    build("lovr", copy, tmp_path / "repo", progress=False)
+    videos = {v["video_id"]: v for v in _rows(tmp_path / "repo", "videos", "test")}
+    assert videos[lonely]["num_clips"] == 0
+    card = (tmp_path / "repo/README.md").read_text()
+    assert "--model openai/clip-vit-base-patch32 --tasks t2c,c2t" in card  # t2v would have nothing to aggregate
+    with pytest.raises(ValueError, match=rf"video '{re.escape(lonely)}' has no clips to aggregate \(use --long-video window:<seconds>, or only the clip tasks: --tasks t2c,c2t\)"):
+        run("lovr", tmp_path / "repo", "oracle", tasks="t2v")
