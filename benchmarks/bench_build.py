@@ -195,6 +195,15 @@ def bench_tfcovr(num_rows: int) -> None:
         print(f"console lines: {len(lines)}")
         for line in lines:
             print(f"  | {line}")
+        # The case the issue measured: a video folder holding none of the referenced clips, --allow-missing.
+        (work / "raw/FineGD_videos").mkdir()
+        missing_time, missing_rss, lines = _child(vidret[:-1] + ["--out", str(work / "out-missing"), "--allow-missing", "--no-progress"])
+        card = (work / "out-missing/README.md").stat().st_size
+        listed = (work / "out-missing/missing.json").stat().st_size
+        print(f"with an empty FineGD_videos/ and --allow-missing: {missing_time:.2f} s, peak RSS {missing_rss} MB, "
+              f"card {card / 1e3:.1f} kB, missing.json {listed / 1e6:.2f} MB, console lines: {len(lines)}")
+        for line in lines:
+            print(f"  | {line[:160]}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
