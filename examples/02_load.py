@@ -13,8 +13,5 @@ framed = with_frames(clips, num_frames=4, size=(64, 64), video_root=str(REPOS / 
 print("frames of clip 0:", framed[0]["frames"].shape if hasattr(framed[0]["frames"], "shape") else len(framed[0]["frames"]))
 
 streamed = load_dataset(str(REPOS / "tf-covr"), "triplets", split="test", streaming=True)
-# Read the (small) stream to its end: with datasets 5.2 / pyarrow, a local Parquet stream left half
-# read (next(iter(...)), take(1)) makes the interpreter abort at exit now and then ("terminate called
-# without an active exception"), which failed `run_all.sh` about half the time on a loaded machine.
-first = list(streamed)[0]
+first = next(iter(streamed))
 print({k: first[k] for k in ("query_id", "query_video", "modification", "target_videos")})
