@@ -74,7 +74,9 @@ def test_card_eval_yaml_and_manifest(raw, built):
     for text in ("BGR", "temporal order", "Citation", "2505.13928", "License", "torchcodec", 'load_dataset("vidret/lovr", "clips"'):
         assert text in card
     tasks = yaml.safe_load((built / "eval.yaml").read_text())["tasks"]
-    assert [t["id"] for t in tasks] == list(BENCHMARKS["lovr"].tasks)
+    spec = BENCHMARKS["lovr"]
+    assert [t["id"] for t in tasks] == [p.hub_task_id(t) for p in spec.protocols.values() for t in p.tasks]
+    assert {t["protocol"] for t in tasks} == {"vidret", "official"}
     manifest = json.loads((built / "manifest.json").read_text())
     inputs = manifest["inputs"]
     assert "caption_data/clip_test.parquet" in inputs and any(k.startswith("video_data/merged/") for k in inputs)

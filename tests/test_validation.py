@@ -160,7 +160,7 @@ def test_validate_file_returns_results(tmp_path):
 
 def test_summarize():
     line = summarize(make_results("tf-covr", random_weights=True))
-    assert line.startswith("tf-covr/test acme/vclip@0123abcd [clip, 8 frames] RANDOM-WEIGHTS")
+    assert line.startswith("tf-covr/test [vidret protocol] acme/vclip@0123abcd [clip, 8 frames] RANDOM-WEIGHTS")
     assert "cvr mAP@50=15.00" in line and line.endswith("(0 failed)")
 
 
@@ -169,7 +169,7 @@ def test_cli_validate_ok_and_invalid(tmp_path, capsys):
     bad = write_results(tmp_path / "bad.json", with_change(make_results("lovr"), "tasks.t2v.metrics.R@50", 101))
     assert main(["validate", str(good)]) == 0
     out = capsys.readouterr().out
-    assert out.startswith(f"OK {good}: lovr/test acme/vclip@0123abcd")
+    assert out.startswith(f"OK {good}: lovr/test [vidret protocol] acme/vclip@0123abcd")
     assert out.count("\n") == 1
 
     assert main(["validate", str(good), str(bad), str(tmp_path / "none.json")]) == 1

@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from vidret.benchmarks import BENCHMARKS
+from vidret.benchmarks import BENCHMARKS, VIDRET_PROTOCOL
 from vidret.hub.leaderboard import build_table, collect_results, plot_table, task_records
 
 RESULTS_REPO = os.environ.get("VIDRET_RESULTS_REPO", "vidret/vidret-results")
@@ -36,13 +36,16 @@ def load_tables(results_dir: str | Path) -> list[tuple[str, list[Board], list[st
     plot_dir = Path(tempfile.mkdtemp(prefix="vidret-plots-"))
     tables = []
     for benchmark in BENCHMARKS:
-        table = build_table(results, benchmark)
-        plots = [str(path) for path, _ in plot_table(table, plot_dir)]
-        boards = [
-            (f"{board.task_id}: {board.name} (ranked by {board.headline})", task_records(table, board.task_id))
-            for board in table.boards
-        ]
-        tables.append((table.title, boards, plots))
+        for protocol in BENCHMARKS[benchmark].protocols:  # one table per protocol: never ranked together
+            table = build_table(results, benchmark, protocol)
+            if table.protocol != VIDRET_PROTOCOL and not table.rows:
+                continue  # no tab for a protocol nobody submitted to
+            plots = [str(path) for path, _ in plot_table(table, plot_dir)]
+            boards = [
+                (f"{board.task_id}: {board.name} (ranked by {board.headline})", task_records(table, board.task_id))
+                for board in table.boards
+            ]
+            tables.append((table.title, boards, plots))
     return tables
 
 
@@ -60,7 +63,7 @@ def build_demo(tables: list[tuple[str, list[Board], list[str]]]):
         )
         with gr.Tabs():
             for title, boards, plots in tables:
-                with gr.Tab(title.split(":")[0]):
+                with gr.Tab(title.split(":")[0] + (" (official)" if title.endswith("(official protocol)") else "")):
                     gr.Markdown(f"**{title}**")
                     if boards:
                         for heading, records in boards:

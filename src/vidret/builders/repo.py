@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from vidret.benchmarks import BenchmarkSpec
+from vidret.benchmarks import BenchmarkSpec, eval_yaml_tasks
 
 # Paths a build owns inside OUT; a rebuild replaces exactly these and leaves the rest (e.g. .git).
 MANAGED_PATHS = ("data", "videos", "README.md", "eval.yaml", "manifest.json", "missing.json")
@@ -172,26 +172,14 @@ def render_card(template_package: str, template_name: str, context: Mapping[str,
 
 
 def eval_yaml(spec: BenchmarkSpec, version: str, split: str, description: str) -> str:
-    """The Hub benchmark file: one entry per task id of `vidret.benchmarks`, with its metrics."""
+    """The Hub benchmark file: one entry per task id of `vidret.benchmarks`, with its metrics, under
+    every protocol (the official protocol's tasks carry their own ids, e.g. ``t2v_official``)."""
     doc = {
         "name": spec.title.split(":")[0],
         "description": description,
         "version": version,
         "evaluation_framework": "vidret",
-        "tasks": [
-            {
-                "id": task.task_id,
-                "name": task.name,
-                "config": task.config,
-                "split": split,
-                "query": task.query,
-                "gallery": task.gallery,
-                "metrics": list(task.metrics),
-                "main_score": task.main_score,
-                "optional": task.optional,
-            }
-            for task in spec.tasks.values()
-        ],
+        "tasks": eval_yaml_tasks(spec, split),
     }
     return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=120)
 

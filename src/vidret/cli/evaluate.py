@@ -50,6 +50,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The evaluate options (shared with anything that wraps the runner)."""
     # Light modules (no torch): the choices live next to the code that uses them.
     from vidret.adapters.frame_pooling import POOLING_CHOICES
+    from vidret.benchmarks import PROTOCOLS, VIDRET_PROTOCOL
     from vidret.adapters.transformers_base import DTYPE_CHOICES
 
     parser.add_argument("--benchmark", required=True, help="lovr or tf-covr")
@@ -63,6 +64,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model-revision", default=None, help="model revision (Hub commit or tag)")
     parser.add_argument("--adapter", dest="preset", default=None, help="adapter preset (default: from the model id/config)")
     parser.add_argument("--tasks", default=None, help=f"comma-separated task ids; {_task_help()}")
+    parser.add_argument(
+        "--protocol", default=VIDRET_PROTOCOL, choices=PROTOCOLS,
+        help="vidret (default: the official code's defects fixed) or official (what the paper's evaluation code "
+        "computes, to compare with the papers; LoVR: every split of the release and the clip_queries config; "
+        "TF-CoVR: duplicated gallery, AP and R@K may exceed 100). Recorded in the results; never mixed on the Hub",
+    )
     parser.add_argument("--frames", type=int_at_least(1), default=None, help="frames per clip (default: the preset's)")
     parser.add_argument(
         "--resolution", type=int_at_least(1), default=None, metavar="N",
@@ -186,6 +193,7 @@ def settings_from_args(args: argparse.Namespace) -> EvalSettings:
         embeddings_pool=args.embeddings_pool,
         allow_external_videos=args.allow_external_videos,
         http_timeout=timeout_from_env(),
+        protocol=args.protocol,
     )
 
 

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from vidret.benchmarks import LOVR, get_benchmark
+from vidret.benchmarks import LOVR, RELEASE_SPLIT, get_benchmark
 from vidret.evaluation.data_location import hub_dataset_commit
 from vidret.evaluation.tasks import TaskPlan, parse_long_video, plan_lovr, plan_tfcovr, resolve_task_ids, rows_of
 
@@ -65,6 +65,50 @@ def _load_rows(data: str, config: str, split: str, revision: str | None) -> tupl
     return rows, getattr(ds, "_fingerprint", None)
 
 
+def _load_release_rows(data: str, config: str, revision: str | None) -> tuple[list[dict[str, Any]], str | None]:
+    """The rows of every split of `config`, split after split in the dataset's order."""
+    import datasets
+
+    path = str(Path(data).expanduser()) if is_local(data) else data
+    try:
+        splits = datasets.get_dataset_split_names(path, config, revision=revision)
+    except ValueError as err:
+        raise ValueError(f"cannot list the splits of config {config!r} of {data!r}: {err}") from err
+    rows: list[dict[str, Any]] = []
+    fingerprints = []
+    for split in splits:
+        part, fingerprint = _load_rows(data, config, split, revision)
+        rows += part
+        fingerprints.append(str(fingerprint))
+    return rows, hashlib.sha256("|".join(fingerprints).encode()).hexdigest()[:16]
+
+
+def _load_query_lists(
+    data: str, configs: list[str], split: str, revision: str | None, sources: dict[str, str], protocol: str
+) -> dict[str, list[dict[str, Any]]]:
+    """The rows of the caption-query configs a protocol needs.
+
+    Raises:
+        ValueError: a config the dataset does not have, naming the raw release file to add.
+    """
+    if not configs:
+        return {}
+    import datasets
+
+    path = str(Path(data).expanduser()) if is_local(data) else data
+    available = datasets.get_dataset_config_names(path, revision=revision)
+    out = {}
+    for config in configs:
+        if config not in available:
+            raise ValueError(
+                f"--protocol {protocol} needs the config {config!r} (the official caption queries), which {data!r} "
+                f"does not have (its configs: {sorted(available)}); put {sources.get(config, config)} of the "
+                "official release into the raw folder and rebuild it with `vidret build`"
+            )
+        out[config] = _load_rows(data, config, split, revision)[0]
+    return out
+
+
 def _local_revision(data: str) -> str | None:
     """A local build's version in the tag form `vidret publish` gives it (``"v1.0.0"``), or None.
 
@@ -100,6 +144,7 @@ def load_plan(
     limit: int | None = None,
     video_root: str | None = None,
     allow_external: bool = False,
+    protocol: str | None = None,
 ) -> tuple[TaskPlan, dict[str, Any]]:
     """Load the dataset configs a benchmark needs and derive its tasks.
 
@@ -114,6 +159,8 @@ def load_plan(
         limit: see `EvalSettings.limit`.
         video_root: folder holding the videos of an annotations-only repo.
         allow_external: accept video references outside the repo / `video_root`.
+        protocol: "vidret" (default) or "official"; its rules say which rows to read (the split,
+            or every split of the release) and which caption-query configs.
 
     Returns:
         (plan, dataset record {"repo", "revision", "commit", "fingerprint"}): `revision` is the one
@@ -122,25 +169,39 @@ def load_plan(
         local folder or when the Hub could not be asked).
 
     Raises:
-        ValueError: bad arguments, or data that does not fit the benchmark (file/row named).
+        ValueError: bad arguments, data that does not fit the benchmark (file/row named), or a
+            config the protocol needs that the dataset lacks (the raw file to add is named).
         ExternalVideoError: a row names a video outside the repo / `video_root` (a ValueError;
             nothing was requested or opened) and `allow_external` is off.
     """
     asked_revision = revision
     spec = get_benchmark(benchmark)
+    protocol_spec = spec.protocol(protocol)
     task_ids = resolve_task_ids(spec, tasks)
     # Read a Hub repo at the commit its revision points at now, and record that commit.
     commit = None if is_local(data) else hub_dataset_commit(data, revision)  # fails at once if not on the Hub
     revision = commit or revision
     resolve = make_resolver(data, revision, video_root, allow_external)
     if spec.benchmark == LOVR:
-        videos, fp1 = _load_rows(data, "videos", split, revision)
-        clips, fp2 = _load_rows(data, "clips", split, revision)
-        plan = plan_lovr(videos, clips, task_ids, split, resolve, parse_long_video(long_video, aggregate), limit)
+        # The protocol's rules say whether the tasks rank the split or the whole release.
+        if protocol_spec.reads_release(task_ids):
+            videos, fp1 = _load_release_rows(data, "videos", revision)
+            clips, fp2 = _load_release_rows(data, "clips", revision)
+            rows_split = RELEASE_SPLIT
+        else:
+            videos, fp1 = _load_rows(data, "videos", split, revision)
+            clips, fp2 = _load_rows(data, "clips", split, revision)
+            rows_split = split
+        configs = list(dict.fromkeys(c for t in task_ids if (c := protocol_spec.tasks[t].rules.caption_queries)))
+        query_lists = _load_query_lists(data, configs, split, revision, spec.query_configs, protocol_spec.name)
+        plan = plan_lovr(
+            videos, clips, task_ids, rows_split, resolve, parse_long_video(long_video, aggregate), limit,
+            protocol=protocol_spec, query_lists=query_lists,
+        )
     else:
         triplets, fp1 = _load_rows(data, "triplets", split, revision)
         videos, fp2 = _load_rows(data, "videos", split, revision)
-        plan = plan_tfcovr(triplets, videos, split, resolve, limit)
+        plan = plan_tfcovr(triplets, videos, split, resolve, limit, protocol=protocol_spec)
     fingerprint = hashlib.sha256(f"{fp1}|{fp2}".encode()).hexdigest()[:16] if fp1 and fp2 else None
     version = asked_revision or commit or (_local_revision(data) if is_local(data) else None)
     return plan, {"repo": data, "revision": version, "commit": commit, "fingerprint": fingerprint}

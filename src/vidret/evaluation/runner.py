@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from vidret.benchmarks import LOVR, TF_COVR, get_benchmark
+from vidret.benchmarks import LOVR, TF_COVR, VIDRET_PROTOCOL, get_benchmark
 from vidret.evaluation.cache import EmbeddingCache
 from vidret.evaluation.composed_units import composed_units
 from vidret.evaluation.data_location import check_data_path
@@ -98,6 +98,8 @@ class EvalSettings:
             (other URLs, absolute paths); off by default (`vidret.video.containment`).
         http_timeout: seconds allowed per remote video (connect, each read, and in total);
             None = `vidret.video.source.DEFAULT_TIMEOUT_S`. Recorded.
+        protocol: "vidret" (ours, the default) or "official" (what the paper's code computes);
+            see `vidret.benchmarks`. Recorded as ``settings.protocol``.
     """
 
     benchmark: str
@@ -132,6 +134,7 @@ class EvalSettings:
     embeddings_pool: str | None = None
     allow_external_videos: bool = False
     http_timeout: float | None = None
+    protocol: str = VIDRET_PROTOCOL
 
     def stored_sides(self) -> dict[str, str]:
         """Side → SRC of `embeddings` (see `vidret.evaluation.stored.parse_embedding_specs`)."""
@@ -148,7 +151,7 @@ class EvalSettings:
         Raises:
             ValueError: naming the bad argument and what is accepted.
         """
-        get_benchmark(self.benchmark)
+        get_benchmark(self.benchmark).protocol(self.protocol)  # names the known protocols
         if not self.data:
             raise ValueError("--data is required: a built dataset folder or a Hub dataset repo id")
         check_data_path(self.data)  # a path that does not exist fails here, before any Hub request
@@ -394,6 +397,7 @@ def evaluate(
         limit=settings.limit,
         video_root=settings.video_root,
         allow_external=settings.allow_external_videos,
+        protocol=settings.protocol,
     )
     if "videos" in settings.model_sides():  # before loading a model: annotations only, no --video-root?
         check_videos_found(plan, settings.video_root, timeout=settings.http_timeout)
@@ -541,6 +545,7 @@ def _settings_record(
     else:
         out["text_max_length"] = _stored_setting(stored, "text_max_length", "texts")
     return {
+        "protocol": settings.protocol,
         **out,
         "fusion": fusion if plan.benchmark.benchmark == TF_COVR else None,
         "long_video": long_video.as_dict() if plan.benchmark.benchmark == LOVR and needs_videos else None,

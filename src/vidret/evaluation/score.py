@@ -1,4 +1,10 @@
-"""Scoring on the main process: segments → videos, fused composed queries, rankings, metrics."""
+"""Scoring on the main process: segments → videos, fused composed queries, rankings, metrics.
+
+How a task is ranked and scored follows its `TaskRules` (`vidret.benchmarks`): cut-offs come
+from the task's metric names, a gallery with one entry per annotation row is ranked by expanding
+each distinct entry into its copies, a query's own video is removed or pushed to the bottom, and
+the composed kernel runs the definition the rules name.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +14,6 @@ import numpy as np
 
 from vidret.evaluation.confidence import task_intervals
 from vidret.evaluation.tasks import Task, TaskPlan
-
-RETRIEVAL_K = (1, 5, 10, 50)
-COMPOSED_MAP_K = (5, 10, 25, 50)
-COMPOSED_RECALL_K = (1, 5, 10, 50)
 
 
 def build_visuals(
@@ -69,6 +71,61 @@ def _ref_embedding(ref: Any, texts: dict[str, np.ndarray], visuals: dict[str, np
     return None
 
 
+def expand_ranking(
+    ranked: list[str], copies: dict[str, int] | None, pushed: list[str], complete: bool, depth: int
+) -> list[str]:
+    """A ranking over distinct gallery ids turned into one over the gallery's entries.
+
+    Each id stands for `copies[id]` entries with the same embedding (so the same score): they
+    are ranked consecutively. The `pushed` ids (ranked after every other entry: the official
+    TF-CoVR "score − 100") follow when `ranked` is `complete` (every other rankable id is in it),
+    in their given order.
+
+    Args:
+        ranked: distinct ids, best first, the pushed ones left out.
+        copies: id → number of entries (None = one each).
+        pushed: ids to rank last (present in the gallery).
+        complete: `ranked` holds every rankable id except the pushed ones.
+        depth: entries to return at most.
+
+    Returns:
+        Up to `depth` entry ids, best first; an id repeats once per copy.
+    """
+    out: list[str] = []
+    for item in ranked + (pushed if complete else []):
+        out.extend([item] * (copies.get(item, 1) if copies else 1))
+        if len(out) >= depth:
+            break
+    return out[:depth]
+
+
+def _composed_rankings(task: Task, ok: list[int], queries: Any, gallery: Any, gallery_ids: list[str], depth: int) -> list[list[str]]:
+    """Top-`depth` entry ids per query of a composed task, by its own-video and gallery rules."""
+    import torch
+
+    from vidret.scoring import rank_from_embeddings
+
+    rankings: list[list[str]] = [[] for _ in task.queries]
+    if queries is None or gallery is None:
+        return rankings
+    # Pushed-down ids are kept out of the main ranking, then put back at its end.
+    held = task.exclude if task.exclude is not None else task.push_down
+    ranked = rank_from_embeddings(
+        torch.from_numpy(queries),
+        torch.from_numpy(gallery),
+        gallery_ids,
+        k=depth,
+        exclude=[held[i] for i in ok] if held else None,
+    )
+    copies = dict(zip(task.gallery_ids, task.gallery_copies)) if task.gallery_copies else None
+    present = set(gallery_ids)
+    for i, r in zip(ok, ranked):
+        pushed = [g for g in (task.push_down[i] if task.push_down else []) if g in present]
+        complete = len(r) < depth  # fewer than asked: every rankable id is there
+        rankings[i] = expand_ranking(list(r), copies, pushed, complete, depth)
+    return rankings
+
+
 def score_task(
     task: Task,
     texts: dict[str, np.ndarray],
@@ -97,7 +154,7 @@ def score_task(
     import torch
 
     from vidret.adapters.fusion import fuse, is_native
-    from vidret.scoring import composed_map, first_relevant_ranks, rank_from_embeddings, retrieval_metrics
+    from vidret.scoring import composed_map, first_relevant_ranks, retrieval_metrics
 
     gallery_pairs = [(gid, _ref_embedding(ref, texts, visuals)) for gid, ref in zip(task.gallery_ids, task.gallery)]
     gallery_ids = [gid for gid, e in gallery_pairs if e is not None]
@@ -129,24 +186,21 @@ def score_task(
         queries = np.stack(q_rows) if q_rows else None
 
     spec = task.spec
+    rules = spec.rules
     n = len(task.queries)
+    copies = dict(zip(task.gallery_ids, task.gallery_copies)) if task.gallery_copies else {}
+    # A gallery with one entry per annotation row counts every entry.
+    gallery_size = sum(copies.get(g, 1) for g in gallery_ids)
     if spec.query == "video+text":  # composed retrieval (TF-CoVR): mAP@K over the top K
-        rankings: list[list[str]] = [[] for _ in range(n)]
-        if queries is not None and gallery is not None:
-            ranked = rank_from_embeddings(
-                torch.from_numpy(queries),
-                torch.from_numpy(gallery),
-                gallery_ids,
-                k=max(COMPOSED_MAP_K + COMPOSED_RECALL_K),
-                exclude=[task.exclude[i] for i in ok] if task.exclude else None,
-            )
-            for i, r in zip(ok, ranked):
-                rankings[i] = list(r)
+        map_k, recall_k = spec.cutoffs("mAP"), spec.cutoffs("R")
+        rankings = _composed_rankings(task, ok, queries, gallery, gallery_ids, max(map_k + recall_k))
         result = composed_map(
             rankings,
             task.relevant,
-            k_values=COMPOSED_MAP_K,
-            recall_k_values=COMPOSED_RECALL_K,
+            k_values=map_k,
+            recall_k_values=recall_k,
+            protocol=rules.kernel,
+            designated_targets=task.designated if rules.recall == "designated" else None,
             per_query=True,
             intervals=True,
         )
@@ -163,7 +217,7 @@ def score_task(
                 ranks[i] = r
         result = retrieval_metrics(
             ranks=ranks,
-            k_values=RETRIEVAL_K,
+            k_values=spec.cutoffs("R"),
             gallery_size=max(1, len(gallery_ids)),
             per_query=True,
             intervals=True,
@@ -175,7 +229,7 @@ def score_task(
         "main_score": spec.main_score,
         "num_queries": n,
         "num_failed": len(failed_queries),
-        "gallery_size": len(gallery_ids),
+        "gallery_size": gallery_size,
         "failed_queries": failed_queries,
         **task_intervals(result, spec.metrics),
         "per_query": {"query_id": list(task.query_ids), **result["per_query"]},

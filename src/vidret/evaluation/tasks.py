@@ -8,26 +8,32 @@ A `TaskPlan` is plain data computed identically on every process:
   a segment of its full video is embedded once;
 - ``visuals``: a retrievable video or clip → the segment ids whose embeddings are aggregated;
 - ``tasks``: per task id, the queries and the gallery (each entry an `EmbeddingRef`), the relevant
-  gallery ids per query and the ids excluded from each query's ranking.
+  gallery ids per query and the ids kept out of (or pushed to the bottom of) each query's ranking.
 
-Task ids and metric names come from `vidret.benchmarks`.
+Task ids, metric names and the protocol's rules (`vidret.benchmarks.TaskRules`: which rows form the
+queries and the gallery, duplicated galleries, how a query's own video is handled, identical
+captions, theme queries, text normalisation) come from `vidret.benchmarks`; this module derives
+the tasks from those rules and never looks at a protocol's name.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from vidret.benchmarks import LOVR, TF_COVR, BenchmarkSpec, TaskSpec, get_benchmark
+from vidret.benchmarks import LOVR, TF_COVR, BenchmarkSpec, ProtocolSpec, TaskSpec, get_benchmark
 from vidret.evaluation.cache import text_item_id
+from vidret.evaluation.textnorm import get_normalizer
 
 logger = logging.getLogger(__name__)
 
 LOVR_VIDEO_COLUMNS = ("video_id", "video", "caption")
 LOVR_CLIP_COLUMNS = ("clip_id", "video_id", "start", "end", "caption", "video")
+LOVR_QUERY_COLUMNS = ("clip_id", "caption")
 TFCOVR_TRIPLET_COLUMNS = ("query_id", "query_video", "modification", "target_video")
 TFCOVR_VIDEO_COLUMNS = ("video_id", "video")
 
@@ -115,14 +121,19 @@ class Task:
     """One scored task.
 
     Attributes:
-        spec: the task's definition from `vidret.benchmarks`.
+        spec: the task's definition under the run's protocol (`spec.rules` say how it is scored).
         query_ids: dataset ids of the queries, in dataset order.
         queries: the embedding of each query.
-        gallery_ids: dataset ids of the gallery, deduplicated.
+        gallery_ids: dataset ids of the gallery, each once.
         gallery: the embedding of each gallery entry.
         relevant: per query, the gallery ids that count as hits (ids outside the gallery still count
-            in |G| for mAP).
+            in |G| for mAP; TF-CoVR: the target list as written, repeats included).
         exclude: per query, ids removed from its ranking (TF-CoVR: the query video), or None.
+        push_down: per query, ids ranked after every other entry instead of removed (the official
+            TF-CoVR score − 100), or None.
+        gallery_copies: per gallery id, how many entries it stands for in a gallery with one entry
+            per annotation row (ranked consecutively); None = each entry once.
+        designated: per query, its row's own target (TF-CoVR `target_video`), or None.
     """
 
     spec: TaskSpec
@@ -132,6 +143,9 @@ class Task:
     gallery: list[EmbeddingRef]
     relevant: list[list[str]]
     exclude: list[list[str]] | None = None
+    push_down: list[list[str]] | None = None
+    gallery_copies: list[int] | None = None
+    designated: list[str] | None = None
 
     @property
     def task_id(self) -> str:
@@ -144,8 +158,8 @@ class TaskPlan:
 
     Attributes:
         benchmark: the benchmark spec.
-        config: dataset configs read ("videos+clips", "triplets+videos").
-        split: dataset split.
+        config: dataset configs read ("videos+clips", "videos+clips+clip_queries", "triplets+videos").
+        split: dataset split (`vidret.benchmarks.RELEASE_SPLIT` when the tasks read every split).
         texts: text item id → text.
         segments: segments to embed, deduplicated, in a stable order.
         visuals: visual id → segment ids aggregated into it.
@@ -210,25 +224,114 @@ def _add_segment(
     return seg.item_id
 
 
-def _add_text(plan: TaskPlan, text: Any, what: str) -> str:
+def _add_text(plan: TaskPlan, text: Any, what: str, normalize: Callable[[str], str] | None = None) -> str:
+    """Register a text to embed (after `normalize`, when the protocol names one); its item id."""
+    if isinstance(text, str) and normalize is not None:
+        text = normalize(text)
     if not isinstance(text, str) or not text.strip():
-        raise ValueError(f"{what}: empty or missing text")
+        raise ValueError(f"{what}: empty or missing text" + (" after normalisation" if normalize else ""))
     tid = text_item_id(text)
     plan.texts.setdefault(tid, text)
     return tid
 
 
-def _same_text(item_ids: list[str], text_ids: list[str]) -> list[list[str]]:
-    """Per item, every item whose caption is the same text (itself included), in dataset order.
+def _relevant_captions(item_ids: list[str], text_ids: list[str], identical_relevant: bool) -> list[list[str]]:
+    """Per captioned item, the items a query about it may return: itself, and (when
+    `identical_relevant`) every item whose caption is the same text, in dataset order.
 
-    Identical captions embed identically, so they can't be told apart: a caption query is
-    answered by any item it captions, and a video/clip query by any copy of its caption (with
-    only its own copy relevant, the tie rule would rank an earlier copy first and count a miss).
+    Identical captions embed identically, so they can't be told apart: with only its own copy
+    relevant, the tie rule ranks an earlier copy first and counts a miss. The official LoVR code
+    counts it as a miss all the same; our protocol counts any copy.
     """
+    if not identical_relevant:
+        return [[item_id] for item_id in item_ids]
     groups: dict[str, list[str]] = {}
     for item_id, text_id in zip(item_ids, text_ids):
         groups.setdefault(text_id, []).append(item_id)
     return [groups[text_id] for text_id in text_ids]
+
+
+def _caption_task(spec: TaskSpec, items: list[str], captions: list[tuple[str, str]]) -> Task:
+    """A text↔visual task: caption queries against `items` (text → video/clip) or the reverse.
+
+    Args:
+        spec: the task (its `query` says the direction; its rules the relevance).
+        items: ids of every video/clip of the rows read (the visual gallery, in dataset order).
+        captions: (item id, text id) of the captions that are queries (text → visual) or the
+            gallery (visual → text), one per item; the visual queries are their items.
+    """
+    caption_items = [item for item, _ in captions]
+    relevant = _relevant_captions(caption_items, [t for _, t in captions], spec.rules.identical_texts_relevant)
+    texts = [EmbeddingRef("text", text=t) for _, t in captions]
+    if spec.query == "text":
+        return Task(spec, caption_items, texts, list(items), [EmbeddingRef("visual", visual=i) for i in items], relevant)
+    visuals = [EmbeddingRef("visual", visual=i) for i in caption_items]
+    return Task(spec, list(caption_items), visuals, list(caption_items), texts, relevant)
+
+
+def _theme_task(plan: TaskPlan, spec: TaskSpec, clips: list[dict[str, Any]], clip_ids: list[str], where: str) -> Task:
+    """theme2c / c2theme: themes against clips.
+
+    ``themes == "distinct"``: one theme query per distinct theme text, relevant = every clip of it
+    (every clip must have a theme). ``"per_clip"``: one theme entry per themed clip (id
+    ``theme:<clip id>``), relevant = that clip only; clips without a theme are left out.
+    """
+    themes = [c.get("theme") for c in clips]
+    has_theme = [isinstance(t, str) and bool(t.strip()) for t in themes]
+    clip_refs = [EmbeddingRef("visual", visual=cid) for cid in clip_ids]
+    if spec.rules.themes == "per_clip":
+        themed = [(cid, t) for cid, t, ok in zip(clip_ids, themes, has_theme) if ok]
+        if not themed:
+            raise ValueError(f"task {spec.task_id!r} needs a theme on at least one clip of {where}")
+        entry_ids = [f"theme:{cid}" for cid, _ in themed]
+        refs = [EmbeddingRef("text", text=_add_text(plan, t, "theme")) for _, t in themed]
+        if spec.query == "theme":
+            return Task(spec, entry_ids, refs, list(clip_ids), clip_refs, [[cid] for cid, _ in themed])
+        themed_refs = [EmbeddingRef("visual", visual=cid) for cid, _ in themed]
+        return Task(spec, [cid for cid, _ in themed], themed_refs, entry_ids, refs, [[e] for e in entry_ids])
+    if not all(has_theme):
+        raise ValueError(f"task {spec.task_id!r} needs a theme on every clip of {where}")
+    distinct = list(dict.fromkeys(themes))
+    theme_refs = [EmbeddingRef("text", text=_add_text(plan, t, "theme")) for t in distinct]
+    theme_ids = [f"theme:{t}" for t in distinct]
+    if spec.query == "theme":
+        clips_of: dict[str, list[str]] = {}
+        for cid, th in zip(clip_ids, themes):  # one pass: a scan per theme is O(themes x clips)
+            clips_of.setdefault(th, []).append(cid)
+        return Task(spec, theme_ids, theme_refs, list(clip_ids), clip_refs, [clips_of[t] for t in distinct])
+    return Task(spec, list(clip_ids), clip_refs, theme_ids, theme_refs, [[f"theme:{th}"] for th in themes])
+
+
+def _clip_query_captions(
+    plan: TaskPlan, benchmark: BenchmarkSpec, config: str, query_lists: Mapping[str, list[dict[str, Any]]], clip_ids: list[str],
+    split: str, limited: bool,
+) -> list[tuple[str, str]]:
+    """(clip id, text id) of the caption queries in config `config` (LoVR official: clip_queries).
+
+    Raises:
+        ValueError: the config was not loaded (the raw file to add is named), a column is missing,
+            a clip is listed twice, or a listed clip is not a clip of the rows read.
+    """
+    if config not in query_lists:
+        source = benchmark.query_configs.get(config, config)
+        raise ValueError(
+            f"this protocol ranks the caption queries of config {config!r}, which the dataset does not have; "
+            f"add {source} of the official release to the raw folder and rebuild"
+        )
+    rows = query_lists[config]
+    where = f"{benchmark.title.split(':')[0]} {config}/{split}"
+    _require_columns(rows, LOVR_QUERY_COLUMNS, where)
+    known = set(clip_ids)
+    if limited:
+        rows = [r for r in rows if str(r["clip_id"]) in known]
+    _check_unique([str(r["clip_id"]) for r in rows], f"{where}: clip_id")
+    captions = []
+    for i, row in enumerate(rows):
+        cid = str(row["clip_id"])
+        if cid not in known:
+            raise ValueError(f"{where} row {i}: clip {cid!r} is not a clip of the dataset")
+        captions.append((cid, _add_text(plan, row["caption"], f"{where} row {i} caption")))
+    return captions
 
 
 def _windows(duration: float, window_s: float) -> list[tuple[float, float]]:
@@ -257,26 +360,35 @@ def plan_lovr(
     resolve: Callable[[str], str] = str,
     long_video: LongVideo = LongVideo(),
     limit: int | None = None,
+    protocol: ProtocolSpec | None = None,
+    query_lists: Mapping[str, list[dict[str, Any]]] | None = None,
 ) -> TaskPlan:
     """Derive the LoVR tasks from the rows of the `videos` and `clips` configs.
 
     Args:
-        videos: rows of the `videos` config (video_id, video, duration, caption, theme, ...).
+        videos: rows of the `videos` config (video_id, video, duration, caption, theme, ...): the
+            split's, or the whole release's when the protocol's rules read it.
         clips: rows of the `clips` config (clip_id, video_id, slice_num, start, end, caption, video, ...).
         task_ids: tasks to build (t2v, v2t, t2c, c2t, theme2c, c2theme).
         split: split name (recorded).
         resolve: maps a row's video reference to a decodable source (path/URL).
         long_video: how full videos are segmented and aggregated.
-        limit: keep only the first `limit` videos of the split and their clips.
+        limit: keep only the first `limit` videos and their clips (and caption queries).
+        protocol: the protocol whose rules form the tasks; None = vidret's.
+        query_lists: rows of the caption-query configs the rules name (LoVR official:
+            ``{"clip_queries": [...]}``, columns clip_id, caption).
 
     Returns:
         The plan.
 
     Raises:
         ValueError: on missing columns, duplicate ids, empty captions, a clip of an unknown video,
-            a video without clips (clips mode), or theme tasks on data without themes.
+            a video without clips (clips mode), theme tasks on data without themes, or a caption
+            query config the rules need and the dataset lacks (the raw file to add is named).
     """
     spec = get_benchmark(LOVR)
+    protocol = protocol or spec.protocol()
+    query_lists = query_lists or {}
     _require_columns(videos, LOVR_VIDEO_COLUMNS, f"LoVR videos/{split}")
     _require_columns(clips, LOVR_CLIP_COLUMNS, f"LoVR clips/{split}")
     if limit is not None:
@@ -290,21 +402,23 @@ def plan_lovr(
     for i, c in enumerate(clips):
         if str(c["video_id"]) not in keep:
             raise ValueError(f"LoVR clips/{split} row {i}: clip {c['clip_id']!r} names unknown video {c['video_id']!r}")
-
-    plan = TaskPlan(spec, "videos+clips", split, tables={"videos": videos, "clips": clips})
+    task_specs = [protocol.tasks[t] for t in task_ids]
+    query_configs = list(dict.fromkeys(t.rules.caption_queries for t in task_specs if t.rules.caption_queries))
+    config = "+".join(["videos", "clips", *query_configs])
+    plan = TaskPlan(spec, config, split, tables={"videos": videos, "clips": clips})
     seen: dict[str, Segment] = {}
     clip_seg: dict[str, str] = {}
     by_video: dict[str, list[dict[str, Any]]] = {v: [] for v in video_ids}
     for c in sorted(clips, key=lambda c: (str(c["video_id"]), c["start"] is None, float(c["start"] or 0.0))):
         by_video[str(c["video_id"])].append(c)
-    need_clips = any(spec.tasks[t].config == "clips" for t in task_ids) or long_video.segments == "clips"
+    need_clips = any(t.config == "clips" for t in task_specs) or long_video.segments == "clips"
     if need_clips:
         for c in clips:
             cid = str(c["clip_id"])
             source, start, end = _clip_source(c, resolve)
             clip_seg[cid] = _add_segment(plan, seen, str(c["video_id"]), cid, "clip", source, start, end)
             plan.visuals[cid] = [clip_seg[cid]]
-    need_videos = any(spec.tasks[t].config == "videos" for t in task_ids)
+    need_videos = any(t.config == "videos" for t in task_specs)
     if need_videos:
         for i, v in enumerate(videos):
             vid = str(v["video_id"])
@@ -325,37 +439,27 @@ def plan_lovr(
                     for a, b in _windows(float(duration), long_video.window_s or 0)
                 ]
 
-    for task_id in task_ids:
-        task_spec = spec.tasks[task_id]
-        if task_id in ("t2v", "v2t"):
-            caps = [_add_text(plan, v["caption"], f"LoVR videos/{split} row {i} caption") for i, v in enumerate(videos)]
-            texts = [EmbeddingRef("text", text=t) for t in caps]
-            vis = [EmbeddingRef("visual", visual=vid) for vid in video_ids]
-            q, g = (texts, vis) if task_id == "t2v" else (vis, texts)
-            plan.tasks.append(Task(task_spec, list(video_ids), q, list(video_ids), g, _same_text(video_ids, caps)))
-        elif task_id in ("t2c", "c2t"):
-            caps = [_add_text(plan, c["caption"], f"LoVR clips/{split} row {i} caption") for i, c in enumerate(clips)]
-            texts = [EmbeddingRef("text", text=t) for t in caps]
-            vis = [EmbeddingRef("visual", visual=cid) for cid in clip_ids]
-            q, g = (texts, vis) if task_id == "t2c" else (vis, texts)
-            plan.tasks.append(Task(task_spec, list(clip_ids), q, list(clip_ids), g, _same_text(clip_ids, caps)))
-        else:  # theme2c / c2theme
-            themes = [c.get("theme") for c in clips]
-            if not all(isinstance(t, str) and t.strip() for t in themes):
-                raise ValueError(f"task {task_id!r} needs a theme on every clip of LoVR clips/{split}")
-            distinct = list(dict.fromkeys(themes))
-            theme_refs = [EmbeddingRef("text", text=_add_text(plan, t, "theme")) for t in distinct]
-            theme_ids = [f"theme:{t}" for t in distinct]
-            clip_refs = [EmbeddingRef("visual", visual=cid) for cid in clip_ids]
-            if task_id == "theme2c":
-                clips_of: dict[str, list[str]] = {}
-                for cid, th in zip(clip_ids, themes):  # one pass: a scan per theme is O(themes x clips)
-                    clips_of.setdefault(th, []).append(cid)
-                rel = [clips_of[t] for t in distinct]
-                plan.tasks.append(Task(task_spec, theme_ids, theme_refs, list(clip_ids), clip_refs, rel))
-            else:
-                rel = [[f"theme:{th}"] for th in themes]
-                plan.tasks.append(Task(task_spec, list(clip_ids), clip_refs, theme_ids, theme_refs, rel))
+    for task_spec in task_specs:
+        rules = task_spec.rules
+        if "theme" in (task_spec.query, task_spec.gallery):
+            plan.tasks.append(_theme_task(plan, task_spec, clips, clip_ids, f"LoVR clips/{split}"))
+        elif task_spec.config == "videos":
+            captions = [
+                (vid, _add_text(plan, v["caption"], f"LoVR videos/{split} row {i} caption"))
+                for i, (vid, v) in enumerate(zip(video_ids, videos))
+            ]
+            plan.tasks.append(_caption_task(task_spec, video_ids, captions))
+        elif rules.caption_queries:
+            captions = _clip_query_captions(
+                plan, spec, rules.caption_queries, query_lists, clip_ids, split, limited=limit is not None
+            )
+            plan.tasks.append(_caption_task(task_spec, clip_ids, captions))
+        else:
+            captions = [
+                (cid, _add_text(plan, c["caption"], f"LoVR clips/{split} row {i} caption"))
+                for i, (cid, c) in enumerate(zip(clip_ids, clips))
+            ]
+            plan.tasks.append(_caption_task(task_spec, clip_ids, captions))
     return plan
 
 
@@ -381,12 +485,16 @@ def plan_tfcovr(
     split: str,
     resolve: Callable[[str], str] = str,
     limit: int | None = None,
+    protocol: ProtocolSpec | None = None,
 ) -> TaskPlan:
     """Derive the TF-CoVR composed retrieval task from the `triplets` and `videos` configs.
 
-    The gallery is the distinct `target_video` values of the split's triplets (deduplicated, in
-    first-appearance order); each query's relevant set is `target_videos` (or its `target_video`
-    when the list is empty), and the query video is excluded from its own ranking.
+    The gallery is the distinct `target_video` values of the split's triplets (in first-appearance
+    order); under ``gallery == "per_row"`` rules each stands for as many entries as rows name it
+    (`Task.gallery_copies`). Each query's relevant ids are `target_videos` as written (or its
+    `target_video` when the list is empty), its designated target its `target_video`, and its own
+    video is excluded from its ranking or pushed to the bottom (``own_video``). Modification
+    texts go through the rules' text normalisation.
 
     Args:
         triplets: rows of the `triplets` config.
@@ -394,6 +502,7 @@ def plan_tfcovr(
         split: split name.
         resolve: maps a row's video reference to a decodable source.
         limit: keep only the first `limit` triplets (the gallery shrinks to their targets).
+        protocol: the protocol whose rules form the task; None = vidret's.
 
     Returns:
         The plan.
@@ -403,6 +512,9 @@ def plan_tfcovr(
             query/target video absent from the `videos` config.
     """
     spec = get_benchmark(TF_COVR)
+    task_spec = (protocol or spec.protocol()).tasks["cvr"]
+    rules = task_spec.rules
+    normalize = get_normalizer(rules.text_normalization)
     _require_columns(triplets, TFCOVR_TRIPLET_COLUMNS, f"TF-CoVR triplets/{split}")
     _require_columns(videos, TFCOVR_VIDEO_COLUMNS, f"TF-CoVR videos/{split}")
     if limit is not None:
@@ -423,20 +535,36 @@ def plan_tfcovr(
 
     queries: list[EmbeddingRef] = []
     relevant: list[list[str]] = []
-    exclude: list[list[str]] = []
-    gallery_ids: list[str] = []
+    own: list[list[str]] = []
+    designated: list[str] = []
+    row_targets: list[str] = []
     for i, t in enumerate(triplets):
         where = f"TF-CoVR triplets/{split} row {i}"
         qv = visual(str(t["query_video"]), where)
-        text = _add_text(plan, t["modification"], f"{where} modification")
+        text = _add_text(plan, t["modification"], f"{where} modification", normalize)
         queries.append(EmbeddingRef("composed", text=text, visual=qv))
-        targets = _as_id_list(t.get("target_videos"), where) or [str(t["target_video"])]
-        relevant.append(list(dict.fromkeys(targets)))
-        exclude.append([qv])
-        gallery_ids.append(visual(str(t["target_video"]), where))
-    gallery_ids = list(dict.fromkeys(gallery_ids))
+        target = visual(str(t["target_video"]), where)
+        relevant.append(_as_id_list(t.get("target_videos"), where) or [target])
+        own.append([qv])
+        designated.append(target)
+        row_targets.append(target)
+    copies = Counter(row_targets)
+    gallery_ids = list(copies)  # distinct, in first-appearance order
     gallery = [EmbeddingRef("visual", visual=g) for g in gallery_ids]
-    plan.tasks.append(Task(spec.tasks["cvr"], query_ids, queries, gallery_ids, gallery, relevant, exclude))
+    plan.tasks.append(
+        Task(
+            task_spec,
+            query_ids,
+            queries,
+            gallery_ids,
+            gallery,
+            relevant,
+            exclude=own if rules.own_video == "exclude" else None,
+            push_down=own if rules.own_video == "push_down" else None,
+            gallery_copies=[copies[g] for g in gallery_ids] if rules.gallery == "per_row" else None,
+            designated=designated,
+        )
+    )
     return plan
 
 

@@ -27,7 +27,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from vidret.benchmarks import BENCHMARKS
+from vidret.benchmarks import BENCHMARKS, VIDRET_PROTOCOL, ProtocolSpec
 from vidret.terminal import printable
 
 SCHEMA_PATH = Path(__file__).with_name("results.schema.json")
@@ -162,14 +162,17 @@ def _check_created_at(results: dict[str, Any]) -> list[Problem]:
     return []
 
 
-def _check_metric_value(path: str, name: str, value: Any, gallery_size: Any) -> list[Problem]:
+def _check_metric_value(path: str, name: str, value: Any, gallery_size: Any, bounded: bool = True) -> list[Problem]:
     if not isinstance(value, (int, float)) or isinstance(value, bool):
         return []  # the schema already reports non-numbers
     if not math.isfinite(value):
         return [Problem(path, f"{value} is not a finite number")]
     if _PERCENT_METRIC.match(name):
-        if not 0 <= value <= 100:
+        # The official TF-CoVR numbers count repeated gallery hits and may pass 100 (not bounded).
+        if bounded and not 0 <= value <= 100:
             return [Problem(path, f"{value} is outside [0, 100] ({name} is a percentage)")]
+        if value < 0:
+            return [Problem(path, f"{value} is negative ({name} is a percentage)")]
     elif name in _RANK_METRICS:
         if value < 1:
             return [Problem(path, f"{value} is below 1 ({name} is a 1-based rank)")]
@@ -208,7 +211,7 @@ def _protocol(results: dict[str, Any]) -> str:
     """The protocol the record declares (`settings.protocol`); records without one mean "vidret"."""
     settings = results.get("settings")
     protocol = settings.get("protocol") if isinstance(settings, dict) else None
-    return protocol if isinstance(protocol, str) else "vidret"
+    return protocol if isinstance(protocol, str) else VIDRET_PROTOCOL
 
 
 def _number(value: Any) -> bool:
@@ -302,8 +305,14 @@ def _run_median(runs: list[tuple[int, int]]) -> float:
     return at((n - 1) // 2) if n % 2 else (at(n // 2 - 1) + at(n // 2)) / 2
 
 
-def _check_recall_counts(base: str, task: dict[str, Any], protocol: str) -> list[Problem]:
-    """R@K against the query counts; MdR/MnR against what the R@K values allow; mAP@K <= R@K."""
+def _check_recall_counts(base: str, task: dict[str, Any], protocol: ProtocolSpec) -> list[Problem]:
+    """R@K against the query counts; MdR/MnR against what the R@K values allow; mAP@K <= R@K.
+
+    Only for protocols whose percentages are shares of queries with each gallery item ranked once
+    (`ProtocolSpec.bounded`): the official TF-CoVR R@K counts every copy of a repeated target.
+    """
+    if not protocol.bounded:
+        return []
     metrics = task.get("metrics") if isinstance(task.get("metrics"), dict) else {}
     n, failed, gallery = task.get("num_queries"), task.get("num_failed"), task.get("gallery_size")
     if not (isinstance(n, int) and n >= 1 and isinstance(failed, int) and 0 <= failed <= n):
@@ -311,9 +320,8 @@ def _check_recall_counts(base: str, task: dict[str, Any], protocol: str) -> list
     hits, problems = _recall_hits(base, metrics, n, failed)
     if problems or not hits or not isinstance(gallery, int):
         return problems
-    # Nothing ranks below the gallery's last item: every R@K with K >= gallery_size is the same
-    # (vidret protocol: the official TF-CoVR gallery repeats videos, so it can rank more items).
-    capped = sorted(k for k in hits if k >= gallery >= 1) if protocol == "vidret" else []
+    # Nothing ranks below the gallery's last item: every R@K with K >= gallery_size is the same.
+    capped = sorted(k for k in hits if k >= gallery >= 1)
     for k in capped[1:]:
         if hits[k][0] > hits[capped[0]][1] or hits[k][1] < hits[capped[0]][0]:
             problems.append(
@@ -342,25 +350,25 @@ def _check_recall_counts(base: str, task: dict[str, Any], protocol: str) -> list
                     f"those put the {what} rank between {low:g} and {high:g}",
                 )
             )
-    if protocol == "vidret":
-        # AP@K <= 1 and is 0 for a query without a target in its top K, which R@K counts as a miss.
-        for k in hits:
-            ap, recall = metrics.get(f"mAP@{k}"), metrics.get(f"R@{k}")
-            if _number(ap) and _number(recall) and ap > recall + _ROUNDING:
-                problems.append(
-                    Problem(
-                        f"{base}.metrics.mAP@{k}",
-                        f"{ap} exceeds R@{k} = {recall}: a query scores AP@{k} > 0 only with a target in its top {k}",
-                    )
+    # AP@K <= 1 and is 0 for a query without a target in its top K, which R@K counts as a miss.
+    for k in hits:
+        ap, recall = metrics.get(f"mAP@{k}"), metrics.get(f"R@{k}")
+        if _number(ap) and _number(recall) and ap > recall + _ROUNDING:
+            problems.append(
+                Problem(
+                    f"{base}.metrics.mAP@{k}",
+                    f"{ap} exceeds R@{k} = {recall}: a query scores AP@{k} > 0 only with a target in its top {k}",
                 )
+            )
     return problems
 
 
-def _check_task(benchmark: str, task_id: str, task: dict[str, Any], protocol: str = "vidret") -> list[Problem]:
-    spec = BENCHMARKS[benchmark].tasks.get(task_id)
+def _check_task(benchmark: str, task_id: str, task: dict[str, Any], protocol: ProtocolSpec | None = None) -> list[Problem]:
+    protocol = protocol or BENCHMARKS[benchmark].protocol()
+    spec = protocol.tasks.get(task_id)  # each protocol declares its own metrics per task
     base = f"tasks.{task_id}"
     if spec is None:
-        known = ", ".join(BENCHMARKS[benchmark].tasks)
+        known = ", ".join(protocol.tasks)
         return [Problem(base, f"unknown task for benchmark {benchmark!r}; known tasks: {known}")]
     problems: list[Problem] = []
     metrics = task.get("metrics") if isinstance(task.get("metrics"), dict) else {}
@@ -369,7 +377,7 @@ def _check_task(benchmark: str, task_id: str, task: dict[str, Any], protocol: st
             problems.append(Problem(f"{base}.metrics.{name}", f"missing; task {task_id!r} reports {list(spec.metrics)}"))
     gallery_size = task.get("gallery_size")
     for name, value in metrics.items():
-        problems += _check_metric_value(f"{base}.metrics.{name}", name, value, gallery_size)
+        problems += _check_metric_value(f"{base}.metrics.{name}", name, value, gallery_size, protocol.bounded)
 
     # Recall@K counts hits within the top K, so it cannot drop as K grows.
     recalls = sorted(
@@ -497,14 +505,16 @@ def _check_consistency(results: dict[str, Any], require_all_tasks: bool) -> list
     problems: list[Problem] = []
     benchmark = results.get("benchmark")
     tasks = results.get("tasks") if isinstance(results.get("tasks"), dict) else {}
-    if benchmark in BENCHMARKS:
+    # Records without a protocol are ours; an unknown one is the schema's to report.
+    if benchmark in BENCHMARKS and _protocol(results) in BENCHMARKS[benchmark].protocols:
+        protocol = BENCHMARKS[benchmark].protocol(_protocol(results))
         if require_all_tasks:
             for task_id in BENCHMARKS[benchmark].default_tasks():
                 if task_id not in tasks:
                     problems.append(Problem(f"tasks.{task_id}", f"missing; benchmark {benchmark!r} scores it by default"))
         for task_id, task in tasks.items():
             if isinstance(task, dict):
-                problems += _check_task(benchmark, task_id, task, _protocol(results))
+                problems += _check_task(benchmark, task_id, task, protocol)
 
     num_failed, failures = results.get("num_failed"), results.get("failures")
     if isinstance(num_failed, int) and isinstance(failures, list) and num_failed != len(failures):
@@ -636,7 +646,7 @@ def summarize(results: dict[str, Any]) -> str:
         results: valid results (see `validate_results`).
 
     Returns:
-        e.g. "lovr/test openai/clip@abc123 [clip, 8 frames] t2v R@1=42.10 ... (0 failed)".
+        e.g. "lovr/test [vidret protocol] openai/clip@abc123 [clip, 8 frames] t2v R@1=42.10 ... (0 failed)".
     """
     model = results["model"]
     revision = f"@{model['revision']}" if model.get("revision") else ""
@@ -646,8 +656,9 @@ def summarize(results: dict[str, Any]) -> str:
         for task_id, task in results["tasks"].items()
     )
     flags = " RANDOM-WEIGHTS" if model.get("random_weights") else ""
+    protocol = _protocol(results)
     # Every part but the numbers comes from the file: escape control characters.
     return printable(
-        f"{results['benchmark']}/{results['split']} {model['id']}{revision} "
+        f"{results['benchmark']}/{results['split']} [{protocol} protocol] {model['id']}{revision} "
         f"[{model['adapter']}, {settings['frames']} frames]{flags} {scores} ({results['num_failed']} failed)"
     )

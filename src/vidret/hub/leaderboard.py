@@ -1,4 +1,4 @@
-"""Leaderboard: results files → one table per benchmark → a static site (and the Space's table).
+"""Leaderboard: results files → one table per benchmark and protocol → a static site (and the Space's table).
 
 `build_table` is the one place that turns results into rows and columns; the static site
 (`build_site`, behind `vidret leaderboard`) and the Hub Space (`spaces/leaderboard/app.py`) both
@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from vidret.benchmarks import BENCHMARKS, get_benchmark
+from vidret.benchmarks import BENCHMARKS, VIDRET_PROTOCOL, get_benchmark
 from vidret.evaluation.validation import ResultsValidationError, parse_created_at, validate_file
 
 logger = logging.getLogger(__name__)
@@ -121,6 +121,8 @@ class LeaderboardTable:
         reference_revision: the most common dataset revision among the rows.
         sort_key: "<first task>/<its headline>", the order of `rows`.
         alpha: significance level of the "tied with the best" test.
+        protocol: the protocol every run was scored with ("vidret" or "official").
+        page: file name stem of the table's page and plots ("lovr", "lovr_official").
     """
 
     benchmark: str
@@ -131,6 +133,11 @@ class LeaderboardTable:
     reference_revision: str | None = None
     sort_key: str | None = None
     alpha: float = TIE_ALPHA
+    protocol: str = VIDRET_PROTOCOL
+    page: str = ""
+
+    def __post_init__(self) -> None:
+        self.page = self.page or self.benchmark
 
     def leader(self) -> tuple[dict[str, Any], TaskEntry, TaskBoard] | None:
         """(run row, entry, board) of the best non-check run of the first task, or None."""
@@ -192,6 +199,10 @@ def _settings_text(results: dict[str, Any]) -> str:
         parts.append(f"fusion {settings['fusion']}")
     if settings.get("pooling"):
         parts.append(f"pooling {settings['pooling']}")
+    if settings.get("fps") is not None:
+        parts.append(f"{settings['fps']:g} fps" + (f" (max {settings['max_frames']})" if settings.get("max_frames") else ""))
+    if settings.get("frame_stride") is not None:
+        parts.append(f"every {settings['frame_stride']} frames" + (f" (max {settings['max_frames']})" if settings.get("max_frames") else ""))
     if settings.get("decode_mode", "exact") != "exact":
         parts.append(f"{settings['decode_mode']} decoding")
     if settings.get("dtype", "float32") != "float32":
@@ -309,10 +320,13 @@ def _rank_board(board: TaskBoard, kept: list[dict[str, Any]], rows: list[dict[st
             entry.tied = result.p_value >= alpha
 
 
-def build_table(results_list: list[dict[str, Any]], benchmark: str, *, alpha: float = TIE_ALPHA) -> LeaderboardTable:
-    """The leaderboard table of one benchmark: one board per task, and the runs behind them.
+def build_table(
+    results_list: list[dict[str, Any]], benchmark: str, protocol: str | None = None, *, alpha: float = TIE_ALPHA
+) -> LeaderboardTable:
+    """The leaderboard table of one benchmark under one protocol: one board per task, and the runs behind them.
 
-    Results of other benchmarks are ignored. When the same model, revision, split, dataset revision
+    Results of other benchmarks, and of another protocol (`settings.protocol`; absent = "vidret"),
+    are ignored: scores of different protocols are never ranked together. When the same model, revision, split, dataset revision
     and settings (all but batch size, workers and strictness) appear more than once, only the most
     recent run (by `created_at`) is kept. A run on a subset (`settings.limit`), a random-weight
     model and a dataset revision other than the most common one are flagged. The oracle is a check
@@ -326,18 +340,22 @@ def build_table(results_list: list[dict[str, Any]], benchmark: str, *, alpha: fl
     Args:
         results_list: valid results (see `collect_results`).
         benchmark: benchmark name (any spelling `vidret.benchmarks.get_benchmark` accepts).
+        protocol: "vidret" (None) or "official".
         alpha: significance level of the tie test.
 
     Returns:
         The table.
 
     Raises:
-        ValueError: for an unknown benchmark.
+        ValueError: for an unknown benchmark or protocol.
     """
     spec = get_benchmark(benchmark)
+    scored_with = spec.protocol(protocol)
     latest: dict[tuple, dict[str, Any]] = {}
     for results in results_list:
         if results.get("benchmark") != spec.benchmark:
+            continue
+        if results["settings"].get("protocol", VIDRET_PROTOCOL) != scored_with.name:
             continue
         key = _identity(results)
         if key not in latest or parse_created_at(results["created_at"]) > parse_created_at(latest[key]["created_at"]):
@@ -345,7 +363,7 @@ def build_table(results_list: list[dict[str, Any]], benchmark: str, *, alpha: fl
     kept = list(latest.values())
 
     tasks = {}
-    for task_id, task in spec.tasks.items():
+    for task_id, task in scored_with.tasks.items():  # each protocol declares its own metrics
         if any(task_id in results["tasks"] for results in kept):
             tasks[task_id] = (task.main_score, *(m for m in task.metrics if m != task.main_score))
     revisions = Counter(results["dataset"].get("revision") for results in kept)
@@ -384,7 +402,7 @@ def build_table(results_list: list[dict[str, Any]], benchmark: str, *, alpha: fl
     sort_key = None
     if tasks:
         first = next(iter(tasks))
-        sort_key = f"{first}/{spec.tasks[first].main_score}"
+        sort_key = f"{first}/{scored_with.tasks[first].main_score}"
         order = sorted(
             range(len(rows)),
             key=lambda i: (rows[i]["check"], *_order_key(rows[i][sort_key], sort_key.split("/")[1] not in LOWER_IS_BETTER, rows[i]["model"])),
@@ -393,11 +411,15 @@ def build_table(results_list: list[dict[str, Any]], benchmark: str, *, alpha: fl
 
     boards = []
     for task_id, metrics in tasks.items():
-        board = TaskBoard(task_id, spec.tasks[task_id].name, metrics[0], metrics)
+        board = TaskBoard(task_id, scored_with.tasks[task_id].name, metrics[0], metrics)
         board.entries = [e for run, results in enumerate(kept) if (e := _entry(results, task_id, metrics, run))]
         _rank_board(board, kept, rows, alpha)
         boards.append(board)
-    return LeaderboardTable(spec.benchmark, spec.title, rows, tasks, boards, reference, sort_key, alpha)
+    title = spec.title if not scored_with.hub_suffix else f"{spec.title} ({scored_with.name} protocol)"
+    page = spec.benchmark + scored_with.hub_suffix
+    return LeaderboardTable(
+        spec.benchmark, title, rows, tasks, boards, reference, sort_key, alpha, scored_with.name, page
+    )
 
 
 def _interval_text(entry: TaskEntry, metric: str) -> str:
@@ -491,7 +513,7 @@ def plot_table(table: LeaderboardTable, out_dir: str | Path) -> list[tuple[Path,
                 ax.bar([x + i * width for x in range(len(ks))], values, width, label=_row_label(row))
             ax.set_xticks([x + width * (len(rows) - 1) / 2 for x in range(len(ks))], [f"mAP@{k}" for k in ks])
             ax.set_ylabel("mAP@K (%)")
-            name, caption = f"{table.benchmark}_{task_id}_map.png", f"{task_id}: mAP@K ({shown})"
+            name, caption = f"{table.page}_{task_id}_map.png", f"{task_id}: mAP@K ({shown})"
         else:
             recall_metrics = [m for m in metrics if m.startswith("R@")]
             ks = [int(m.split("@")[1]) for m in recall_metrics]
@@ -501,9 +523,11 @@ def plot_table(table: LeaderboardTable, out_dir: str | Path) -> list[tuple[Path,
             ax.set_xticks(ks, [str(k) for k in ks])
             ax.set_xlabel("K")
             ax.set_ylabel("Recall@K (%)")
-            name, caption = f"{table.benchmark}_{task_id}_recall.png", f"{task_id}: Recall@K ({shown})"
-        ax.set_ylim(-2, 104)  # a little room so scores of 0 and 100 stay visible
-        ax.set_title(f"{table.benchmark} {task_id}")
+            name, caption = f"{table.page}_{task_id}_recall.png", f"{task_id}: Recall@K ({shown})"
+        # A little room so scores of 0 and 100 stay visible (official TF-CoVR scores may pass 100).
+        top = max([100.0] + [v for row in rows for m in metrics if isinstance(v := row.get(f"{task_id}/{m}"), (int, float))])
+        ax.set_ylim(-2, top * 1.04)
+        ax.set_title(f"{table.page} {task_id}")
         ax.grid(alpha=0.3)
         fig.legend(loc="outside right upper", fontsize="small")  # beside the axes: never over a bar at 100
         path = out_dir / name
@@ -650,7 +674,7 @@ def render_board_html(table: LeaderboardTable, board: TaskBoard) -> str:
         klass = f' class="{" ".join(classes)}"' if classes else ""
         body.append(f"<tr{klass}>{''.join(cells)}</tr>")
     return (
-        f'<table class="leaderboard" id="leaderboard-{esc(table.benchmark)}-{esc(board.task_id)}" data-task="{esc(board.task_id)}">'
+        f'<table class="leaderboard" id="leaderboard-{esc(table.page)}-{esc(board.task_id)}" data-task="{esc(board.task_id)}">'
         f"<thead><tr>{''.join(head)}</tr></thead>\n<tbody>\n" + "\n".join(body) + "\n</tbody></table>"
     )
 
@@ -681,15 +705,25 @@ def render_runs_html(table: LeaderboardTable) -> str:
             cells.append(_td(value, esc(text), number=column.kind == "number"))
         body.append(f"<tr>{''.join(cells)}</tr>")
     return (
-        f'<table class="leaderboard runs" id="runs-{esc(table.benchmark)}"><thead><tr>{head}</tr></thead>\n<tbody>\n'
+        f'<table class="leaderboard runs" id="runs-{esc(table.page)}"><thead><tr>{head}</tr></thead>\n<tbody>\n'
         + "\n".join(body)
         + "\n</tbody></table>"
     )
 
 
-def _nav(benchmarks: list[str]) -> str:
+def _page_label(page: str) -> str:
+    """Navigation label of a page: the benchmark's short title, plus the protocol when not ours."""
+    for spec in BENCHMARKS.values():
+        for protocol in spec.protocols.values():
+            if page == spec.benchmark + protocol.hub_suffix:
+                short = spec.title.split(":")[0]
+                return short if not protocol.hub_suffix else f"{short} ({protocol.name})"
+    return page
+
+
+def _nav(pages: list[str]) -> str:
     links = ['<a href="index.html">All benchmarks</a>']
-    links += [f'<a href="{html.escape(b)}.html">{html.escape(BENCHMARKS[b].title.split(":")[0])}</a>' for b in benchmarks]
+    links += [f'<a href="{html.escape(p)}.html">{html.escape(_page_label(p))}</a>' for p in pages]
     return "".join(links)
 
 
@@ -713,7 +747,7 @@ def render_page(table: LeaderboardTable, plots: list[tuple[Path, str]], benchmar
     Args:
         table: from `build_table`.
         plots: from `plot_table`, saved in the page's folder.
-        benchmarks: benchmarks with a page, for the navigation bar.
+        benchmarks: the pages (`LeaderboardTable.page`) there are, for the navigation bar.
 
     Returns:
         A self-contained HTML document (no external scripts or styles).
@@ -761,13 +795,13 @@ def render_index(tables: list[LeaderboardTable]) -> str:
                 if tied:
                     leader += f", tied with {tied} other run(s)"
         items.append(
-            f'<li><a href="{esc(table.benchmark)}.html">{esc(table.title)}</a>: {len(table.rows)} result(s){leader}</li>'
+            f'<li><a href="{esc(table.page)}.html">{esc(table.title)}</a>: {len(table.rows)} result(s){leader}</li>'
         )
     body = "<ul>" + "".join(items) + "</ul>" if items else "<p>No results yet.</p>"
     return _fill(
         TEMPLATE_PATH.read_text(encoding="utf-8"),
         title="vidret leaderboards",
-        nav=_nav([t.benchmark for t in tables]),
+        nav=_nav([t.page for t in tables]),
         body=body,
     )
 
@@ -775,7 +809,8 @@ def render_index(tables: list[LeaderboardTable]) -> str:
 def build_site(
     results_dir: str | Path, out_dir: str | Path, *, on_invalid: Literal["error", "warn", "skip"] = "error"
 ) -> list[Path]:
-    """Write the static leaderboard site: index.html, one <benchmark>.html per benchmark with results, PNG plots.
+    """Write the static leaderboard site: index.html, one page per benchmark and protocol with results
+    (<benchmark>.html, <benchmark>_official.html), PNG plots.
 
     Args:
         results_dir: folder of results files (searched recursively).
@@ -792,13 +827,13 @@ def build_site(
     results_list = collect_results(results_dir, on_invalid=on_invalid)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    tables = [build_table(results_list, name) for name in BENCHMARKS]
+    tables = [build_table(results_list, name, protocol) for name in BENCHMARKS for protocol in BENCHMARKS[name].protocols]
     tables = [table for table in tables if table.rows]
-    names = [table.benchmark for table in tables]
+    names = [table.page for table in tables]
     written: list[Path] = []
     for table in tables:
         plots = plot_table(table, out_dir)
-        page = out_dir / f"{table.benchmark}.html"
+        page = out_dir / f"{table.page}.html"
         page.write_text(render_page(table, plots, names), encoding="utf-8")
         written += [path for path, _ in plots] + [page]
     index = out_dir / "index.html"

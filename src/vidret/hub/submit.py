@@ -4,7 +4,9 @@ The model repo gets the Hub's current evaluation-results format, one YAML file p
 (`.eval_results/<benchmark>.yaml`), built with huggingface_hub's `EvalResultEntry` and
 `eval_result_entries_to_yaml`: one entry per scored task, whose `task_id` is the task id from
 `vidret.benchmarks` (the ids the builders declare in the dataset's `eval.yaml`) and whose value is
-the task's headline score. Optionally, the whole results JSON goes to a results dataset repo under
+the task's headline score. Results of the official protocol go to their own file
+(`<benchmark>_official.yaml`) under their own task ids (``t2v_official``), so the Hub never mixes
+them with ours. Optionally, the whole results JSON goes to a results dataset repo under
 `results/<org>__<model>/<revision>/<benchmark>.json` (keyed by model and revision, as mteb does),
 which feeds `vidret leaderboard`. Both are opened as pull requests, never pushed to main.
 
@@ -35,7 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from vidret.benchmarks import get_benchmark
+from vidret.benchmarks import RELEASE_SPLIT, ProtocolSpec, get_benchmark
 from vidret.evaluation.results import results_json
 from vidret.evaluation.validation import validate_results
 from vidret.terminal import printable
@@ -254,15 +256,26 @@ def publishable_results(
     return _redact_strings(public, "", changed, known), changed
 
 
+def _protocol(results: dict[str, Any]) -> ProtocolSpec:
+    return get_benchmark(results["benchmark"]).protocol(results["settings"].get("protocol"))
+
+
 def _variant(results: dict[str, Any]) -> str:
-    # The test split is the leaderboard; another split gets its own file so it never mixes in.
+    # The test split is the leaderboard (a protocol that reads the whole release records its
+    # split as RELEASE_SPLIT); another split gets its own file so it never mixes in. Each
+    # protocol gets its own file too: official scores never land in ours.
     split = results["split"]
-    return results["benchmark"] if split == "test" else f"{results['benchmark']}_{split}"
+    name = results["benchmark"] + _protocol(results).hub_suffix
+    return name if split in ("test", RELEASE_SPLIT) else f"{name}_{split}"
 
 
 def _setup_notes(results: dict[str, Any]) -> str:
     model, settings = results["model"], results["settings"]
-    notes = [f"vidret; split={results['split']}", f"adapter={model['adapter']}", f"frames={settings['frames']}"]
+    notes = [
+        f"vidret; protocol={_protocol(results).name}; split={results['split']}",
+        f"adapter={model['adapter']}",
+        f"frames={settings['frames']}",
+    ]
     if settings.get("resolution"):
         notes.append("resolution={}x{}".format(*settings["resolution"]))
     if settings.get("fusion"):
@@ -294,12 +307,13 @@ def eval_result_entries(results: dict[str, Any], dataset_id: str | None = None) 
     if not revision:
         raise SubmissionError("dataset.revision is null; evaluate a published (tagged) dataset revision to submit")
     notes = _setup_notes(results)
+    protocol = _protocol(results)
     entries = []
     for task_id, task in results["tasks"].items():
         entries.append(
             EvalResultEntry(
                 dataset_id=dataset_id,
-                task_id=task_id,
+                task_id=protocol.hub_task_id(task_id),
                 value=round(float(task["metrics"][task["main_score"]]), 4),
                 dataset_revision=revision,
                 date=results["created_at"],
@@ -409,9 +423,11 @@ def plan_submission(
 
     spec = get_benchmark(results["benchmark"])
     revision = model.get("revision") or "unpinned revision"
-    title = f"Add {spec.title.split(':')[0]} evaluation results (vidret)"
+    protocol = _protocol(results)
+    title = f"Add {spec.title.split(':')[0]} evaluation results (vidret, {protocol.name} protocol)"
     body = (
-        f"Scores of `{model_repo}` ({revision}) on {spec.title}, split `{results['split']}`, computed with vidret "
+        f"Scores of `{model_repo}` ({revision}) on {spec.title}, split `{results['split']}`, "
+        f"{protocol.name} protocol ({protocol.summary}), computed with vidret "
         f"{results['versions'].get('vidret', '')}.\n\nSetup: {_setup_notes(results)}."
     )
     uploads = [
