@@ -36,6 +36,17 @@ def int_at_least(minimum: int) -> Callable[[str], int]:
     return parse
 
 
+def positive_float(value: str) -> float:
+    """An argparse `type` accepting a finite number > 0."""
+    try:
+        x = float(value)
+    except ValueError:
+        x = float("nan")
+    if not (x > 0 and x != float("inf")):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {value!r}")
+    return x
+
+
 def _task_help() -> str:
     from vidret.benchmarks import BENCHMARKS
 
@@ -70,7 +81,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "computes, to compare with the papers; LoVR: every split of the release and the clip_queries config; "
         "TF-CoVR: duplicated gallery, AP and R@K may exceed 100). Recorded in the results; never mixed on the Hub",
     )
-    parser.add_argument("--frames", type=int_at_least(1), default=None, help="frames per clip (default: the preset's)")
+    parser.add_argument(
+        "--frames", type=int_at_least(1), default=None,
+        help="N frames per clip, uniformly spaced (default: the preset's); or pick frames with --fps / --frame-stride",
+    )
+    parser.add_argument(
+        "--fps", type=positive_float, default=None, metavar="R",
+        help="instead of --frames: R frames per second of video (the official scripts read frames densely)",
+    )
+    parser.add_argument(
+        "--frame-stride", type=int_at_least(1), default=None, metavar="S", help="instead of --frames: every S-th frame",
+    )
+    parser.add_argument(
+        "--max-frames", type=int_at_least(1), default=None, metavar="M",
+        help="with --fps / --frame-stride: at most M frames per clip (evenly thinned)",
+    )
     parser.add_argument(
         "--resolution", type=int_at_least(1), default=None, metavar="N",
         help="square model input in pixels, e.g. 336 (default: the preset's, else the checkpoint's processor size)",
@@ -170,6 +195,9 @@ def settings_from_args(args: argparse.Namespace) -> EvalSettings:
         model_revision=args.model_revision,
         tasks=args.tasks,
         frames=args.frames,
+        fps=args.fps,
+        max_frames=args.max_frames,
+        frame_stride=args.frame_stride,
         batch_size=args.batch_size,
         fusion=args.fusion,
         cache_dir=None if args.no_cache else (args.cache_dir or default_cache_dir()),

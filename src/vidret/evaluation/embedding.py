@@ -111,10 +111,12 @@ class SegmentDecoder:
 
     Args:
         groups: lists of segments, each list from one video source.
-        num_frames: frames per segment.
+        num_frames: frames per segment (uniformly spaced), unless `sampling` says otherwise.
         size: (width, height) to decode at, or None for the native size.
         mode: "exact" or "keyframe".
         timeout: seconds allowed per remote video (None: `vidret.video`'s default).
+        sampling: rate sampling instead of `num_frames`: ``{"fps": R}`` or ``{"frame_stride": S}``,
+            optionally with ``"max_frames": M`` (see `vidret.video.sample_frames`); None = uniform.
     """
 
     def __init__(
@@ -124,12 +126,14 @@ class SegmentDecoder:
         size: tuple[int, int] | None,
         mode: str,
         timeout: float | None = None,
+        sampling: dict[str, Any] | None = None,
     ) -> None:
         self.groups = groups
         self.num_frames = num_frames
         self.size = tuple(size) if size else None
         self.mode = mode
         self.timeout = timeout
+        self.sampling = dict(sampling or {})
 
     def __len__(self) -> int:
         return len(self.groups)
@@ -140,14 +144,16 @@ class SegmentDecoder:
         group = self.groups[index]
         # One pass over the video; `errors="collect"` isolates a failing segment (decode errors
         # only: anything else is a bug and propagates).
+        # Rate sampling (--fps / --frame-stride) replaces the uniform frame count.
+        frames = dict(self.sampling) if self.sampling else {"num_frames": self.num_frames}
         decoded = sample_segments(
             group[0].source,
             [(s.start, s.end) for s in group],  # (None, None) = the whole video
-            num_frames=self.num_frames,
             size=self.size,
             mode=self.mode,
             errors="collect",
             timeout=self.timeout,
+            **frames,
         )
         out: list[tuple[Segment, np.ndarray | None, str | None]] = []
         for seg, outcome in zip(group, decoded):
@@ -190,6 +196,7 @@ class ModelSource(EmbeddingSource):
         label: how failures and messages name the model.
         provenance: what the results record says about this source.
         timeout: seconds allowed per remote video (None: `vidret.video`'s default).
+        sampling: rate sampling instead of the adapter's `num_frames` (see `SegmentDecoder`).
     """
 
     def __init__(
@@ -204,6 +211,7 @@ class ModelSource(EmbeddingSource):
         label: str = "model",
         provenance: dict[str, Any] | None = None,
         timeout: float | None = None,
+        sampling: dict[str, Any] | None = None,
     ) -> None:
         self.adapter = adapter
         self.sink = sink if sink is not None else NoCache()
@@ -214,6 +222,7 @@ class ModelSource(EmbeddingSource):
         self.label = label
         self._provenance = provenance or {"source": "model"}
         self.timeout = timeout
+        self.sampling = dict(sampling or {})
 
     def provenance(self) -> dict[str, Any]:
         return dict(self._provenance)
@@ -274,7 +283,9 @@ class ModelSource(EmbeddingSource):
                 segments.append(unit.segment)
             users[unit.segment.item_id].append(unit)
         mine = shard(_group_segments(segments), info.rank, info.world_size)
-        decoder = SegmentDecoder(mine, self.adapter.num_frames, self.adapter.frame_size, self.decode_mode, self.timeout)
+        decoder = SegmentDecoder(
+            mine, self.adapter.num_frames, self.adapter.frame_size, self.decode_mode, self.timeout, self.sampling
+        )
         loader = torch.utils.data.DataLoader(
             decoder,
             batch_size=None,

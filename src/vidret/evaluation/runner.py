@@ -64,7 +64,11 @@ class EvalSettings:
         split: dataset split.
         model_revision: model revision; recorded.
         tasks: task ids (comma-separated or list); None = the benchmark's default tasks.
-        frames: frames per clip; None = the adapter preset's.
+        frames: frames per clip, uniformly spaced; None = the adapter preset's.
+        fps: instead of `frames`: sample R frames per second of video (as the official LoVR scripts
+            read every n-th frame); frame-count models resample the clip to their frame count.
+        max_frames: with `fps` / `frame_stride`: at most M frames per clip (evenly thinned).
+        frame_stride: instead of `frames`: every S-th frame of the clip.
         batch_size: clips / texts per forward pass.
         fusion: composed-query fusion (TF-CoVR): a late fusion, or "native" for models that embed the
             query video and the text together (MLLM embedders); None = the adapter's default.
@@ -110,6 +114,9 @@ class EvalSettings:
     model_revision: str | None = None
     tasks: str | list[str] | None = None
     frames: int | None = None
+    fps: float | None = None
+    max_frames: int | None = None
+    frame_stride: int | None = None
     batch_size: int = 16
     fusion: str | None = None
     cache_dir: str | None = None
@@ -173,6 +180,7 @@ class EvalSettings:
             )
         if self.frames is not None and int(self.frames) < 1:
             raise ValueError(f"--frames must be >= 1, got {self.frames}")
+        self._check_sampling()
         if int(self.batch_size) < 1:
             raise ValueError(f"--batch-size must be >= 1, got {self.batch_size}")
         if self.limit is not None and int(self.limit) < 1:
@@ -194,6 +202,33 @@ class EvalSettings:
         except ValueError as err:
             raise ValueError(f"http_timeout ({TIMEOUT_ENV}): {err}") from None
         self._check_model_overrides()
+
+    def _check_sampling(self) -> None:
+        """--frames, --fps and --frame-stride are three ways to pick frames: at most one."""
+        given = {"--frames": self.frames, "--fps": self.fps, "--frame-stride": self.frame_stride}
+        chosen = [f"{flag} {value}" for flag, value in given.items() if value is not None]
+        if len(chosen) > 1:
+            raise ValueError(
+                f"{' and '.join(chosen)}: pass exactly one of --frames N (N uniform frames per clip), --fps R "
+                "(R frames per second) and --frame-stride S (every S-th frame)"
+            )
+        if self.fps is not None and not (isinstance(self.fps, (int, float)) and math.isfinite(self.fps) and self.fps > 0):
+            raise ValueError(f"--fps must be a positive number of frames per second, got {self.fps}")
+        if self.frame_stride is not None and int(self.frame_stride) < 1:
+            raise ValueError(f"--frame-stride must be >= 1, got {self.frame_stride}")
+        if self.max_frames is not None:
+            if int(self.max_frames) < 1:
+                raise ValueError(f"--max-frames must be >= 1, got {self.max_frames}")
+            if self.fps is None and self.frame_stride is None:
+                raise ValueError("--max-frames caps --fps or --frame-stride sampling; with --frames N, N is the count")
+
+    def frame_sampling(self) -> dict[str, Any]:
+        """The rate-sampling arguments of `vidret.video.sample_segments` ({} = uniform `frames`)."""
+        given = {"fps": self.fps, "frame_stride": self.frame_stride}
+        out: dict[str, Any] = {k: (float(v) if k == "fps" else int(v)) for k, v in given.items() if v is not None}
+        if out and self.max_frames is not None:
+            out["max_frames"] = int(self.max_frames)
+        return out
 
     def _check_model_overrides(self) -> None:
         """The settings passed on to `load_adapter` (its own checks need the loaded model)."""
@@ -279,6 +314,8 @@ def cache_key(
         "adapter": described,
         "decode_mode": settings.decode_mode,
     }
+    if settings.frame_sampling():  # absent for uniform frames: existing namespaces stay valid
+        key["frame_sampling"] = settings.frame_sampling()
     if is_oracle(settings.model):
         # The oracle's space depends on the split's id table.
         key["oracle_table"] = hashlib.sha256(repr(sorted(plan.visuals)).encode()).hexdigest()[:16]
@@ -325,6 +362,7 @@ def model_part(
         decode_mode=settings.decode_mode,
         strict=settings.strict,
         timeout=settings.http_timeout,
+        sampling=settings.frame_sampling(),
         label=f"model {settings.model}",
         provenance={"source": "model", "model": settings.model, "cache_namespace": cache.namespace if cache is not None else None},
     )
@@ -518,7 +556,9 @@ def _stored_model_record(stored: StoredSources) -> dict[str, Any]:
 
 
 # Settings that describe how the video embeddings were made (frames, input size, decoding).
-VIDEO_SIDE_SETTINGS = ("frames", "resolution", "decode_size", "pooling", "dtype", "decode_mode", "adapter")
+VIDEO_SIDE_SETTINGS = (
+    "frames", "fps", "max_frames", "frame_stride", "resolution", "decode_size", "pooling", "dtype", "decode_mode", "adapter",
+)
 
 
 def _settings_record(
@@ -571,6 +611,10 @@ def _model_settings(settings: EvalSettings, adapter: EmbeddingAdapter) -> dict[s
     dtype = getattr(adapter, "dtype", None)
     return {
         "frames": int(adapter.num_frames),
+        # Rate sampling (null unless asked for): clips then hold a varying number of frames.
+        "fps": settings.frame_sampling().get("fps"),
+        "max_frames": settings.frame_sampling().get("max_frames"),
+        "frame_stride": settings.frame_sampling().get("frame_stride"),
         # The model's input size (a CLIP crop is 224x224 though frames are decoded at full size);
         # adapters without a "resolution" of their own are fed frames at their decode size.
         "resolution": described.get("resolution", decode_size),
