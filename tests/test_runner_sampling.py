@@ -67,3 +67,41 @@ def test_cli_sampling_flags(capsys):
         with pytest.raises(SystemExit):
             parser.parse_args([*base, *bad])
     assert "expected a positive number, got '-1'" in capsys.readouterr().err
+
+
+def test_segment_decoder_samples_by_rate(tmp_path):
+    # A 4 s clip at 10 fps: --frame-stride 5 reads frames 0, 5, 10, ... of each segment; over
+    # [1, 3) s that is 20 frames / 5 = 4 frames (codes 10, 15, 20, 25); --fps 1 with --max-frames 2
+    # over the whole video gives 4 samples at 0, 1, 2, 3 s thinned to 2 (codes 10 and 30).
+    from vidret.evaluation.embedding import SegmentDecoder
+    from vidret.evaluation.tasks import Segment
+    from vidret.video.synthetic import decode_frame_index, make_test_video
+
+    video = str(make_test_video(tmp_path / "v.mp4", 4.0, fps=10, size=(64, 48), gop=10))
+    seg = Segment("s", "v", "s", "clip", video, 1.0, 3.0)
+    whole = Segment("w", "v", "w", "video", video, None, None)
+    ((_, frames, error),) = SegmentDecoder([[seg]], 8, (64, 64), "exact", sampling={"frame_stride": 5})[0]
+    assert error is None and [decode_frame_index(f) for f in frames] == [10, 15, 20, 25]
+    ((_, frames, _),) = SegmentDecoder([[whole]], 8, (64, 64), "exact", sampling={"fps": 1.0, "max_frames": 2})[0]
+    assert [decode_frame_index(f) for f in frames] == [10, 30]
+    ((_, frames, _),) = SegmentDecoder([[seg]], 3, (64, 64), "exact")[0]  # uniform: the adapter's count
+    assert len(frames) == 3
+
+
+def test_oracle_run_with_rate_sampling_is_recorded_and_cached_apart(tmp_path):
+    from runner_helpers import build_sample_repos, run
+
+    repos = build_sample_repos(tmp_path / "samples")
+    cache = str(tmp_path / "cache")
+    out = tmp_path / "dense.json"
+    dense = run("lovr", repos["lovr"], "oracle", tasks="t2c", frame_stride=5, max_frames=6, cache_dir=cache, output=str(out))
+    from vidret.evaluation.validation import validate_file
+
+    validate_file(out, require_all_tasks=False)  # the schema knows the sampling settings
+    assert dense["tasks"]["t2c"]["metrics"]["R@1"] == 100.0
+    s = dense["settings"]
+    assert (s["fps"], s["max_frames"], s["frame_stride"]) == (None, 6, 5)
+    uniform = run("lovr", repos["lovr"], "oracle", tasks="t2c", cache_dir=cache)
+    assert (uniform["settings"]["fps"], uniform["settings"]["frame_stride"]) == (None, None)
+    assert uniform["cache"]["namespace"] != dense["cache"]["namespace"]
+    assert uniform["cache"]["hits"] == 0  # nothing of the dense run's is reused
