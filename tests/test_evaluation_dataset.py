@@ -61,3 +61,29 @@ def test_a_local_folder_rebuilt_in_place_is_read_afresh(tmp_path):
         edit_parquet(shard, lambda r, tag=tag: [{**r[0], "video": f"videos/{tag}.mp4"}] + r[1:])
         rows.append(_load_rows(str(repo), "videos", "test", None)[0][0]["video"])
     assert rows == ["videos/first.mp4", "videos/second.mp4"]
+
+
+def test_a_local_folder_whose_columns_changed_is_read_with_its_new_columns(tmp_path):
+    # `datasets` reuses the features it cached under a folder's name (for cards that declare
+    # none) even with force_redownload, so a folder of that name rebuilt with a new column (a
+    # newer vidret's build) failed with a CastError.
+    import yaml
+    from builders_helpers import edit_parquet
+    from runner_helpers import build_sample_repos, copy_repo
+
+    from vidret.evaluation.dataset import _load_rows
+
+    def without_declared_features(repo):
+        header, body = (repo / "README.md").read_text().split("---", 2)[1:]
+        meta = yaml.safe_load(header)
+        meta.pop("dataset_info")
+        (repo / "README.md").write_text("---\n" + yaml.safe_dump(meta) + "---" + body)
+        return repo
+
+    built = build_sample_repos(tmp_path / "built")["tf-covr"]
+    first = without_declared_features(copy_repo(built, tmp_path / "1" / "same-name"))
+    assert "extra" not in _load_rows(str(first), "videos", "test", None)[0][0]
+    second = without_declared_features(copy_repo(built, tmp_path / "2" / "same-name"))
+    for shard in (second / "data" / "videos").glob("*.parquet"):  # every split has the new column
+        edit_parquet(shard, lambda r: [{**row, "extra": "new column"} for row in r])
+    assert _load_rows(str(second), "videos", "test", None)[0][0]["extra"] == "new column"

@@ -38,19 +38,30 @@ def make_resolver(
 
 
 def _load_rows(data: str, config: str, split: str, revision: str | None) -> tuple[list[dict[str, Any]], str | None]:
+    import tempfile
+
+    if not is_local(data):
+        return _read_rows(data, config, split, revision, cache_dir=None)
+    # A local folder is read afresh, in a cache of its own: `datasets` keys its cache of a repo
+    # with YAML configs by the folder name and file patterns, not the files' contents, so a folder
+    # rebuilt in place (or another one of the same name) would come back as the rows read the first
+    # time -- or, when the build's columns changed, fail to cast to the features cached then
+    # (`force_redownload` still reads those). The rows are materialised before the cache goes.
+    with tempfile.TemporaryDirectory(prefix="vidret-local-dataset-") as cache_dir:
+        return _read_rows(str(Path(data).expanduser()), config, split, revision, cache_dir=cache_dir)
+
+
+def _read_rows(
+    path: str, config: str, split: str, revision: str | None, cache_dir: str | None
+) -> tuple[list[dict[str, Any]], str | None]:
     import datasets
 
-    path = str(Path(data).expanduser()) if is_local(data) else data
     verbosity = datasets.logging.get_verbosity()
     datasets.logging.set_verbosity_error()  # card-parsing chatter would bury the run's own log
     try:
-        # A local folder is read afresh: `datasets` keys its cache of a repo with YAML configs by the
-        # folder name and file patterns, not the files' contents, so a folder rebuilt in place (or
-        # another one of the same name) would otherwise come back as the rows read the first time.
-        mode = "force_redownload" if is_local(data) else None
-        ds = datasets.load_dataset(path, config, split=split, revision=revision, download_mode=mode)
+        ds = datasets.load_dataset(path, config, split=split, revision=revision, cache_dir=cache_dir)
     except ValueError as err:
-        raise ValueError(f"cannot load config {config!r} split {split!r} of {data!r}: {err}") from err
+        raise ValueError(f"cannot load config {config!r} split {split!r} of {path!r}: {err}") from err
     finally:
         datasets.logging.set_verbosity(verbosity)
     # Keep the raw video reference (path/URL), never decoded video objects.

@@ -438,7 +438,7 @@ def _first_bad(values: list[Any], ok: Any) -> int | None:
     return next((i for i, value in enumerate(values) if not ok(value)), None)
 
 
-def _per_query_entry_problems(path: str, per_query: dict[str, Any], protocol: str) -> list[Problem]:
+def _per_query_entry_problems(path: str, per_query: dict[str, Any], protocol: ProtocolSpec) -> list[Problem]:
     """Entry types of the per-query columns (the schema checks only that they are arrays)."""
 
     def number(value: Any) -> bool:
@@ -448,9 +448,9 @@ def _per_query_entry_problems(path: str, per_query: dict[str, Any], protocol: st
         "query_id": (lambda v: isinstance(v, str), "is not a string"),
         "rank": (lambda v: v is None or (isinstance(v, int) and not isinstance(v, bool) and v >= 1), "is not an integer >= 1 or null"),
         "AP": (lambda v: number(v) and v >= 0, "is not a finite number >= 0"),
-        # 0/1; under the official protocol, copies of the designated target in the top K.
+        # 0/1; where percentages are not bounded (official TF-CoVR), copies of the designated target.
         "hit": (lambda v: type(v) is int and v >= 0, "is not an integer >= 0")
-        if protocol == "official"
+        if not protocol.bounded
         else (lambda v: type(v) is int and v in (0, 1), "is not 0 or 1"),
     }
     problems = []
@@ -469,7 +469,7 @@ def _per_query_entry_problems(path: str, per_query: dict[str, Any], protocol: st
 _PER_QUERY_TOLERANCE = 0.01
 
 
-def _check_per_query(base: str, task: dict[str, Any], metrics: dict[str, Any], protocol: str) -> list[Problem]:
+def _check_per_query(base: str, task: dict[str, Any], metrics: dict[str, Any], protocol: ProtocolSpec) -> list[Problem]:
     from vidret.evaluation.confidence import query_values  # lazily: scoring kernels import numpy
 
     per_query = task.get("per_query")
