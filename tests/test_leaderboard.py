@@ -296,7 +296,9 @@ def test_the_tie_test_needs_per_query_data_and_comparable_runs():
     other_data = with_change(b, "dataset.revision", "v0.9.0")
     other_protocol = with_change(b, "settings.protocol", "official")
     old = make_results("lovr", model_id="acme/old", base=40)  # no per-query data
-    for runner_up in (other_data, other_protocol, old):
+    # Another protocol is not even on the board: each protocol has its own table.
+    assert [len(board.entries) for board in build_table([a, other_protocol], "lovr").boards] == [1] * 4
+    for runner_up in (other_data, old):
         table = build_table([a, runner_up], "lovr")
         entry = table.boards[0].entries[1]
         assert (entry.tied, entry.p_value, entry.rank_label()) == (None, None, "2")
