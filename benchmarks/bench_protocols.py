@@ -15,7 +15,8 @@ Both run interleaved `--rounds` times; each keeps its best. The ratio official/o
 Part 2 (`--samples`): `vidret evaluate` on the sample benchmarks with the oracle and a tiny
 random-weight CLIP, under both protocols, with one embedding cache (the official run reuses the
 embeddings of ours wherever the items are the same). Prints the Markdown table of the README's
-"Protocols" section. The LoVR sample gets a `clip_queries` config listing every other clip.
+"Protocols" section. The LoVR sample is built with the official `all_clip.jsonl` listing every
+other clip of each video (its `clip_queries` config).
 
 Run: python benchmarks/bench_protocols.py [--samples] [--quick]
 """
@@ -26,7 +27,6 @@ import argparse
 import os
 import random
 import shutil
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -106,9 +106,6 @@ def full_scale(args) -> None:
 
 
 def samples(args) -> None:
-    sys.path.insert(0, str(REPO / "tests"))
-    from protocol_helpers import add_clip_queries
-
     from vidret.adapters.tiny import build_tiny_clip
     from vidret.builders import build
     from vidret.evaluation.runner import EvalSettings, evaluate
@@ -118,11 +115,11 @@ def samples(args) -> None:
     if work.exists():
         shutil.rmtree(work)
     work.mkdir(parents=True)
-    make_lovr_release(work / "raw-lovr")
-    build("lovr", work / "raw-lovr", work / "lovr")
-    add_clip_queries(work / "lovr", every=2)
+    # The Hub layout plus the official all_clip.jsonl (every other clip of each video listed).
+    make_lovr_release(work / "raw-lovr", layout="both", query_every=2)
+    build("lovr", work / "raw-lovr", work / "lovr", videos="copy")
     make_tfcovr_release(work / "raw-tfcovr")
-    build("tf-covr", work / "raw-tfcovr", work / "tf-covr")
+    build("tf-covr", work / "raw-tfcovr", work / "tf-covr", videos="copy")
     tiny = build_tiny_clip(work / "tiny-clip")
     rows = []
     for model_name, model in (("oracle", "oracle"), ("tiny random CLIP", str(tiny))):

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import shutil
 from collections import Counter
 
 import pytest
-from protocol_helpers import add_clip_queries
 from runner_helpers import build_sample_repos, run
 
 from vidret.evaluation.validation import validate_file
@@ -14,12 +12,19 @@ from vidret.evaluation.validation import validate_file
 
 @pytest.fixture(scope="module")
 def repos(tmp_path_factory):
+    import pyarrow.parquet as pq
+
+    from vidret.builders import build
+    from vidret.samples import make_lovr_release
+
     root = tmp_path_factory.mktemp("protocols")
     repos = build_sample_repos(root)
-    official = root / "lovr-with-queries"
-    shutil.copytree(repos["lovr"], official)
-    queries = add_clip_queries(official, every=2)
-    return {**repos, "lovr+queries": official, "queries": queries}
+    # The Hub layout plus the official all_clip.jsonl listing every other clip of each video: the
+    # build gains the `clip_queries` config.
+    make_lovr_release(root / "raw-both", layout="both", query_every=2)
+    build("lovr", root / "raw-both", root / "lovr-with-queries", videos="copy")
+    (shard,) = (root / "lovr-with-queries" / "data" / "clip_queries").glob("test-*.parquet")
+    return {**repos, "lovr+queries": root / "lovr-with-queries", "queries": pq.read_table(shard).to_pylist()}
 
 
 def test_lovr_official_ranks_the_release(repos, tmp_path):
@@ -32,10 +37,10 @@ def test_lovr_official_ranks_the_release(repos, tmp_path):
     # The sample has 2 train + 3 test videos: official t2v/v2t rank all 5, ours the 3 of test.
     assert tasks["t2v"]["num_queries"] == tasks["t2v"]["gallery_size"] == 5
     assert ours["tasks"]["t2v"]["gallery_size"] == 3
-    # t2c: the listed caption queries (every other clip of the release) against every clip.
+    # t2c: the listed caption queries (every other clip of each video) against every clip.
     assert tasks["t2c"]["num_queries"] == tasks["c2t"]["num_queries"] == tasks["c2t"]["gallery_size"] == len(repos["queries"])
-    assert tasks["t2c"]["gallery_size"] == 2 * len(repos["queries"]) - 1  # every clip (17), train ones too
-    assert ours["tasks"]["t2c"]["gallery_size"] < tasks["t2c"]["gallery_size"]
+    assert len(repos["queries"]) < tasks["t2c"]["gallery_size"] == 17  # every clip of the release, train ones too
+    assert ours["tasks"]["t2c"]["gallery_size"] == 11  # the test split's
     for task in tasks.values():
         assert list(task["metrics"]) == ["R@1", "R@5", "R@10"] and task["metrics"]["R@1"] == 100.0
     assert validate_file(out)["settings"]["protocol"] == "official"
