@@ -91,3 +91,22 @@ def test_sample_rejects_bad_size(size, capsys):
 def test_contact_sheet_rejects_zero_columns():
     with pytest.raises(ValueError, match="columns"):
         contact_sheet(np.zeros((2, 8, 8, 3), np.uint8), columns=0)
+
+
+def test_sample_of_a_stalled_url_stops_after_vidret_http_timeout(small_video, tmp_path, monkeypatch):
+    import time
+
+    from vidret.video.rangeserver import serve_directory
+
+    with serve_directory(small_video.parent) as server:
+        server.stall_s = 30.0
+        monkeypatch.setenv("VIDRET_HTTP_TIMEOUT", "0.5")
+        started = time.monotonic()
+        with pytest.raises(SystemExit) as info:
+            main(["sample", server.url(small_video.name), "--out", str(tmp_path / "x.png")])
+        assert time.monotonic() - started < 5
+    assert "vidret sample: error: " in str(info.value.code)
+    assert "timed out opening the video: no answer from the server within 0.5 s" in str(info.value.code)
+    monkeypatch.setenv("VIDRET_HTTP_TIMEOUT", "-3")
+    with pytest.raises(SystemExit, match="VIDRET_HTTP_TIMEOUT='-3' must be a positive number of seconds"):
+        main(["sample", str(small_video), "--out", str(tmp_path / "x.png")])

@@ -136,6 +136,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _sample(args: argparse.Namespace) -> int:
     from vidret.video import probe, sample_frames, uniform_timestamps
+    from vidret.video.source import timeout_from_env
     from vidret.video.timeline import resolve_range
 
     with tempfile.TemporaryDirectory(prefix="vidret-sample-") as tmp:
@@ -147,11 +148,12 @@ def _sample(args: argparse.Namespace) -> int:
             source = str(make_test_video(Path(tmp) / "demo.mp4", DEMO_SECONDS, fps=DEMO_FPS, size=DEMO_SIZE, gop=DEMO_FPS * 2))
             print(f"demo: generated a {DEMO_SECONDS:g} s synthetic video (each frame encodes its index), "
                   "deleted when the command ends")
-        info = probe(source)
+        timeout = timeout_from_env()  # remote videos: $VIDRET_HTTP_TIMEOUT s (default 60)
+        info = probe(source, timeout=timeout)
         name = "demo video" if demo else source  # the demo's file is temporary: no path to print
         print(f"{name}: {info.width}x{info.height} {info.codec}, {info.fps:.3f} fps, "
               f"{info.duration:.3f} s, {info.num_frames} frames")
-        frames = sample_frames(source, args.frames, args.start, args.end, size=args.size, mode=args.mode)
+        frames = sample_frames(source, args.frames, args.start, args.end, size=args.size, mode=args.mode, timeout=timeout)
         times = uniform_timestamps(*resolve_range(args.start, args.end, info.duration, info.fps, source), args.frames)
         decoded = None
         if demo:
