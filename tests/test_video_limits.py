@@ -142,40 +142,38 @@ def served(video_dir: Path):
         yield server
 
 
-def test_a_server_that_never_answers_times_out_at_open(served):
+def _timed_out(served, misbehave: dict, num_frames: int, timeout: float) -> tuple[str, float]:
+    """Sample from the server while it misbehaves: (the error message, seconds it took)."""
     served.reset()
-    served.stall_s = 30.0
+    for name, value in misbehave.items():
+        setattr(served, name, value)
     started = time.monotonic()
-    with pytest.raises(VideoDecodeError) as info:
-        sample_frames(served.url("remote.mp4"), 2, timeout=0.5)
-    elapsed = time.monotonic() - started
-    served.reset()
-    assert "remote.mp4: timed out opening the video: no answer from the server within 0.5 s (connect/read timeout" in str(info.value)
-    assert elapsed < 5, elapsed
+    try:
+        with pytest.raises(VideoDecodeError) as info:
+            sample_frames(served.url("remote.mp4"), num_frames, timeout=timeout)
+    finally:
+        served.reset()
+    return str(info.value), time.monotonic() - started
+
+
+def test_a_server_that_never_answers_times_out_at_open(served):
+    message, elapsed = _timed_out(served, {"stall_s": 30.0}, 2, timeout=0.5)
+    assert "remote.mp4: timed out opening the video: no answer from the server within 0.5 s (time limit per video" in message
+    assert elapsed < 2, elapsed  # HEAD and the GET fsspec falls back to share the 0.5 s
 
 
 def test_a_server_that_stalls_mid_video_times_out_on_the_read(served):
-    served.reset()
-    served.stall_s, served.stall_after = 30.0, 2  # the size and the header come; the next read hangs
-    started = time.monotonic()
-    with pytest.raises(VideoDecodeError) as info:
-        sample_frames(served.url("remote.mp4"), 4, timeout=0.5)
-    elapsed = time.monotonic() - started
-    served.reset()
-    assert "remote.mp4: timed out: the server sent no data for 0.5 s while reading (read timeout" in str(info.value)
-    assert elapsed < 5, elapsed
+    # the size and the header come; the next read hangs until the video's 0.5 s are used up
+    message, elapsed = _timed_out(served, {"stall_s": 30.0, "stall_after": 2}, 4, timeout=0.5)
+    assert "remote.mp4: timed out: reading the video took 0.5 s, more than the 0.5 s allowed per video (deadline" in message
+    assert elapsed < 2, elapsed
 
 
 def test_a_server_that_drips_hits_the_per_video_deadline(served):
-    served.reset()
-    served.chunk_size, served.chunk_delay_s = 8 * 1024, 0.1  # every read makes progress, slowly
-    started = time.monotonic()
-    with pytest.raises(VideoDecodeError) as info:
-        sample_frames(served.url("remote.mp4"), 8, timeout=1.0)
-    elapsed = time.monotonic() - started
-    served.reset()
-    assert "more than the 1 s allowed per video (deadline" in str(info.value)
-    assert elapsed < 6, elapsed
+    # every read makes progress, slowly: 8 KB every 0.1 s; the request under way is cut at the deadline
+    message, elapsed = _timed_out(served, {"chunk_size": 8 * 1024, "chunk_delay_s": 0.1}, 8, timeout=1.0)
+    assert "more than the 1 s allowed per video (deadline" in message
+    assert elapsed < 2.5, elapsed
 
 
 def test_remote_reads_within_the_limits_are_unaffected(served):
@@ -194,3 +192,39 @@ def test_bad_timeouts_are_refused(small_video, timeout):
 
 def test_no_time_limit_on_local_files(small_video):
     assert np.array_equal(sample_frames(small_video, 2, timeout=0.001), sample_frames(small_video, 2))
+
+
+def test_a_timeout_of_another_filesystem_is_named_and_sticks():
+    # hf:// and other fsspec filesystems time out on their own terms; the message says so, and a
+    # read after a failure fails the same way at once (FFmpeg retries reads)
+    import io
+
+    from vidret.video.source import GuardedReader
+
+    class TimesOut(io.BytesIO):
+        reads = 0
+
+        def read(self, size=-1):
+            TimesOut.reads += 1
+            raise TimeoutError("read timed out (10 s)")
+
+    reader = GuardedReader(TimesOut(b"x" * 100), "hf://datasets/o/n/v.mp4", deadline=60)
+    for _ in range(2):
+        with pytest.raises(VideoDecodeError, match=r"hf://datasets/o/n/v.mp4: timed out while reading \(TimeoutError: read timed out \(10 s\)\) after 0.0 s waiting on the server \(limit 60 s per video"):
+            reader.read(10)
+    assert TimesOut.reads == 1
+
+
+def test_remote_existence_checks_are_bounded_too(served):
+    from vidret.video.source import remote_exists
+
+    served.reset()
+    assert remote_exists(served.url("remote.mp4"), 5) and not remote_exists(served.url("absent.mp4"), 5)
+    served.stall_s = 30.0
+    started = time.monotonic()
+    try:
+        with pytest.raises(Exception) as info:
+            remote_exists(served.url("remote.mp4"), 0.5)
+    finally:
+        served.reset()
+    assert "Timeout" in type(info.value).__name__ and time.monotonic() - started < 2

@@ -20,11 +20,10 @@ REMOTE_PROBES = 3  # a remote existence check is a round trip: look at a few, no
 
 def _remote_exists(url: str, timeout: float | None = None) -> bool | None:
     """True/False when the store answers (within `timeout` s per request), None when it cannot be asked."""
-    from vidret.video.source import remote_filesystem
+    from vidret.video.source import remote_exists
 
     try:
-        fs, path = remote_filesystem(url, timeout)
-        return bool(fs.exists(path))
+        return remote_exists(url, timeout)
     except Exception as err:  # noqa: BLE001 - unreachable or unsupported: let the run report per video
         logger.debug("could not check %s before the run: %s", url, err)
         return None

@@ -3,10 +3,12 @@
 Remote sources go through fsspec with range requests and a read-ahead cache, so FFmpeg's
 seeks turn into HTTP `Range` reads of the parts it needs instead of a full download.
 
-Remote reads have time limits (`timeout`, default DEFAULT_TIMEOUT_S): over HTTP(S) each
-connection attempt and each wait for data is bounded by it, and for every remote source the
-total time spent waiting on the server for one video (opening it and all its reads) is bounded
-by it too; a read under way when that deadline passes still ends at its own read timeout.
+Remote reads have time limits (`timeout`, default DEFAULT_TIMEOUT_S): the total time spent
+waiting on the server for one video (opening it and all its reads) is bounded by it. Over
+HTTP(S) the bound is hard: opening (fsspec's HEAD, then GET when HEAD fails) runs under it as a
+whole, each range request under what is left of it, and each connect and wait for data under it
+too. Other remote filesystems (``hf://`` ...) keep their own per-request limits, and the deadline
+is checked between reads.
 """
 
 from __future__ import annotations
@@ -104,18 +106,24 @@ def _request_options(url: str, timeout: float) -> dict[str, Any]:
     return {"timeout": aiohttp.ClientTimeout(total=None, sock_connect=timeout, sock_read=timeout)}
 
 
-def remote_filesystem(url: str, timeout: float | None = None) -> tuple[Any, str]:
-    """``fsspec.core.url_to_fs(url)`` with `timeout` bounding each HTTP(S) connect and read.
-
-    For callers that ask a remote store something other than a video's bytes (e.g. whether a
-    file exists) under the same time limit as `open_video`.
+def remote_exists(url: str, timeout: float | None = None) -> bool:
+    """Whether a remote file exists, asked within `timeout` seconds in all (HTTP(S)).
 
     Raises:
         ValueError: A bad timeout.
+        Exception: Whatever the filesystem raises when it cannot answer (fsspec's
+            FSTimeoutError when the time is up).
     """
     import fsspec
 
-    return fsspec.core.url_to_fs(url, **_request_options(url, check_timeout(timeout)))
+    limit = check_timeout(timeout)
+    options = _request_options(url, limit)
+    fs, path = fsspec.core.url_to_fs(url, **options)
+    if options:
+        from fsspec.asyn import sync
+
+        return bool(sync(fs.loop, fs._exists, path, timeout=limit))
+    return bool(fs.exists(path))
 
 
 def _open_remote(url: str, label: str, block_size: int, timeout: float) -> BinaryIO:
@@ -126,11 +134,18 @@ def _open_remote(url: str, label: str, block_size: int, timeout: float) -> Binar
     limit = timeout if options else None  # None: the filesystem's own time limits applied
     try:
         fs, path = fsspec.core.url_to_fs(url, **options)
+        size = None
+        if limit is not None:
+            from fsspec.asyn import sync
+
+            # fsspec tries HEAD, then GET: bound the pair, not each (a hung server cost 2x the limit).
+            size = sync(fs.loop, fs._info, path, timeout=limit).get("size")
         return fs.open(
             path,
             "rb",
             block_size=block_size,
             cache_type="readahead",
+            size=size,
         )
     except FileNotFoundError as err:
         # fsspec's HTTP filesystem reports connection failures as FileNotFoundError too.
@@ -154,10 +169,27 @@ def _unreachable(label: str, err: BaseException, timeout: float | None) -> Video
     if late is not None and timeout is not None:
         return VideoDecodeError(
             f"{label}: timed out opening the video: no answer from the server within {timeout:g} s "
-            f"(connect/read timeout; timeout= / VIDRET_HTTP_TIMEOUT) [{type(late).__name__}]"
+            f"(time limit per video; timeout= / VIDRET_HTTP_TIMEOUT) [{type(late).__name__}]"
         )
     cause = _connection_failure(err)
     return VideoDecodeError(f"{label}: cannot reach the server: {type(cause).__name__}: {cause}")
+
+
+def _bound_fetches(remote: Any, reader: GuardedReader) -> None:
+    """Run each range request of an fsspec HTTP file under what is left of `reader`'s deadline.
+
+    fsspec's read-ahead cache calls ``fetcher(start, end)``; an HTTP file's ``_fetch_range``
+    accepts fsspec's ``timeout=`` (the whole request, cancelled when it runs out). Files without
+    those (other filesystems) keep the between-reads check only.
+    """
+    cache, fetch = getattr(remote, "cache", None), getattr(remote, "_fetch_range", None)
+    if reader.deadline is None or fetch is None or not hasattr(cache, "fetcher"):
+        return
+
+    def bounded(start: int, end: int) -> bytes:
+        return fetch(start, end, timeout=max(reader.remaining() or 0.0, 0.001))
+
+    cache.fetcher = bounded
 
 
 def _in_chain(err: BaseException, match: Callable[[BaseException], bool]) -> BaseException | None:
@@ -232,24 +264,34 @@ class GuardedReader:
         self.size = self.seek(0, io.SEEK_END)
         self.seek(0)
 
+    def remaining(self) -> float | None:
+        """Seconds left before the deadline (None: no deadline)."""
+        return None if self.deadline is None else self.deadline - self.waited
+
     def _fail(self, action: str, err: Exception) -> VideoDecodeError:
-        if self.deadline is not None and _timeout_in(err) is not None:
+        if self.deadline is not None and self.waited >= self.deadline:
+            self.failure = self._late()
+        elif self.deadline is not None and _timeout_in(err) is not None:
+            late = _timeout_in(err)
             self.failure = VideoDecodeError(
-                f"{self.label}: timed out: the server sent no data for {self.deadline:g} s while reading "
-                f"(read timeout; timeout= / VIDRET_HTTP_TIMEOUT) [{type(err).__name__}]"
+                f"{self.label}: timed out while reading ({type(late).__name__}: {late}) after {self.waited:.1f} s "
+                f"waiting on the server (limit {self.deadline:g} s per video; timeout= / VIDRET_HTTP_TIMEOUT)"
             )
         else:
             self.failure = VideoDecodeError(f"{self.label}: cannot {action}: {type(err).__name__}: {err}")
         return self.failure
 
+    def _late(self) -> VideoDecodeError:
+        return VideoDecodeError(
+            f"{self.label}: timed out: reading the video took {self.waited:.1f} s, more than the "
+            f"{self.deadline:g} s allowed per video (deadline; timeout= / VIDRET_HTTP_TIMEOUT)"
+        )
+
     def _check_usable(self) -> None:
         if self.failure is not None:
             raise self.failure
-        if self.deadline is not None and self.waited > self.deadline:
-            self.failure = VideoDecodeError(
-                f"{self.label}: timed out: reading the video took {self.waited:.1f} s, more than the "
-                f"{self.deadline:g} s allowed per video (deadline; timeout= / VIDRET_HTTP_TIMEOUT)"
-            )
+        if self.deadline is not None and self.waited >= self.deadline:
+            self.failure = self._late()
             raise self.failure
 
     def read(self, size: int = -1) -> bytes:
@@ -259,9 +301,9 @@ class GuardedReader:
         try:
             data = self.raw.read(size)
         except Exception as err:  # noqa: BLE001  (any I/O stack: OSError, aiohttp, httpx, fsspec ...)
-            raise self._fail("read", err) from err
-        finally:
             self.waited += time.monotonic() - started
+            raise self._fail("read", err) from err
+        self.waited += time.monotonic() - started
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise VideoDecodeError(f"{self.label}: file object's read() returned {type(data).__name__}, not bytes")
         if size >= 0 and len(data) > size:
@@ -349,6 +391,7 @@ def open_video(
             started = time.monotonic()
             remote = stack.enter_context(_open_remote(str(source), label, block_size or REMOTE_BLOCK_SIZE, limit))
             target = GuardedReader(remote, label, deadline=limit, spent=time.monotonic() - started)
+            _bound_fetches(remote, target)
         else:
             target = _file_object(source, label)
         try:
