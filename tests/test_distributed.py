@@ -103,3 +103,21 @@ def test_torchrun_two_processes_match_one_with_uneven_shards(root, tmp_path):
     assert len(writers) == 2
     ids = [i for p in parts for i in np.load(p)["ids"]]
     assert len(ids) == len(set(ids)) == two["cache"]["misses"]
+
+
+def test_evaluate_leaves_the_process_group_before_exit(monkeypatch):
+    # A gloo group left to the interpreter's teardown aborted about one 2-process run in five
+    # ("terminate called without an active exception", exit -6 on a rank that had finished).
+    import torch.distributed as dist
+
+    import vidret.evaluation.runner as runner
+    from vidret.cli.main import main
+
+    monkeypatch.setattr(runner, "evaluate", lambda settings: None)  # a non-main rank's return
+    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{_free_port()}", rank=0, world_size=1)
+    try:
+        assert main(["evaluate", "--benchmark", "lovr", "--data", ".", "--model", "oracle"]) == 0
+        assert not dist.is_initialized()
+    finally:
+        if dist.is_initialized():
+            dist.destroy_process_group()

@@ -227,6 +227,7 @@ def settings_from_args(args: argparse.Namespace) -> EvalSettings:
 
 def run(args: argparse.Namespace) -> int:
     """Run the evaluation, print the metrics table; bad input exits with a one-line message."""
+    from vidret.evaluation.distributed import finish_processes
     from vidret.evaluation.runner import EvaluationError, evaluate
     from vidret.hub_errors import hub_failure_message, is_hub_failure
 
@@ -240,6 +241,8 @@ def run(args: argparse.Namespace) -> int:
         if isinstance(err, (ValueError, EvaluationError, OSError)):
             raise SystemExit(f"vidret evaluate: {err}") from None
         raise
+    finally:
+        finish_processes()  # under accelerate/torchrun: leave the group before the interpreter exits
     if record is not None:
         from vidret.evaluation.report import format_record
 

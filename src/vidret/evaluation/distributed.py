@@ -59,6 +59,19 @@ def init_processes(cpu: bool = False) -> ProcessInfo:
     )
 
 
+def finish_processes() -> None:
+    """Leave the launcher's process group, if this process joined one (no-op otherwise).
+
+    Call it once the run is over on every process. A gloo group left to the interpreter's
+    teardown aborts the process now and then ("terminate called without an active exception":
+    its threads outlive Python), which fails a run that finished correctly.
+    """
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
+
+
 def shard(items: Sequence[T], rank: int, world_size: int) -> list[T]:
     """This rank's contiguous share of `items`; shares differ in size by at most one.
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from vidret.benchmarks import LOVR, TF_COVR, VIDRET_PROTOCOL, get_benchmark
+from vidret.benchmarks import VIDRET_PROTOCOL, get_benchmark
 from vidret.evaluation.cache import EmbeddingCache
 from vidret.evaluation.composed_units import composed_units
 from vidret.evaluation.data_location import check_data_path
@@ -449,7 +449,7 @@ def evaluate(
     if model is not None and "composed" not in stored.sources:
         model.adapter.check_fusion(fusion)  # "native" needs a model that composes queries itself
     # A native composed query is an embedding unit of its own (video + text, one forward pass).
-    composed = composed_units(plan) if is_native(fusion) and plan.benchmark.benchmark == TF_COVR else None
+    composed = composed_units(plan) if is_native(fusion) and plan.has_composed_queries else None
     sides = ("texts", "videos", "composed") if composed is not None else ("texts", "videos")
     if composed is not None and model is None and "composed" not in stored.sources:
         raise ValueError(
@@ -571,7 +571,6 @@ def _settings_record(
 ) -> dict[str, Any]:
     """Every setting of the run: the video side's from the model, an export's record, or (released
     files) only what the user declared (``--frames``); the text side's maximum length likewise."""
-    needs_videos = any(t.spec.config == "videos" for t in plan.tasks)
     model_record = _model_settings(settings, adapter) if adapter is not None else {}
     if "videos" not in stored.sources:
         out = {k: model_record[k] for k in VIDEO_SIDE_SETTINGS}
@@ -587,8 +586,8 @@ def _settings_record(
     return {
         "protocol": settings.protocol,
         **out,
-        "fusion": fusion if plan.benchmark.benchmark == TF_COVR else None,
-        "long_video": long_video.as_dict() if plan.benchmark.benchmark == LOVR and needs_videos else None,
+        "fusion": fusion if plan.has_composed_queries else None,
+        "long_video": long_video.as_dict() if plan.ranks_full_videos else None,
         "batch_size": int(settings.batch_size),
         "limit": settings.limit,
         "num_workers": int(settings.num_workers),

@@ -176,6 +176,16 @@ class TaskPlan:
     tasks: list[Task] = field(default_factory=list)
     tables: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
+    @property
+    def has_composed_queries(self) -> bool:
+        """Whether a task's queries are composed (video + text): only then does a fusion apply."""
+        return any(ref.kind == "composed" for task in self.tasks for ref in task.queries)
+
+    @property
+    def ranks_full_videos(self) -> bool:
+        """Whether a task ranks full videos (the `videos` config): only then is `--long-video` used."""
+        return any(task.spec.config == "videos" for task in self.tasks)
+
 
 def resolve_task_ids(benchmark: BenchmarkSpec, tasks: str | Sequence[str] | None) -> list[str]:
     """The task ids to run: the benchmark's defaults, or the comma-separated list asked for.
