@@ -72,3 +72,30 @@ def test_a_long_title_puts_its_counts_on_a_line_of_their_own():
     title, counts = format_table([record], width=80).splitlines()[:2]
     assert title == "tf-covr cvr: composed video retrieval"
     assert counts == "  123456 queries, gallery 654321, headline mAP@50"
+
+
+def test_the_headline_interval_stands_beside_it_when_recorded():
+    with_ci = make_results("lovr", model_id="acme/vclip", base=31.0)
+    t2v = with_ci["tasks"]["t2v"]
+    t2v["ci_low"] = {name: value - 9.5 for name, value in t2v["metrics"].items()}
+    t2v["ci_high"] = {name: value + 8.25 for name, value in t2v["metrics"].items()}
+    t2v["ci"] = {"method": "percentile bootstrap", "level": 0.95, "num_resamples": 1000, "seed": 0}
+    old = make_results("lovr", model_id="acme/older-run", base=20.0)  # an earlier version: no interval
+    block = format_table([with_ci, old]).split("\n\n")[0]
+    header, first, second = block.splitlines()[1:4]
+    assert header.split()[1:3] == ["R@1*", "95%"] and "95% CI" in header
+    r1 = t2v["metrics"]["R@1"]
+    assert f"{r1:.2f} {r1 - 9.5:.2f}-{r1 + 8.25:.2f}" in first
+    assert second.split()[2] == "-"  # no interval recorded: a dash, not a made-up one
+    assert "CI" not in format_table([old])  # nothing recorded anywhere: no column at all
+
+
+def test_the_demo_records_with_intervals_fit_80_columns():
+    recs = records()
+    for record in recs:
+        for task in record["tasks"].values():
+            task["ci_low"] = {name: 100.0 for name in task["metrics"]}  # the widest cells there are
+            task["ci_high"] = {name: 100.0 for name in task["metrics"]}
+            task["ci"] = {"method": "percentile bootstrap", "level": 0.95, "num_resamples": 1000, "seed": 0}
+    text = format_table(recs, width=80)
+    assert "100.00-100.00" in text and max(len(line) for line in text.splitlines()) <= 80

@@ -47,6 +47,8 @@ def run(args: argparse.Namespace) -> int:
         f"\n'random weights' = a tiny CLIP built locally with random weights: a plumbing check, not a score.\n"
         f"'check' = the oracle: it reads frame codes and ids planted in the sample data; 100 means ids,\n"
         f"ordering, gathering and scoring are right end to end ({result.seconds:.0f} s).\n"
+        f"'95% CI' = the headline's bootstrap interval over the queries: with a handful of queries it is\n"
+        f"wide, so small differences between models there mean nothing (`vidret compare A.json B.json`).\n"
     )
     print(describe(out, evaluated=True))
     return 0

@@ -1,7 +1,8 @@
 """Plain-text tables of results records (what `vidret evaluate` and `vidret demo` print).
 
 One block per (benchmark, task): a title line with the task's name, query count and gallery
-size, then one row per model with the headline metric first (marked ``*``). Tables fit
+size, then one row per model with the headline metric first (marked ``*``) and, when the results
+carry one, its bootstrap interval beside it. Tables fit
 `TABLE_WIDTH` columns: a model name too long for its row goes on a line of its own above the
 numbers. The oracle is labelled a check: it proves the pipeline, it does not lead anything.
 """
@@ -36,6 +37,17 @@ def _number(value: Any) -> str:
     return f"{value:.2f}" if isinstance(value, (int, float)) else "-"
 
 
+def _interval(task: Mapping[str, Any], metric: str) -> str:
+    """The metric's recorded interval as ``low-high`` ("-" for results without one).
+
+    Scores are never negative, so a hyphen reads as a range and keeps an 8-metric row in 80 columns.
+    """
+    low, high = (task.get(key) or {} for key in ("ci_low", "ci_high"))
+    if not isinstance(low.get(metric), (int, float)) or not isinstance(high.get(metric), (int, float)):
+        return "-"
+    return f"{low[metric]:.2f}-{high[metric]:.2f}"
+
+
 def _task_name(benchmark: str, task_id: str, task: Mapping[str, Any]) -> str:
     """The task's name as recorded, else as the benchmark declares it, else its id."""
     if task.get("name"):
@@ -58,6 +70,11 @@ def _task_block(benchmark: str, task_id: str, entries: list[tuple[str, Mapping[s
         (name + (HEADLINE_MARK if name == headline else ""), [_number(task["metrics"].get(name)) for task in tasks])
         for name in names
     ]
+    intervals = [_interval(task, headline) for task in tasks]
+    if any(cell != "-" for cell in intervals):  # the headline's uncertainty, beside it
+        level = next((task["ci"].get("level") for task in tasks if isinstance(task.get("ci"), Mapping)), None)
+        header = f"{round(100 * level)}% CI" if isinstance(level, (int, float)) else "CI"
+        columns.insert(1, (header, intervals))
     queries = _uniform([task.get("num_queries") for task in tasks])
     gallery = _uniform([task.get("gallery_size") for task in tasks])
     facts: list[str] = []
