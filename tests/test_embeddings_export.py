@@ -193,3 +193,18 @@ def test_publish_uploads_an_export_like_a_dataset_repo(repos, model, tmp_path, m
     (tmp_path / "e" / "embeddings.json").unlink()
     with pytest.raises(PublishError, match=r"missing \['embeddings.json'\]"):
         publish(tmp_path / "e", "org/emb", "v2.0.0", token="hf_x")
+
+
+def test_a_split_that_is_a_path_writes_nothing_outside_the_folder(tmp_path):
+    # The split comes from the results file (untrusted) and names the shard files.
+    import numpy as np
+
+    from vidret.evaluation.export import write_export
+    from vidret.evaluation.sources import EmbeddingUnit
+
+    out = tmp_path / "out" / "export"
+    rows = [(EmbeddingUnit("text", "text:1", "text:1", text="a"), np.ones(4, dtype=np.float32), False)]
+    metadata = {"split": "../../escaped", "dim": 4, "dtype": "float32", "version": "1"}
+    with pytest.raises(ExportError, match="split '../../escaped' is not a safe file name"):
+        write_export(out, rows, metadata)
+    assert not list(tmp_path.rglob("escaped*"))

@@ -315,8 +315,13 @@ def write_export(
     from vidret.builders.archive import sha256_file
     from vidret.builders.repo import features_yaml, write_json
 
+    from vidret.builders.tables import is_safe_component
+
     if rows_per_shard < 1:
         raise ExportError(f"rows_per_shard must be >= 1, got {rows_per_shard}")
+    # The split names the shard files: a results file saying "../x" must not write outside OUT.
+    if not is_safe_component(str(metadata["split"])):
+        raise ExportError(f"split {metadata['split']!r} is not a safe file name (it names the export's shard files)")
     out.mkdir(parents=True, exist_ok=True)
     for name in (CARD_FILE, METADATA_FILE, MANIFEST_FILE):
         (out / name).unlink(missing_ok=True)
