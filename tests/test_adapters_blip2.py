@@ -65,3 +65,12 @@ def test_captioning_blip2_checkpoints_are_not_guessed(blip2, tmp_path):
     (plain / "config.json").write_text(json.dumps(cfg))
     with pytest.raises(ValueError, match="Presets for blip-2 checkpoints: blip2"):
         load_adapter(plain, device="cpu")
+
+
+def test_trust_remote_code_keeps_the_presets_model_class(blip2):
+    """--trust-remote-code on a checkpoint without custom code (no `auto_map`) must not swap the
+    preset's class for `AutoModel` (which gives a `Blip2Model` without the retrieval heads)."""
+    path, a = blip2
+    trusted = load_adapter(path, device="cpu", trust_remote_code=True)
+    assert type(trusted.model).__name__ == "Blip2ForImageTextRetrieval"
+    torch.testing.assert_close(trusted.encode_text(["a red ball"]), a.encode_text(["a red ball"]))

@@ -254,14 +254,16 @@ def _builder(kind: str) -> Any:
     return getattr(importlib.import_module(module), name)
 
 
-def load_model_class(preset: AdapterPreset, trust_remote_code: bool) -> Any:
+def load_model_class(preset: AdapterPreset, config_dict: Mapping[str, Any]) -> Any:
     """The class whose `from_pretrained` loads the checkpoint: the preset's, else `AutoModel`.
 
-    Custom code (`auto_map`) always goes through `AutoModel`, which finds the repository's class.
+    A checkpoint with custom code (`auto_map` in its config) always goes through `AutoModel`,
+    which finds the repository's class. `--trust-remote-code` alone changes nothing: a checkpoint
+    without custom code keeps the preset's class.
     """
     import transformers
 
-    if preset.model_class and not trust_remote_code:
+    if preset.model_class and "auto_map" not in config_dict:
         return getattr(transformers, preset.model_class)
     return transformers.AutoModel
 
@@ -308,7 +310,7 @@ def build_dual_encoder_adapter(
 
     num_frames = _resolve_frames(chosen, config, options.frames, model)
     tokenizer = AutoTokenizer.from_pretrained(model, revision=revision, trust_remote_code=trust)
-    loaded = load_model_class(chosen, trust).from_pretrained(model, revision=revision, trust_remote_code=trust)
+    loaded = load_model_class(chosen, config_dict).from_pretrained(model, revision=revision, trust_remote_code=trust)
 
     if interpolate and chosen.adapter == "native_video":
         from vidret.adapters.transformers_base import accepts_argument

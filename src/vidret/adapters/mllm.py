@@ -276,7 +276,9 @@ def _forward_parameters(model: Any) -> set[str]:
         return set()
 
 
-def load_base_model(chosen: "AdapterPreset", model: str, revision: str | None, trust_remote_code: bool) -> Any:
+def load_base_model(
+    chosen: "AdapterPreset", model: str, revision: str | None, config_dict: Mapping[str, Any], trust_remote_code: bool
+) -> Any:
     """Load the checkpoint's base model (no LM head).
 
     The published embedders are saved as `...ForConditionalGeneration`; embeddings need only the
@@ -291,7 +293,7 @@ def load_base_model(chosen: "AdapterPreset", model: str, revision: str | None, t
     level = hf_logging.get_verbosity()
     hf_logging.set_verbosity_error()
     try:
-        loaded, info = load_model_class(chosen, trust_remote_code).from_pretrained(
+        loaded, info = load_model_class(chosen, config_dict).from_pretrained(
             model, revision=revision, trust_remote_code=trust_remote_code, output_loading_info=True
         )
     finally:
@@ -346,7 +348,7 @@ def build_mllm_adapter(
         )
     layout = chosen.options.get("video_layout") or ("qwen3" if str(config_dict.get("model_type", "")).startswith("qwen3") else "qwen2")
     tokenizer = AutoTokenizer.from_pretrained(model, revision=revision, trust_remote_code=trust)
-    loaded = load_base_model(chosen, model, revision, trust)
+    loaded = load_base_model(chosen, model, revision, config_dict, trust)
     return MllmEmbedderAdapter(
         loaded,
         tokenizer,
