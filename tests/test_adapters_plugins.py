@@ -180,6 +180,16 @@ def test_open_clip_adapter_with_a_real_open_clip_model():
 
 
 # ---- trust_remote_code families -------------------------------------------------------------------
+def test_remote_code_presets_must_declare_trust_remote_code():
+    """A "remote_code" preset runs its repository's code: without the declaration, loading would not
+    ask for --trust-remote-code before that code runs."""
+    from vidret.adapters import AdapterPreset
+
+    with pytest.raises(ValueError, match="must set trust_remote_code=True"):
+        AdapterPreset(name="x", adapter="remote_code", options={"text": "a:b", "video": "a:c"})
+    assert AdapterPreset(name="x", adapter="remote_code", trust_remote_code=True).trust_remote_code
+
+
 @pytest.fixture(scope="module")
 def standin(tmp_path_factory):
     return write_standin_remote_model(tmp_path_factory.mktemp("remote") / "standin", preset="internvideo2")

@@ -63,7 +63,7 @@ class AdapterPreset:
         requires: importable module -> pip requirement the preset needs beyond vidret's own
             dependencies; a missing one is reported with the install command.
         trust_remote_code: the family's modeling code lives in its Hub repository: loading
-            refuses without `--trust-remote-code`.
+            refuses without `--trust-remote-code`. Required of "remote_code" presets.
         source: where the preset was declared (module or entry point; filled in on discovery).
     """
 
@@ -99,6 +99,12 @@ class AdapterPreset:
             raise ValueError(
                 f"preset {self.name!r}: a 'plugin' preset names its factory ('module:callable') and only a plugin "
                 f"preset may; got adapter={self.adapter!r}, factory={self.factory!r}"
+            )
+        if self.adapter == "remote_code" and not self.trust_remote_code:
+            # The builder runs the repository's code: loading must ask for the user's consent first.
+            raise ValueError(
+                f"preset {self.name!r}: a 'remote_code' preset runs its model repository's code, so it must set "
+                "trust_remote_code=True (loading then refuses without --trust-remote-code)"
             )
         if self.factory is not None and ":" not in self.factory:
             raise ValueError(f"preset {self.name!r}: factory must look like 'module:callable', got {self.factory!r}")

@@ -55,10 +55,11 @@ def build_remote_code_adapter(
     if "text" not in opts:
         raise ValueError(f"preset {chosen.name!r}: options must name a 'text' glue function")
     glue = {key: resolve_glue(chosen.name, opts[key]) for key in ("text", "video", "frames") if key in opts}
+    trust = options.trust_remote_code  # True here: `load_adapter` refuses these presets without it
     tokenizer = None
     if opts.get("tokenizer", True):
-        tokenizer = AutoTokenizer.from_pretrained(model, revision=revision, trust_remote_code=True)
-    loaded = AutoModel.from_pretrained(model, revision=revision, trust_remote_code=True)
+        tokenizer = AutoTokenizer.from_pretrained(model, revision=revision, trust_remote_code=trust)
+    loaded = AutoModel.from_pretrained(model, revision=revision, trust_remote_code=trust)
     return GlueAdapter(
         loaded,
         tokenizer,
