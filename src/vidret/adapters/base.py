@@ -46,6 +46,19 @@ def check_clip(clip: Any, index: int) -> None:
         )
 
 
+def check_texts(texts: Sequence[Any]) -> list[str]:
+    """`texts` as a list, or a ValueError naming the first item that is not a string.
+
+    Raises:
+        ValueError: an item that is not a string (its index is named).
+    """
+    texts = list(texts)
+    for i, text in enumerate(texts):
+        if not isinstance(text, str):
+            raise ValueError(f"text {i}: expected a string, got {type(text).__name__}")
+    return texts
+
+
 class EmbeddingAdapter(abc.ABC):
     """A text/video embedding model as the vidret runner sees it.
 
@@ -198,10 +211,7 @@ class EmbeddingAdapter(abc.ABC):
         if kind == NATIVE_FUSION:
             for i, clip in enumerate(clips):
                 check_clip(clip, i)
-            for i, text in enumerate(texts):
-                if not isinstance(text, str):
-                    raise ValueError(f"text {i}: expected a string, got {type(text).__name__}")
-            return self.finalize(self.embed_composed(list(clips), list(texts)))
+            return self.finalize(self.embed_composed(list(clips), check_texts(texts)))
         # Skip the unused tower for the single-modality ablations.
         if kind == "text":
             return self.finalize(self.encode_text(texts))

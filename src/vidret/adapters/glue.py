@@ -19,7 +19,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
-from vidret.adapters.base import EmbeddingAdapter, check_clip
+from vidret.adapters.base import EmbeddingAdapter, check_clip, check_texts
 from vidret.adapters.fusion import l2_normalize
 from vidret.adapters.native_video import resample_frames
 from vidret.adapters.preprocess import FrameTransform
@@ -124,10 +124,7 @@ class GlueAdapter(EmbeddingAdapter):
     def encode_text(self, texts: Sequence[str]) -> "torch.Tensor":
         import torch
 
-        texts = list(texts)
-        for i, text in enumerate(texts):
-            if not isinstance(text, str):
-                raise ValueError(f"text {i}: expected a string, got {type(text).__name__}")
+        texts = check_texts(texts)
         out = []
         with torch.inference_mode():
             for chunk in batched(texts, self.batch_size):

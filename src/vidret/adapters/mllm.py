@@ -19,7 +19,7 @@ import json
 import logging
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
-from vidret.adapters.base import check_clip
+from vidret.adapters.base import check_texts
 from vidret.adapters.preprocess import FrameTransform
 from vidret.adapters.qwen_video import QwenVideoInput
 from vidret.adapters.transformers_base import TransformersAdapter, batched
@@ -162,7 +162,7 @@ class MllmEmbedderAdapter(TransformersAdapter):
         return template
 
     def truncated(self, texts: Sequence[str]) -> list[bool]:
-        texts = self._check_texts(texts)
+        texts = check_texts(texts)
         if not texts:
             return []
         ids = self.tokenizer(texts, add_special_tokens=False, truncation=False, verbose=False)["input_ids"]
@@ -216,7 +216,7 @@ class MllmEmbedderAdapter(TransformersAdapter):
     def encode_text(self, texts: Sequence[str]) -> "torch.Tensor":
         import torch
 
-        texts = self._check_texts(texts)
+        texts = check_texts(texts)
         if not texts:
             return torch.empty(0, self.embedding_dim)
         self.num_truncated_texts += sum(self.truncated(texts))

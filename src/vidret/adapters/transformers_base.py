@@ -9,7 +9,7 @@ from __future__ import annotations
 import abc
 from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
-from vidret.adapters.base import EmbeddingAdapter, check_clip
+from vidret.adapters.base import EmbeddingAdapter, check_clip, check_texts
 from vidret.adapters.preprocess import FrameTransform
 
 if TYPE_CHECKING:
@@ -199,14 +199,6 @@ class TransformersAdapter(EmbeddingAdapter):
         self._dim: int | None = None
 
     # ---- text -------------------------------------------------------------------------------
-    @staticmethod
-    def _check_texts(texts: Sequence[str]) -> list[str]:
-        texts = list(texts)
-        for i, text in enumerate(texts):
-            if not isinstance(text, str):
-                raise ValueError(f"text {i}: expected a string, got {type(text).__name__}")
-        return texts
-
     def truncated(self, texts: Sequence[str]) -> list[bool]:
         """Which texts exceed `text_max_length` tokens (special tokens included).
 
@@ -215,7 +207,7 @@ class TransformersAdapter(EmbeddingAdapter):
         Raises:
             ValueError: an item that is not a string (its index is named).
         """
-        texts = self._check_texts(texts)
+        texts = check_texts(texts)
         if not texts:
             return []
         # An untruncated pass is the only reliable answer; `verbose=False` silences the
@@ -229,7 +221,7 @@ class TransformersAdapter(EmbeddingAdapter):
         Raises:
             ValueError: an item that is not a string (its index is named).
         """
-        texts = self._check_texts(texts)
+        texts = check_texts(texts)
         self.num_truncated_texts += sum(self.truncated(texts))
         enc = self.tokenizer(
             texts,
