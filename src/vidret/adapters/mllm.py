@@ -246,10 +246,7 @@ class MllmEmbedderAdapter(TransformersAdapter):
         return torch.cat(out)
 
     def _grid(self, clip: "np.ndarray") -> tuple[int, int, int]:
-        frames, height, width = clip.shape[:3]
-        h, w = self.video_input.frame_size(height, width, frames)
-        tp = self.video_input.temporal_patch_size
-        return (-(-frames // tp), h // self.video_input.patch_size, w // self.video_input.patch_size)
+        return self.video_input.grid(*clip.shape[:3])
 
     def describe(self) -> dict[str, Any]:
         info = super().describe()

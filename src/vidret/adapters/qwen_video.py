@@ -140,6 +140,14 @@ class QwenVideoInput:
             max_pixels = max(min(max_pixels, share), int(self.min_pixels * 1.05))
         return smart_resize(height, width, self.factor, self.min_pixels, max_pixels)
 
+    def grid(self, num_frames: int, height: int, width: int) -> tuple[int, int, int]:
+        """The (t, h, w) patch grid of a `num_frames`-frame clip of `height` x `width` pixels.
+
+        t counts temporal patches after padding the frames to a multiple of `temporal_patch_size`.
+        """
+        new_h, new_w = self.frame_size(height, width, num_frames)
+        return -(-num_frames // self.temporal_patch_size), new_h // self.patch_size, new_w // self.patch_size
+
     def __call__(self, frames: "torch.Tensor") -> tuple["torch.Tensor", tuple[int, int, int]]:
         """Patch one clip.
 
@@ -154,7 +162,8 @@ class QwenVideoInput:
         import torch.nn.functional as F
 
         num_frames, height, width = frames.shape[:3]
-        new_h, new_w = self.frame_size(height, width, num_frames)
+        t, gh, gw = self.grid(num_frames, height, width)
+        new_h, new_w = gh * self.patch_size, gw * self.patch_size
         x = frames.permute(0, 3, 1, 2)
         if (new_h, new_w) != (height, width):
             antialias = self.interpolation in ("bilinear", "bicubic")
@@ -169,8 +178,6 @@ class QwenVideoInput:
         x = (x / 255.0 - mean) / std
         if pad := -num_frames % self.temporal_patch_size:  # repeat the last frame, like the processor
             x = torch.cat([x, x[-1:].expand(pad, -1, -1, -1)])
-        t = x.shape[0] // self.temporal_patch_size
-        gh, gw = new_h // self.patch_size, new_w // self.patch_size
         m, p, tp = self.merge_size, self.patch_size, self.temporal_patch_size
         patches = x.view(t, tp, 3, gh // m, m, p, gw // m, m, p)
         # (t, gh/m, gw/m, m, m, C, tp, p, p): merge blocks stay contiguous for the patch merger.
