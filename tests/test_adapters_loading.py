@@ -205,6 +205,17 @@ def test_unknown_model_type_without_code_is_refused(tiny_dirs, tmp_path):
         load_adapter(str(dst), device="cpu")
 
 
+@pytest.mark.parametrize("declared", [["clip"], {"name": "clip"}, 3])
+def test_a_config_preset_key_that_is_not_a_name_is_a_clear_error(tiny_dirs, tmp_path, declared):
+    """config.json comes with the checkpoint: a `vidret_preset` that is not a string is named, not a TypeError."""
+    dst = shutil.copytree(tiny_dirs["clip"], tmp_path / "odd")
+    cfg = json.loads((dst / "config.json").read_text())
+    cfg["vidret_preset"] = declared
+    (dst / "config.json").write_text(json.dumps(cfg))
+    with pytest.raises(ValueError, match="vidret_preset"):
+        load_adapter(str(dst), device="cpu")
+
+
 @pytest.fixture
 def preset_package(tmp_path, monkeypatch):
     """A throwaway presets package; returns a function writing one module into it."""

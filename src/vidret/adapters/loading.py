@@ -213,8 +213,11 @@ def load_adapter(
         revision = pinned_revision(named, model, None) if named is not None else None
     config_dict = read_config_dict(model, revision)
     needs_code = _needs_remote_code(config_dict)
+    declared = config_dict.get(PRESET_KEY)
+    if declared is not None and not isinstance(declared, str):
+        raise ValueError(f"the config.json of {model!r}: {PRESET_KEY!r} must be a preset name (a string), got {declared!r}")
     try:
-        chosen = resolve_preset(model, config_dict.get("model_type"), preset or config_dict.get(PRESET_KEY))
+        chosen = resolve_preset(model, config_dict.get("model_type"), preset or declared)
     except ValueError:
         if needs_code and not trust_remote_code:
             raise _remote_code_refusal(model, config_dict, None) from None
