@@ -176,6 +176,14 @@ def test_plots_are_pngs_per_task(tmp_path):
     assert plot_table(build_table([], "lovr"), tmp_path) == []
 
 
+def test_plots_draw_dollar_signs_in_model_names_as_text(tmp_path):
+    # matplotlib reads text between two "$" as math: "x$^$y" would not parse and fail the whole site.
+    results = [make_results("lovr", model_id=f"acme/{name}") for name in ("x$^$y", "x${$", "$_{$")]
+    results.append(make_results("lovr", model_id="acme/ok", model_revision="rev$^$1"))
+    plots = plot_table(build_table(results, "lovr"), tmp_path)
+    assert len(plots) == 4 and all(path.read_bytes()[:4] == b"\x89PNG" for path, _ in plots)
+
+
 def test_plots_leave_out_rows_that_did_not_score_the_task(tmp_path, monkeypatch):
     monkeypatch.setattr("vidret.hub.leaderboard.MAX_PLOTTED_ROWS", 1)
     partial = with_change(make_results("lovr", model_id="acme/p"), "tasks", {"t2v": make_results("lovr")["tasks"]["t2v"]})

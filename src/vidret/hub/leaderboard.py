@@ -476,8 +476,10 @@ def task_records(table: LeaderboardTable, task_id: str) -> list[dict[str, Any]]:
 
 
 def _row_label(row: dict[str, Any]) -> str:
+    """A plot legend's label; "$" escaped, or matplotlib would parse "a$^$b" as (broken) math and
+    fail the whole site."""
     revision = f"@{str(row['model_revision'])[:7]}" if row["model_revision"] else ""
-    return f"{row['model'].rsplit('/', 1)[-1]}{revision} ({row['frames']}f)"
+    return f"{row['model'].rsplit('/', 1)[-1]}{revision} ({row['frames']}f)".replace("$", r"\$")
 
 
 def plot_table(table: LeaderboardTable, out_dir: str | Path) -> list[tuple[Path, str]]:
