@@ -367,6 +367,14 @@ def test_display_model_never_shows_a_local_path(model, shown):
     assert display_model(model) == shown
 
 
+def test_a_run_that_did_not_record_its_frames_shows_no_none(tmp_path):
+    # settings.frames is null for embeddings read from released files without --frames.
+    table = build_table([with_change(make_results("lovr"), "settings.frames", None)], "lovr")
+    page = render_page(table, plot_table(table, tmp_path), ["lovr"])
+    assert "None" not in page
+    assert '<div class="run">@0123abc · clip · 224x224</div>' in page
+
+
 def test_pages_never_show_full_local_model_paths(tmp_path):
     local = make_results("lovr", model_id="/home/alice/secret/models/tiny-clip", base=30)
     local["model"]["fingerprint"] = "9de0938ba3a1067a"

@@ -164,6 +164,12 @@ def test_summarize():
     assert "cvr mAP@50=15.00" in line and line.endswith("(0 failed)")
 
 
+def test_summarize_a_run_that_did_not_record_its_frames():
+    # settings.frames is null for embeddings read from released files without --frames.
+    line = summarize(with_change(make_results("lovr"), "settings.frames", None))
+    assert "[clip, frames not recorded]" in line and "None" not in line
+
+
 def test_cli_validate_ok_and_invalid(tmp_path, capsys):
     good = write_results(tmp_path / "good.json", make_results("lovr"))
     bad = write_results(tmp_path / "bad.json", with_change(make_results("lovr"), "tasks.t2v.metrics.R@50", 101))

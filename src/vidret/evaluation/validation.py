@@ -657,8 +657,9 @@ def summarize(results: dict[str, Any]) -> str:
     )
     flags = " RANDOM-WEIGHTS" if model.get("random_weights") else ""
     protocol = _protocol(results)
+    frames = "frames not recorded" if settings["frames"] is None else f"{settings['frames']} frames"
     # Every part but the numbers comes from the file: escape control characters.
     return printable(
         f"{results['benchmark']}/{results['split']} [{protocol} protocol] {model['id']}{revision} "
-        f"[{model['adapter']}, {settings['frames']} frames]{flags} {scores} ({results['num_failed']} failed)"
+        f"[{model['adapter']}, {frames}]{flags} {scores} ({results['num_failed']} failed)"
     )

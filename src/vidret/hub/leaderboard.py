@@ -479,7 +479,8 @@ def _row_label(row: dict[str, Any]) -> str:
     """A plot legend's label; "$" escaped, or matplotlib would parse "a$^$b" as (broken) math and
     fail the whole site."""
     revision = f"@{str(row['model_revision'])[:7]}" if row["model_revision"] else ""
-    return f"{row['model'].rsplit('/', 1)[-1]}{revision} ({row['frames']}f)".replace("$", r"\$")
+    frames = f" ({row['frames']}f)" if row["frames"] is not None else ""
+    return f"{row['model'].rsplit('/', 1)[-1]}{revision}{frames}".replace("$", r"\$")
 
 
 def plot_table(table: LeaderboardTable, out_dir: str | Path) -> list[tuple[Path, str]]:
@@ -572,7 +573,9 @@ def _run_details(row: dict[str, Any]) -> str:
     parts = []
     if row["model_revision"]:
         parts.append(f"@{str(row['model_revision'])[:7]}")
-    parts += [str(row["adapter"]), f"{row['frames']} frames"]
+    parts.append(str(row["adapter"]))
+    if row["frames"] is not None:  # null: embeddings read from released files that do not say
+        parts.append(f"{row['frames']} frames")
     if row["settings"]:
         parts.append(row["settings"])
     if row["split"] != "test":
