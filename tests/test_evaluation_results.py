@@ -65,3 +65,12 @@ def test_format_record_lists_failures():
     assert row.split() == ["m", "(random", "weights)", "13.00", "10.00", "11.00", "12.00", "5.00", "20.00", "30.00", "60.00", "1"]
     assert "1 item(s) failed to decode" in text and "video v1: VideoDecodeError: bad" in text
     assert "2 process(es)" in text
+
+
+def test_format_record_escapes_what_came_from_the_dataset_and_the_model_id():
+    failure = {"item_id": "v1\x1b[2J", "kind": "video", "source": "videos/v1.mp4", "reason": "cannot open videos/\u202ev1.mp4\r\nOK"}
+    record = _record(model={"id": "acme/\x1b]0;pwned\x07", "revision": None, "adapter": "clip"}, failures=[failure])
+    text = format_record(record)
+    assert not any(char in text for char in "\x1b\x07\u202e\r")
+    assert "video v1\\x1b[2J: cannot open videos/\\u202ev1.mp4\\r\\nOK" in text
+    assert "acme/\\x1b]0;pwned\\x07" in text

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from vidret.benchmarks import BENCHMARKS
+from vidret.terminal import printable
 
 TABLE_WIDTH = 80  # the narrowest common terminal
 HEADLINE_MARK = "*"
@@ -21,7 +22,8 @@ INDENT = "  "
 
 
 def model_label(record: Mapping[str, Any]) -> str:
-    """The model's name as shown in tables; random-weight models and the oracle say what they are."""
+    """The model's name as shown in tables (control characters escaped); random-weight models and
+    the oracle say what they are."""
     model = record["model"]
     label = str(model["id"])
     if Path(label).is_dir():  # a local folder: its name is enough
@@ -30,7 +32,7 @@ def model_label(record: Mapping[str, Any]) -> str:
         label += " (check)"
     elif model.get("random_weights"):
         label += " (random weights)"
-    return label
+    return printable(label)
 
 
 def _number(value: Any) -> str:
@@ -51,7 +53,7 @@ def _interval(task: Mapping[str, Any], metric: str) -> str:
 def _task_name(benchmark: str, task_id: str, task: Mapping[str, Any]) -> str:
     """The task's name as recorded, else as the benchmark declares it, else its id."""
     if task.get("name"):
-        return str(task["name"])
+        return printable(task["name"])
     spec = BENCHMARKS.get(benchmark)
     return spec.tasks[task_id].name if spec is not None and task_id in spec.tasks else task_id
 
@@ -130,11 +132,15 @@ def format_table(records: Sequence[Mapping[str, Any]], width: int = TABLE_WIDTH)
 
 
 def format_record(record: Mapping[str, Any], width: int = TABLE_WIDTH) -> str:
-    """A table of one record plus its failures and run facts."""
+    """A table of one record plus its failures and run facts.
+
+    Failed items' ids and reasons come from the dataset (and its file paths): their control
+    characters are escaped, never sent to the terminal raw.
+    """
     lines = [format_table([record], width)]
     if record["failures"]:
         lines.append(f"{record['num_failed']} item(s) failed to decode or had no embedding (counted as misses):")
-        lines += [f"  {f.get('kind', 'item')} {f['item_id']}: {f['reason']}" for f in record["failures"][:20]]
+        lines += [printable(f"  {f.get('kind', 'item')} {f['item_id']}: {f['reason']}") for f in record["failures"][:20]]
         if record["num_failed"] > 20:
             lines.append(f"  ... and {record['num_failed'] - 20} more (see the results file)")
     lines.append(f"{record['num_processes']} process(es), {record['wall_time_s']:.1f} s")
