@@ -204,6 +204,20 @@ def test_compare_cli_refuses_with_one_clear_line(tmp_path, capsys):
     assert "strictly between 0 and 1" in capsys.readouterr().err
 
 
+def test_compare_cli_escapes_what_it_quotes_from_the_files(tmp_path, capsys):
+    # A bidirectional override passes validation (it is no control character) but must not reach the terminal raw.
+    a, b = two_runs()
+    pa = write_results(tmp_path / "a.json", with_change(a, "model.id", "acme/\u202eevil"))
+    pb = write_results(tmp_path / "b.json", b)
+    assert main(["compare", str(pa), str(pb), "--resamples", "20"]) == 0
+    out = capsys.readouterr().out
+    assert "\u202e" not in out and "A: acme/\\u202eevil (a.json)" in out
+    pc = write_results(tmp_path / "c.json", with_change(b, "dataset.revision", "v2\u202e"))
+    assert main(["compare", str(pa), str(pc)]) == 1
+    err = capsys.readouterr().err
+    assert "\u202e" not in err and "not comparable" in err
+
+
 def test_compare_cli_says_when_a_file_has_no_per_query_data(tmp_path, capsys):
     a, _ = two_runs()
     pa = write_results(tmp_path / "a.json", a)

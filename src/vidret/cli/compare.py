@@ -129,6 +129,7 @@ def run(args: argparse.Namespace) -> int:
     from vidret.evaluation.confidence import compare_results
     from vidret.evaluation.validation import ResultsValidationError, validate_file
     from vidret.hub.leaderboard import display_model
+    from vidret.terminal import printable
 
     try:
         a = validate_file(args.a, require_all_tasks=False)
@@ -143,14 +144,15 @@ def run(args: argparse.Namespace) -> int:
             seed=args.seed,
         )
     except (FileNotFoundError, ResultsValidationError) as err:
-        print(f"vidret compare: {err}", file=sys.stderr)
+        print(f"vidret compare: {err}", file=sys.stderr)  # already escaped
         return 1
     except ValueError as err:  # ComparisonError and bad --tasks/--metrics
-        print(f"vidret compare: {args.a} vs {args.b}: {err}", file=sys.stderr)
+        print(printable(f"vidret compare: {args.a} vs {args.b}: {err}"), file=sys.stderr)
         return 1
     label_a = f"{display_model(a['model'])} ({Path(args.a).name})"
     label_b = f"{display_model(b['model'])} ({Path(args.b).name})"
-    print(format_comparison(comparison, label_a, label_b))
+    # Model ids, revisions and file names quoted from the files: their control characters escaped.
+    print(printable(format_comparison(comparison, label_a, label_b), keep_newlines=True))
     if args.json:
         out = {"a": {"file": args.a, "model": display_model(a["model"])}, "b": {"file": args.b, "model": display_model(b["model"])}}
         Path(args.json).write_text(json.dumps({**out, **comparison.as_dict()}, indent=2) + "\n", encoding="utf-8")
