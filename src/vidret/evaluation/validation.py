@@ -363,8 +363,7 @@ def _check_recall_counts(base: str, task: dict[str, Any], protocol: ProtocolSpec
     return problems
 
 
-def _check_task(benchmark: str, task_id: str, task: dict[str, Any], protocol: ProtocolSpec | None = None) -> list[Problem]:
-    protocol = protocol or BENCHMARKS[benchmark].protocol()
+def _check_task(benchmark: str, task_id: str, task: dict[str, Any], protocol: ProtocolSpec) -> list[Problem]:
     spec = protocol.tasks.get(task_id)  # each protocol declares its own metrics per task
     base = f"tasks.{task_id}"
     if spec is None:
@@ -440,14 +439,10 @@ def _first_bad(values: list[Any], ok: Any) -> int | None:
 
 def _per_query_entry_problems(path: str, per_query: dict[str, Any], protocol: ProtocolSpec) -> list[Problem]:
     """Entry types of the per-query columns (the schema checks only that they are arrays)."""
-
-    def number(value: Any) -> bool:
-        return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
     rules = {
         "query_id": (lambda v: isinstance(v, str), "is not a string"),
         "rank": (lambda v: v is None or (isinstance(v, int) and not isinstance(v, bool) and v >= 1), "is not an integer >= 1 or null"),
-        "AP": (lambda v: number(v) and v >= 0, "is not a finite number >= 0"),
+        "AP": (lambda v: _number(v) and v >= 0, "is not a finite number >= 0"),
         # 0/1; where percentages are not bounded (official TF-CoVR), copies of the designated target.
         "hit": (lambda v: type(v) is int and v >= 0, "is not an integer >= 0")
         if not protocol.bounded
