@@ -19,8 +19,6 @@ from vidret.evaluation.runner import EvalSettings, evaluate
 
 logger = logging.getLogger(__name__)
 
-DEMO_MODELS = ("tiny-clip", "oracle")
-
 
 @dataclass
 class DemoResult:
