@@ -130,3 +130,17 @@ def test_truncated_archive_is_a_build_error(tmp_path):
     parts[-1].unlink()  # a part is missing
     with pytest.raises(BuildError, match="part missing or truncated"):
         safe_extract(parts[:-1], tmp_path / "out", progress=False)
+
+
+def test_link_copies_count_against_max_bytes(tmp_path):
+    # Each link member becomes a copy: 20 links to one 64 KiB file would write 21 times its size.
+    from vidret.builders.archive import ArchiveLimits
+
+    members = [file_member("merged/a.mp4", os.urandom(64 << 10))]
+    members += [link_member(f"merged/copy{i}.mp4", "merged/a.mp4", hard=True) for i in range(20)]
+    parts = split_bytes(tar_gz(members), tmp_path / "p", 1)
+    with pytest.raises(UnsafeArchiveError, match="more than 262144 bytes"):
+        safe_extract(parts, tmp_path / "out", progress=False, limits=ArchiveLimits(max_bytes=256 << 10))
+    written = sum(p.stat().st_size for p in (tmp_path / "out").rglob("*") if p.is_file())
+    assert written <= 256 << 10
+

@@ -266,7 +266,7 @@ def _extract_member(
     if member.isdir() or (wanted is not None and not wanted(rel)):
         return  # folders are made as the files that need them are written
     if member.issym() or member.islnk():
-        _copy_link_target(member, rel, target, dest)
+        _copy_link_target(member, rel, target, dest, budget)
         return
     if not member.isfile():
         logger.debug("skipping archive member %s (type %r)", member.name, member.type)
@@ -287,8 +287,12 @@ def _extract_member(
             budget.write(len(chunk), start + done)
 
 
-def _copy_link_target(member: tarfile.TarInfo, rel: str, target: Path, dest: Path) -> None:
-    """A link member becomes a copy of the regular file it names, extracted earlier inside `dest`."""
+def _copy_link_target(member: tarfile.TarInfo, rel: str, target: Path, dest: Path, budget: _Budget) -> None:
+    """A link member becomes a copy of the regular file it names, extracted earlier inside `dest`.
+
+    The copy counts against `budget` before it is written: a small link member can stand for a
+    large file, so links to one file would otherwise write far more than the limits allow.
+    """
     if member.issym():
         link = member.linkname
         if posixpath.isabs(link) or link.startswith("\\") or (len(link) > 1 and link[1] == ":"):
@@ -310,6 +314,7 @@ def _copy_link_target(member: tarfile.TarInfo, rel: str, target: Path, dest: Pat
             f"archive member {member.name!r} is a {kind} to {member.linkname!r}, which is not a file extracted "
             "before it; links are copied, never re-created, so refusing it"
         )
+    budget.write(real.stat().st_size, member.offset_data)
     target.parent.mkdir(parents=True, exist_ok=True)
     if target.is_symlink() or target.exists():
         target.unlink()
