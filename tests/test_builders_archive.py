@@ -144,3 +144,21 @@ def test_link_copies_count_against_max_bytes(tmp_path):
     written = sum(p.stat().st_size for p in (tmp_path / "out").rglob("*") if p.is_file())
     assert written <= 256 << 10
 
+
+def test_oversized_member_header_is_refused_before_it_is_read(tmp_path):
+    # A GNU long-name header is read into memory whole by tarfile: 8 MiB of zeros here (a few KiB
+    # compressed) would be allocated before any member is returned.
+    import gzip
+    import io
+
+    from vidret.builders.archive import ArchiveLimits
+
+    header = tarfile.TarInfo("././@LongLink")
+    header.type, header.size = tarfile.GNUTYPE_LONGNAME, 8 << 20
+    buffer = io.BytesIO()
+    with gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0) as gz:
+        gz.write(header.tobuf(format=tarfile.GNU_FORMAT)[: tarfile.BLOCKSIZE])
+        gz.write(bytes(header.size + 2 * tarfile.BLOCKSIZE))
+    parts = split_bytes(buffer.getvalue(), tmp_path / "p", 1)
+    with pytest.raises(UnsafeArchiveError, match="header of 8388608 bytes"):
+        safe_extract(parts, tmp_path / "out", progress=False, limits=ArchiveLimits(max_header_bytes=1 << 20))

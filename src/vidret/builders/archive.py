@@ -11,7 +11,8 @@ the checks are explicit here).
 Archives are also treated as possible bombs: a builder extracts only the members its
 annotations reference (``wanted``), links are never re-created (a link to a file extracted
 before it becomes a copy of that file, anything else is refused), and `ArchiveLimits` bounds the
-number of members, the bytes written and the compression ratio.
+number of members, the bytes written, the compression ratio and the size of an extended
+header.
 """
 
 from __future__ import annotations
@@ -48,12 +49,16 @@ class ArchiveLimits:
             videos barely compress, a bomb of zeros compresses about 1000:1). Checked once the
             stream has passed `ratio_floor` bytes, so small archives never trip it.
         ratio_floor: uncompressed bytes before the ratio is checked (default 32 MiB).
+        max_header_bytes: size of one extended header (a pax header, a GNU long name or link
+            name), which tarfile reads into memory whole (default 1 MiB; real ones hold a
+            path and a few attributes).
     """
 
     max_members: int = 2_000_000
     max_bytes: int = 4 << 40
     max_ratio: float = 100.0
     ratio_floor: int = 32 << 20
+    max_header_bytes: int = 1 << 20
 
 
 
@@ -178,7 +183,7 @@ def safe_extract(
     counted = _CountingReader(reader, bar)
     budget = _Budget(limits, counted)
     try:
-        with tarfile.open(fileobj=counted, mode="r|gz") as tar:
+        with tarfile.open(fileobj=counted, mode="r|gz", tarinfo=_bounded_tarinfo(limits.max_header_bytes)) as tar:
             for member in tar:
                 budget.member(member)
                 _extract_member(tar, member, dest_path, wanted, budget)
@@ -195,6 +200,29 @@ def safe_extract(
         bar.close()
         reader.close()
     return dict(reader.digests)
+
+
+_EXTENDED_HEADERS = (tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK, tarfile.XHDTYPE, tarfile.XGLTYPE, tarfile.SOLARIS_XHDTYPE)
+
+
+def _bounded_tarinfo(max_header_bytes: int) -> type[tarfile.TarInfo]:
+    """A TarInfo class that refuses an extended header larger than `max_header_bytes`.
+
+    tarfile reads such a header's body into memory in one piece before it returns the member
+    it describes, so its size is checked when the header block announces it (`_proc_member`
+    dispatches on the block's type; overriding it is how a TarInfo subclass sees every block).
+    """
+
+    class BoundedTarInfo(tarfile.TarInfo):
+        def _proc_member(self, tar: tarfile.TarFile) -> tarfile.TarInfo:
+            if self.type in _EXTENDED_HEADERS and self.size > max_header_bytes:
+                raise UnsafeArchiveError(
+                    f"the archive has an extended header of {self.size} bytes (limit max_header_bytes "
+                    f"{max_header_bytes}): refusing it"
+                )
+            return super()._proc_member(tar)
+
+    return BoundedTarInfo
 
 
 class _Budget:
