@@ -182,6 +182,9 @@ def test_folder_checks_send_nothing(hub, repo, tmp_path):
     (linked / "manifest.json").write_text('{"version": ')  # an interrupted build
     with pytest.raises(PublishError, match=r"manifest.json: not valid JSON .*rebuild"):
         publish(linked, REPO, "v1.0.0")
+    (linked / "manifest.json").write_text("[]")  # valid JSON, but not a manifest
+    with pytest.raises(PublishError, match=r"manifest.json: not a JSON object; rebuild"):
+        publish(linked, REPO, "v1.0.0")
     assert hub.requests == []
 
 

@@ -103,7 +103,7 @@ def check_folder(folder: Path, tag: str) -> dict:
 
     Raises:
         PublishError: a required file is absent, a file is a symbolic link (built with
-            ``--videos link``), the manifest is not valid JSON, or `tag` is not ``v<version>``.
+            ``--videos link``), the manifest is not a valid JSON object, or `tag` is not ``v<version>``.
     """
     if not folder.is_dir():
         raise PublishError(f"{folder}: folder not found")
@@ -122,6 +122,8 @@ def check_folder(folder: Path, tag: str) -> dict:
         manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     except json.JSONDecodeError as err:
         raise PublishError(f"{folder / 'manifest.json'}: not valid JSON ({err}); rebuild with `vidret build`") from None
+    if not isinstance(manifest, dict):
+        raise PublishError(f"{folder / 'manifest.json'}: not a JSON object; rebuild with `vidret build`")
     from vidret.builders.config import version_tag
 
     version = manifest.get("version")
