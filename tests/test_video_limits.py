@@ -176,6 +176,23 @@ def test_a_server_that_drips_hits_the_per_video_deadline(served):
     assert elapsed < 2.5, elapsed
 
 
+def test_collect_mode_keeps_one_deadline_for_the_whole_call(served):
+    # The one-pass decode runs out of time: the segments are not then retried one by one, each
+    # under a fresh deadline (8 segments cost 8 more timeouts and 8 more requests to a hung server).
+    served.reset()
+    served.stall_s, served.stall_after = 30.0, 2
+    started = time.monotonic()
+    try:
+        out = sample_segments(served.url("remote.mp4"), [(float(k), k + 1.0) for k in range(8)], 2, errors="collect", timeout=0.5)
+        requests = served.requests
+    finally:
+        served.reset()
+    elapsed = time.monotonic() - started
+    assert all(isinstance(o, VideoDecodeError) and "timed out" in str(o) for o in out), out
+    assert elapsed < 2, elapsed
+    assert requests <= 4, requests  # the open and the reads of one pass; 11 when each segment was retried
+
+
 def test_remote_reads_within_the_limits_are_unaffected(served):
     served.reset()
     frames = sample_frames(served.url("remote.mp4"), 4, size=(64, 64), timeout=5)

@@ -24,3 +24,10 @@ class VideoTooLargeError(VideoDecodeError):
     See `vidret.video.timeline.MAX_FRAME_PIXELS`; passing an output ``size`` lifts the limit
     (FFmpeg then resizes each frame as it is converted).
     """
+
+
+class VideoTimeoutError(VideoDecodeError):
+    """A remote video ran past its time limit (`timeout`, see `vidret.video.source`).
+
+    Retrying the same source at once would wait as long again, so `sample_segments` does not.
+    """

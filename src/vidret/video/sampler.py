@@ -25,7 +25,7 @@ from typing import Literal, Union, overload
 import numpy as np
 
 from vidret.video.decoder import FrameFetcher, too_large
-from vidret.video.errors import VideoDecodeError
+from vidret.video.errors import VideoDecodeError, VideoTimeoutError
 from vidret.video.metadata import StreamTiming, stream_timing
 from vidret.video.source import OpenVideo, VideoSource, check_timeout, open_video
 from vidret.video.timeline import (
@@ -294,7 +294,9 @@ def sample_segments(
     - a malformed span or one outside the video: a ValueError for that segment only, worded as
       `sample_frames` words it (without the raise mode's "segment n:" prefix);
     - the one-pass decode fails (e.g. a video truncated before some segment): each segment is
-      then decoded on its own (one open each), so only the segments that really fail do.
+      then decoded on its own (one open each), so only the segments that really fail do; but
+      not after a remote source ran past `timeout` (a `VideoTimeoutError`): that error then
+      stands for every segment not yet decoded, so the call keeps one deadline.
 
     Only `DECODE_ERRORS` (VideoDecodeError, ValueError, OSError) are collected; any other
     exception is a bug and propagates. Bad sampling arguments, `size`, `mode`, `errors` or
@@ -386,6 +388,8 @@ def _collect_segments(
     results: list[SegmentResult | None] = [None] * len(segments)
     times: dict[int, list[float]] = {}
     opened = decoded = False
+    # The call's time limit ran out: no segment is retried (each retry would wait it out again).
+    timed_out: VideoTimeoutError | None = None
     try:
         with open_video(source, timeout=timeout) as video:
             timing, out_size = _open_stream(video, size)
@@ -400,6 +404,8 @@ def _collect_segments(
             try:
                 what = _describe(sampling, size)
                 frames = _fetch(video, timing, flat, size, out_size, mode, what, progress) if flat else []
+            except VideoTimeoutError as err:
+                timed_out = err
             except DECODE_ERRORS:
                 pass  # isolate the failing segment(s) below, each on its own
             else:
@@ -414,9 +420,14 @@ def _collect_segments(
         # Otherwise closing failed after the decode: keep what was decoded.
     if not decoded:
         for n in times:
+            if timed_out is not None:
+                results[n] = timed_out
+                continue
             start, end = segments[n]
             try:
                 results[n] = _sample_one(source, sampling, start, end, size, mode, timeout)
             except DECODE_ERRORS as err:
                 results[n] = err
+                if isinstance(err, VideoTimeoutError):
+                    timed_out = err
     return results  # type: ignore[return-value]  (every slot is filled above)

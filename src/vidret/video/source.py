@@ -22,7 +22,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import Any, BinaryIO, Union
 
-from vidret.video.errors import VideoDecodeError, VideoNotFoundError
+from vidret.video.errors import VideoDecodeError, VideoNotFoundError, VideoTimeoutError
 
 #: What the sampler accepts as a video.
 VideoSource = Union[str, "os.PathLike[str]", BinaryIO, bytes, bytearray, memoryview]
@@ -167,7 +167,7 @@ def _unreachable(label: str, err: BaseException, timeout: float | None) -> Video
     (`timeout`; None when the filesystem's own limits applied) ran out."""
     late = _timeout_in(err)
     if late is not None and timeout is not None:
-        return VideoDecodeError(
+        return VideoTimeoutError(
             f"{label}: timed out opening the video: no answer from the server within {timeout:g} s "
             f"(time limit per video; timeout= / VIDRET_HTTP_TIMEOUT) [{type(late).__name__}]"
         )
@@ -273,7 +273,7 @@ class GuardedReader:
             self.failure = self._late()
         elif self.deadline is not None and _timeout_in(err) is not None:
             late = _timeout_in(err)
-            self.failure = VideoDecodeError(
+            self.failure = VideoTimeoutError(
                 f"{self.label}: timed out while reading ({type(late).__name__}: {late}) after {self.waited:.1f} s "
                 f"waiting on the server (limit {self.deadline:g} s per video; timeout= / VIDRET_HTTP_TIMEOUT)"
             )
@@ -281,8 +281,8 @@ class GuardedReader:
             self.failure = VideoDecodeError(f"{self.label}: cannot {action}: {type(err).__name__}: {err}")
         return self.failure
 
-    def _late(self) -> VideoDecodeError:
-        return VideoDecodeError(
+    def _late(self) -> VideoTimeoutError:
+        return VideoTimeoutError(
             f"{self.label}: timed out: reading the video took {self.waited:.1f} s, more than the "
             f"{self.deadline:g} s allowed per video (deadline; timeout= / VIDRET_HTTP_TIMEOUT)"
         )
