@@ -208,3 +208,18 @@ def test_a_split_that_is_a_path_writes_nothing_outside_the_folder(tmp_path):
     with pytest.raises(ExportError, match="split '../../escaped' is not a safe file name"):
         write_export(out, rows, metadata)
     assert not list(tmp_path.rglob("escaped*"))
+
+
+def test_export_of_an_official_protocol_run_holds_its_embeddings(repos, tmp_path):
+    """The export re-derives the run's plan under the run's protocol: TF-CoVR official normalises
+    the modification texts, so their ids differ from vidret's (the cache holds only those)."""
+    from vidret.evaluation.dataset import load_plan
+
+    out = tmp_path / "r.json"
+    first = run("tf-covr", repos["tf-covr"], "oracle", protocol="official", cache_dir=str(tmp_path / "c"), output=str(out))
+    report = export_embeddings(out, tmp_path / "e")
+    assert report.num_rows["text"] == len(load_plan("tf-covr", str(repos["tf-covr"]), protocol="official")[0].texts)
+    again = evaluate(
+        EvalSettings(benchmark="tf-covr", data=str(repos["tf-covr"]), embeddings=str(tmp_path / "e"), protocol="official", num_workers=0)
+    )
+    assert again["tasks"] == first["tasks"] and again["failures"] == []

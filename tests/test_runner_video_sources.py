@@ -163,3 +163,15 @@ def test_with_frames_lists_a_refused_row_and_decodes_the_rest(repos, www, tmp_pa
     assert all(f is not None for f in rows["frames"][1:]) and server.requests == 0
     allowed = with_frames(ds, num_frames=2, size=(64, 64), video_root=repo, allow_external=True, timeout=10)[0:1]
     assert allowed["decode_error"] == [None] and server.requests > 0
+
+
+def test_a_run_that_read_external_videos_can_be_exported(repos, tmp_path):
+    """`vidret embeddings export` re-derives the run's plan with the run's --allow-external-videos."""
+    from vidret.evaluation.export import export_embeddings, read_export
+
+    repo = copy_repo(repos["tf-covr"], tmp_path / "repo")
+    victim = _point_first_test_video_at(repo, lambda row: str(repos["tf-covr"] / row["video"]))
+    out = tmp_path / "r.json"
+    run("tf-covr", repo, "oracle", allow_external_videos=True, cache_dir=str(tmp_path / "c"), output=str(out))
+    report = export_embeddings(out, tmp_path / "e")
+    assert report.failed == [] and victim in read_export(tmp_path / "e").ids

@@ -95,7 +95,8 @@ def _long_video_arg(settings: Mapping[str, Any]) -> tuple[str, str]:
 def plan_of_record(
     record: Mapping[str, Any], data: str | None = None, video_root: str | None = None
 ) -> Any:
-    """Re-derive the `TaskPlan` of the run that wrote `record` (same data, split, tasks, limit).
+    """Re-derive the `TaskPlan` of the run that wrote `record` (same data, split, tasks, limit,
+    protocol, external-video permission).
 
     Args:
         record: a results record.
@@ -122,6 +123,8 @@ def plan_of_record(
         aggregate=aggregate,
         limit=settings.get("limit"),
         video_root=video_root,
+        allow_external=bool(settings.get("allow_external_videos")),
+        protocol=settings.get("protocol"),  # the rows, query lists and text normalisation the run used
     )
     return plan
 
