@@ -102,9 +102,10 @@ def test_native_scores_use_the_composed_units(repos, models, monkeypatch):
         return original(task, texts, visuals, fusion, composed=composed)
 
     monkeypatch.setattr(runner, "score_task", spy)
-    record = run("tf-covr", repos["tf-covr"], models["gme"], frames=2, batch_size=4, limit=4, resolution=SMALL)
-    assert seen["fusion"] == "native" and len(seen["composed"]) == record["tasks"]["cvr"]["num_queries"] == 4
-    (visual, _), row = next(iter(seen["composed"].items()))
+    record = run("tf-covr", repos["tf-covr"], models["gme"], frames=2, batch_size=4, limit=6, resolution=SMALL)
+    assert seen["fusion"] == "native" and len(seen["composed"]) == record["tasks"]["cvr"]["num_queries"] == 6
+    # (a query video that is also a target has an embedding of its own to compare with)
+    (visual, _), row = next((pair, row) for pair, row in seen["composed"].items() if pair[0] in seen["visuals"])
     assert np.isclose(np.linalg.norm(row), 1.0) and not np.allclose(row, seen["visuals"][visual], atol=1e-3)
 
 
@@ -140,3 +141,27 @@ def test_native_composed_embeddings_export_and_score_without_the_model(repos, mo
                                   embeddings=str(tmp_path / "export"), num_workers=0))
     assert again["settings"]["fusion"] == "native" and again["embeddings"]["composed"]["source"] == "export"
     assert again["tasks"]["cvr"]["metrics"] == record["tasks"]["cvr"]["metrics"]
+
+
+def test_native_fusion_decodes_and_embeds_a_query_video_once(repos, models, tmp_path, monkeypatch):
+    """Under `native` a query video is embedded with its text (a composed unit), not also on its own:
+    only gallery videos go through `encode_video`, and a query video that fails is one failure."""
+    import datasets
+
+    from runner_helpers import copy_repo
+    from vidret.adapters.mllm import MllmEmbedderAdapter
+    from vidret.video.synthetic import make_corrupt_video
+
+    repo = copy_repo(repos["tf-covr"], tmp_path / "repo")
+    triplets = datasets.load_dataset(str(repo), "triplets", split="test").to_list()[:4]
+    targets = {t["target_video"] for t in triplets}
+    only_queries = [t["query_video"] for t in triplets if t["query_video"] not in targets]
+    assert only_queries  # the sample has query videos that are not targets
+    videos = {v["video_id"]: v["video"] for v in datasets.load_dataset(str(repo), "videos", split="test")}
+    make_corrupt_video(repo / videos[only_queries[0]])
+    plain = []
+    original = MllmEmbedderAdapter.encode_video
+    monkeypatch.setattr(MllmEmbedderAdapter, "encode_video", lambda self, clips: plain.append(len(clips)) or original(self, clips))
+    record = run("tf-covr", repo, models["gme"], frames=2, batch_size=64, limit=4, resolution=SMALL)
+    assert sum(plain) == len(targets)
+    assert [f["item_id"] for f in record["failures"]] == [only_queries[0]] and record["num_failed"] == 1

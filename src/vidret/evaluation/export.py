@@ -130,12 +130,14 @@ def plan_of_record(
 
 
 def plan_units(plan: Any, fusion: str | None = None) -> list[EmbeddingUnit]:
-    """Every unit a plan embeds: its texts, its video spans, and with `native` fusion its composed queries."""
+    """Every unit a plan embeds: its texts, its video spans, and with `native` fusion its composed queries
+    (whose videos are then embedded only with their texts, see `visual_units`)."""
     from vidret.adapters.fusion import is_native
     from vidret.evaluation.composed_units import composed_units
 
-    units = text_units(plan) + visual_units(plan)
-    if fusion and is_native(fusion):
+    native = bool(fusion) and is_native(fusion)
+    units = text_units(plan) + visual_units(plan, native_composed=native)
+    if native:
         units += composed_units(plan).units
     return units
 

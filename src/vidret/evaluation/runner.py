@@ -468,7 +468,7 @@ def evaluate(
     text_emb = fetch(text_units(plan), chains["texts"], info, progress, settings.strict)
     timings["texts_s"] = time.perf_counter() - mark
     mark = time.perf_counter()
-    segment_emb = fetch(visual_units(plan), chains["videos"], info, progress, settings.strict)
+    segment_emb = fetch(visual_units(plan, composed is not None), chains["videos"], info, progress, settings.strict)
     timings["videos_s"] = time.perf_counter() - mark
     composed_emb: dict = {}
     if composed is not None:

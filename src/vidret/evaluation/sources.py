@@ -84,11 +84,17 @@ def text_units(plan: TaskPlan) -> list[EmbeddingUnit]:
     return [EmbeddingUnit("text", key, key, text=text) for key, text in plan.texts.items()]
 
 
-def visual_units(plan: TaskPlan) -> list[EmbeddingUnit]:
-    """The plan's video spans as units: kind "video" for a whole file, "segment" for a span."""
+def visual_units(plan: TaskPlan, native_composed: bool = False) -> list[EmbeddingUnit]:
+    """The plan's video spans as units: kind "video" for a whole file, "segment" for a span.
+
+    With `native_composed` (``--fusion native``), a video that only composed queries use is left
+    out: it is embedded with each of its texts (`vidret.evaluation.composed_units`), not alone.
+    """
+    needed = {seg_id for visual in plan.visuals_embedded_alone(native_composed) for seg_id in plan.visuals[visual]}
     return [
         EmbeddingUnit("video" if seg.kind == "video" else "segment", seg.item_id, seg.name, segment=seg)
         for seg in plan.segments
+        if seg.item_id in needed
     ]
 
 

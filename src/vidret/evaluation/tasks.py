@@ -181,6 +181,16 @@ class TaskPlan:
         """Whether a task's queries are composed (video + text): only then does a fusion apply."""
         return any(ref.kind == "composed" for task in self.tasks for ref in task.queries)
 
+    def visuals_embedded_alone(self, native_composed: bool = False) -> set[str]:
+        """The visual ids whose own embedding a task uses: gallery entries, visual queries, and the
+        videos of composed queries unless those are embedded with their text (`native_composed`)."""
+        return {
+            ref.visual
+            for task in self.tasks
+            for ref in task.queries + task.gallery
+            if ref.visual is not None and not (native_composed and ref.kind == "composed")
+        }
+
     @property
     def ranks_full_videos(self) -> bool:
         """Whether a task ranks full videos (the `videos` config): only then is `--long-video` used."""
