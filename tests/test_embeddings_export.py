@@ -223,3 +223,19 @@ def test_export_of_an_official_protocol_run_holds_its_embeddings(repos, tmp_path
         EvalSettings(benchmark="tf-covr", data=str(repos["tf-covr"]), embeddings=str(tmp_path / "e"), protocol="official", num_workers=0)
     )
     assert again["tasks"] == first["tasks"] and again["failures"] == []
+
+
+def test_a_manifest_naming_a_file_outside_the_export_is_refused(repos, tmp_path):
+    """The manifest is untrusted: a data file it lists is one file name under data/, never a path
+    that leaves the folder (here: a shard moved next to the export, with its true SHA-256)."""
+    out = tmp_path / "r.json"
+    run("tf-covr", repos["tf-covr"], "oracle", limit=2, cache_dir=str(tmp_path / "c"), output=str(out))
+    export = tmp_path / "e"
+    report = export_embeddings(out, export)
+    manifest = json.loads((export / "manifest.json").read_text())
+    [rel] = report.files
+    (export / rel).rename(tmp_path / "outside.parquet")
+    manifest["outputs"]["data/../../outside.parquet"] = manifest["outputs"].pop(rel)
+    (export / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ExportError, match=r"'data/\.\./\.\./outside\.parquet' is not a file name under data/"):
+        read_export(export)

@@ -495,11 +495,12 @@ def read_export(folder: str | Path) -> ExportedTable:
 
     Raises:
         ExportError: not an export, an unknown format version, a data file that is absent,
-            unlisted or altered, a bad column, a row of unknown kind, a duplicate id.
+            unlisted, altered or named outside ``data/``, a bad column, a row of unknown kind, a duplicate id.
     """
     import pyarrow.parquet as pq
 
     from vidret.builders.archive import sha256_file
+    from vidret.builders.tables import is_safe_component
 
     root = Path(folder)
     metadata = _read_json(root / METADATA_FILE, "export metadata")
@@ -516,6 +517,9 @@ def read_export(folder: str | Path) -> ExportedTable:
     if not isinstance(listed, dict) or sha256_file(root / METADATA_FILE) != listed.get("sha256"):
         raise ExportError(f"{root / METADATA_FILE}: SHA-256 differs from {MANIFEST_FILE} (altered?)")
     files = sorted(rel for rel in outputs if rel.startswith(f"{DATA_DIR}/") and rel.endswith(".parquet"))
+    for rel in files:  # the manifest is untrusted: each data file is one name inside data/
+        if not is_safe_component(rel.removeprefix(f"{DATA_DIR}/")):
+            raise ExportError(f"{manifest_path}: {rel!r} is not a file name under {DATA_DIR}/")
     on_disk = sorted(p.relative_to(root).as_posix() for p in (root / DATA_DIR).glob("*.parquet"))
     unlisted = sorted(set(on_disk) - set(files))
     if unlisted:
