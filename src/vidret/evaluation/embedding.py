@@ -59,16 +59,7 @@ def stop_after_from_env() -> int | None:
 
 
 class NoCache:
-    """Stands in for `EmbeddingCache` when caching is off."""
-
-    def missing(self, ids: Sequence[str]) -> list[str]:
-        return list(ids)
-
-    def get(self, item_id: str) -> None:
-        return None
-
-    def is_truncated(self, item_id: str) -> bool:
-        return False
+    """Stands in for `EmbeddingCache` as `ModelSource`'s sink when caching is off."""
 
     def put(self, ids: list[str], embeddings: np.ndarray, truncated: Sequence[bool] | None = None) -> None:
         # Refuse what the cache refuses, so a NaN/zero row is named here, not later as a gallery row number.
@@ -188,7 +179,7 @@ class ModelSource(EmbeddingSource):
 
     Args:
         adapter: the model.
-        sink: where each batch is stored (`EmbeddingCache`, or `NoCache`).
+        sink: where each batch is stored (`EmbeddingCache`); None = `NoCache` (rows only checked).
         batch_size: texts / clips per forward pass.
         num_workers: DataLoader worker processes decoding ahead of the model.
         decode_mode: "exact" or "keyframe".

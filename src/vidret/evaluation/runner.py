@@ -29,7 +29,6 @@ from vidret.evaluation.embedding import (
     STOP_AFTER_ENV,
     EvaluationError,
     ModelSource,
-    NoCache,
     Progress,
     RunInterrupted,
     stop_after_from_env,
@@ -356,7 +355,7 @@ def model_part(
         cache = EmbeddingCache(settings.cache_dir, cache_key(settings, adapter, plan, source), read=info.is_main)
     model = ModelSource(
         adapter,
-        cache if cache is not None else NoCache(),
+        cache,
         batch_size=settings.batch_size,
         num_workers=settings.num_workers,
         decode_mode=settings.decode_mode,

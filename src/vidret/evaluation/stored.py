@@ -602,7 +602,6 @@ class StoredSource(EmbeddingSource):
         self.kinds = tuple(kinds) if kinds else None
         self._index: dict[Any, int] | None = None
         self.used: set[int] = set()
-        self.asked = 0
 
     @property
     def reader(self) -> Reader:
@@ -655,7 +654,6 @@ class StoredSource(EmbeddingSource):
         reader = self.reader
         matched = [(unit, self._lookup(unit)) for unit in units]
         hits = [(unit, i) for unit, i in matched if i is not None]
-        self.asked += len(units)
         if not hits:
             kinds = "/".join(sorted({u.kind for u in units}))
             raise EmbeddingSourceError(
