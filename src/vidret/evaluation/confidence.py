@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from vidret.benchmarks import BENCHMARKS
+from vidret.benchmarks import BENCHMARKS, VIDRET_PROTOCOL
 from vidret.scoring.bootstrap import (
     DEFAULT_LEVEL,
     DEFAULT_RESAMPLES,
@@ -28,9 +28,6 @@ from vidret.scoring.bootstrap import (
 )
 from vidret.scoring.composed import composed_query_values
 from vidret.scoring.retrieval import retrieval_query_values
-
-DEFAULT_PROTOCOL = "vidret"  # results without settings.protocol were scored under it
-
 
 class ComparisonError(ValueError):
     """Two results that must not be compared; the message names every difference."""
@@ -94,7 +91,7 @@ def query_values(task: Mapping[str, Any]) -> dict[str, QueryValues] | None:
 def protocol_of(results: Mapping[str, Any]) -> str:
     """The scoring protocol of a results record (`settings.protocol`; missing means "vidret")."""
     settings = results.get("settings") or {}
-    return str(settings.get("protocol") or DEFAULT_PROTOCOL)
+    return str(settings.get("protocol") or VIDRET_PROTOCOL)
 
 
 def comparability_problems(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[str]:
