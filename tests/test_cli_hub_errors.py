@@ -163,6 +163,8 @@ from vidret.cli.main import main
 def handler(request):
     if request.url.path == "/api/repos/create":
         return httpx2.Response(200, json={{"url": "https://huggingface.co/datasets/org/x"}})
+    if request.url.path == "/api/datasets/org/x/refs":  # the tag is new
+        return httpx2.Response(200, json={{"branches": [], "converts": [], "tags": []}})
     return httpx2.Response(503, headers={{"x-request-id": "Root=1-abc"}}, json={{"error": "Service unavailable"}})
 
 with mock_hub(handler):

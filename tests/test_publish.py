@@ -28,6 +28,7 @@ class FakeHub:
         self.remote_tree: list[dict] = []  # entries returned for videos/
         self.repo_files: list[dict] = []  # entries returned for the whole repo (delete_patterns)
         self.tag_status = 200
+        self.tags: list[str] = []  # tags the repo already has
 
     def handler(self, request: httpx2.Request) -> httpx2.Response:
         path = request.url.path
@@ -49,6 +50,9 @@ class FakeHub:
             return httpx2.Response(200, json=self.remote_tree)
         if path.endswith("/tree/main"):
             return httpx2.Response(200, json=self.repo_files)
+        if path.endswith("/refs"):
+            tags = [{"name": t, "ref": f"refs/tags/{t}", "targetCommit": "3" * 40} for t in self.tags]
+            return httpx2.Response(200, json={"branches": [], "converts": [], "tags": tags})
         if "/tag/" in path:
             return httpx2.Response(self.tag_status, json={} if self.tag_status == 200 else {"error": "Tag already exists"})
         return httpx2.Response(500, json={"error": f"unexpected {request.method} {path}"})
@@ -85,6 +89,7 @@ def test_publish_sends_exactly_these_requests(hub, repo, capsys):
     n = len(videos)
     assert hub.calls() == [
         ("POST", "/api/repos/create"),
+        ("GET", f"/api/datasets/{REPO}/refs"),
         ("GET", f"/api/datasets/{REPO}/tree/main/videos?recursive=true&expand=false"),
         ("POST", f"/api/datasets/{REPO}/preupload/main"),
         ("POST", f"/api/datasets/{REPO}/commit/main"),
@@ -96,14 +101,14 @@ def test_publish_sends_exactly_these_requests(hub, repo, capsys):
     ]
     create = json.loads(hub.requests[0].content)
     assert create == {"name": "tf-covr", "organization": "org", "visibility": "private", "type": "dataset"}
-    assert committed_paths(hub.requests[3]) == videos and n == 9
-    last = commit_lines(hub.requests[7])
+    assert committed_paths(hub.requests[4]) == videos and n == 9
+    last = commit_lines(hub.requests[8])
     assert last[0]["value"]["summary"] == "vidret build v1.0.0"
-    assert committed_paths(hub.requests[7]) == sorted(
+    assert committed_paths(hub.requests[8]) == sorted(
         p.relative_to(repo).as_posix() for p in repo.rglob("*") if p.is_file() and not p.relative_to(repo).as_posix().startswith("videos/")
     )
     assert [line["value"]["path"] for line in last if line["key"] == "deletedFile"] == ["data/videos/old-00000-of-00001.parquet"]
-    assert json.loads(hub.requests[8].content)["tag"] == "v1.0.0"
+    assert json.loads(hub.requests[9].content)["tag"] == "v1.0.0"
     assert all(r.headers["authorization"] == f"Bearer {TOKEN}" for r in hub.requests)
     out = capsys.readouterr()
     assert f"published {REPO} at {OID} as v1.0.0" in out.out
@@ -142,9 +147,17 @@ def test_create_pr_makes_one_commit_and_no_tag(hub, repo):
 
 
 def test_existing_tag_is_refused(hub, repo, capsys):
-    hub.tag_status = 409
+    hub.tag_status = 409  # a tag made while this publish was uploading
     assert main(["publish", str(repo), "--repo", REPO, "--tag", "v1.0.0", "--token", TOKEN]) == 1
     assert "already exists" in capsys.readouterr().err
+
+
+def test_existing_tag_is_refused_before_anything_is_uploaded(hub, repo, capsys):
+    # Found only when tagging, it came after every video batch and a new commit on main.
+    hub.tags = ["v0.9.0", "v1.0.0"]
+    assert main(["publish", str(repo), "--repo", REPO, "--tag", "v1.0.0", "--token", TOKEN, "--include-videos"]) == 1
+    assert "tag 'v1.0.0' already exists on org/tf-covr" in capsys.readouterr().err
+    assert not any("/commit/" in r.url.path or "/preupload/" in r.url.path for r in hub.requests)
 
 
 def test_other_tag_errors_propagate(hub, repo, capsys):

@@ -2,7 +2,7 @@
 
 Steps: check the folder is a complete vidret build (card, `eval.yaml`, manifest, no symbolic
 links), check every file the manifest lists against its checksum, create the dataset repo if
-needed, upload, then tag the commit ``v<version>``.
+needed, check the tag is new, upload, then tag the commit ``v<version>``.
 
 Only what the build made goes up: the manifest, the files its ``outputs`` list (annotations,
 card, `eval.yaml`, `missing.json`), and, only with ``include_videos=True``
@@ -321,6 +321,12 @@ def _remote_files(api, repo_id: str) -> dict[str, tuple[int, str | None]]:
         return {}
 
 
+def _tag_exists(tag: str, repo_id: str) -> PublishError:
+    return PublishError(
+        f"tag {tag!r} already exists on {repo_id}; published versions are immutable: rebuild with a new --version"
+    )
+
+
 def publish(
     folder: str | Path,
     repo_id: str,
@@ -356,7 +362,8 @@ def publish(
     Raises:
         PublishError: incomplete build, symbolic links, a file that differs from the manifest,
             `include_videos` on a build without videos, tag/version mismatch, or the tag
-            already exists on the Hub (versions are immutable: rebuild with a new version).
+            already exists on the Hub (versions are immutable: rebuild with a new version;
+            checked before anything is uploaded).
         huggingface_hub.errors.HfHubHTTPError: other Hub errors (authentication, permissions).
     """
     from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi
@@ -371,6 +378,8 @@ def publish(
     _log_left_out(plan, manifest.get("benchmark"))
     api = HfApi(endpoint=endpoint, token=token)
     api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True)
+    if not create_pr and any(ref.name == tag for ref in api.list_repo_refs(repo_id, repo_type="dataset").tags):
+        raise _tag_exists(tag, repo_id)  # before anything is uploaded
 
     def final_operations() -> list:
         adds = [CommitOperationAdd(path_in_repo=rel, path_or_fileobj=root / rel) for rel in plan.files]
@@ -409,10 +418,8 @@ def publish(
         api.create_tag(repo_id, tag=tag, repo_type="dataset", revision=info.oid, tag_message=f"vidret dataset {tag}")
     except HfHubHTTPError as err:
         status = getattr(getattr(err, "response", None), "status_code", None)
-        if status == 409:
-            raise PublishError(
-                f"tag {tag!r} already exists on {repo_id}; published versions are immutable: rebuild with a new --version"
-            ) from err
+        if status == 409:  # made while this publish was uploading
+            raise _tag_exists(tag, repo_id) from err
         raise
     result.tag = tag
     return result
