@@ -48,12 +48,13 @@ NO_REVISION = "no_revision_available"  # mteb's folder name for results without 
 LOCAL = "<local>"  # what a local folder becomes in uploaded text
 
 # Where a local path starts inside free text: a URL scheme (checked first, so "hf://..." and
-# "https://..." are skipped whole; "file://" is a local path), a Windows drive or UNC root, "~/",
+# "https://..." are skipped whole; "file://" is a local path), a Windows drive or UNC root
+# (``\\\\nas\\`` or ``//nas/``), "~/",
 # "~user/" or a POSIX "/". A root right after a word character, ">", "/", ".", "~", "\" or "-" is
 # not a path start: "t2v/R@1", "org/name", "3/4" and an already redacted "<local>/x.mp4" stay.
 _PATH_START = re.compile(
     r"(?P<url>\b[A-Za-z][A-Za-z0-9+.-]*://)"
-    r"|(?<![\w>/.~\\-])(?P<root>[A-Za-z]:[\\/]|\\\\(?=\w)|~[\w.-]*[/\\]|/(?=[^\s/]))"
+    r"|(?<![\w>/.~\\-])(?P<root>[A-Za-z]:[\\/]|\\\\(?=\w)|//(?=\w)|~[\w.-]*[/\\]|/(?=[^\s/]))"
 )
 _URL_END = re.compile(r"[\s'\"<>]|$")
 # What ends an unquoted path's folders: a line break, a quote, a pipe or angle bracket, or a
