@@ -71,8 +71,8 @@ class VideoRef:
 class DatasetBuilder(ABC):
     """Build one benchmark's Hub dataset repo folder from its raw public release.
 
-    Subclasses set these data attributes (and implement `read_annotations`, `locate_videos`,
-    `video_refs` and `make_tables`):
+    Subclasses set these data attributes (and implement `read_annotations`, `video_refs` and
+    `make_tables`; `locate_videos` when the videos may come in another form than `VIDEO_DIR`):
 
     Attributes:
         BENCHMARK: key in `vidret.benchmarks.BENCHMARKS`.
@@ -81,7 +81,7 @@ class DatasetBuilder(ABC):
         TEMPLATE_NAME: the template file name.
         LICENSE: card licence id.
         EVAL_SPLIT: split named in `eval.yaml`.
-        VIDEO_FOLDER: where the release keeps its videos, for messages.
+        VIDEO_DIR: the release's video folder, relative to RAW.
         VIDEO_ROOT_EXAMPLE: the ``--video-root`` the card's evaluate command shows.
         VIDEO_ROOT_NOTE: what that folder is, for the card.
         EXAMPLE_MODEL: the model the card's evaluate command shows.
@@ -99,7 +99,7 @@ class DatasetBuilder(ABC):
     TEMPLATE_NAME: ClassVar[str] = "README.md.jinja"
     LICENSE: ClassVar[str] = "other"
     EVAL_SPLIT: ClassVar[str] = "test"
-    VIDEO_FOLDER: ClassVar[str] = "videos/"
+    VIDEO_DIR: ClassVar[str] = "videos"
     VIDEO_ROOT_EXAMPLE: ClassVar[str] = "videos"
     VIDEO_ROOT_NOTE: ClassVar[str] = "your copy of the videos"
     EXAMPLE_MODEL: ClassVar[str] = "openai/clip-vit-base-patch32"
@@ -126,13 +126,14 @@ class DatasetBuilder(ABC):
     def read_annotations(self) -> Any:
         """Parse and validate the raw annotation files (raise BuildError naming file and row)."""
 
-    @abstractmethod
     def locate_videos(self, work: Path, annotations: Any) -> Path | None:
         """The folder holding the raw videos (extracting archive parts into `work` if needed).
 
         Returns None when the release has no video folder at all: an annotations-only build,
-        where nothing is probed and every duration is null.
+        where nothing is probed and every duration is null. Default: ``RAW/VIDEO_DIR`` if it exists.
         """
+        folder = self.raw / self.VIDEO_DIR
+        return folder if folder.is_dir() else None
 
     @abstractmethod
     def video_refs(self, annotations: Any, video_dir: Path) -> dict[str, VideoRef]:
@@ -216,7 +217,7 @@ class DatasetBuilder(ABC):
         if video_dir is None and self.config.videos != "none":
             raise BuildError(
                 f"--videos {self.config.videos} needs the release's videos, but there is no video folder "
-                f"({self.VIDEO_FOLDER}). Build annotations only (--videos none, the default) or add the videos.",
+                f"({self.VIDEO_DIR}/). Build annotations only (--videos none, the default) or add the videos.",
                 file=self.raw,
             )
         if self.config.videos == "link" and self._extracted:
@@ -225,11 +226,11 @@ class DatasetBuilder(ABC):
                 "folder. Extract video_data/ first, or use --videos copy.",
                 file=self.raw,
             )
-        refs = self.video_refs(annotations, video_dir if video_dir is not None else self.raw / self.VIDEO_FOLDER)
+        refs = self.video_refs(annotations, video_dir if video_dir is not None else self.raw / self.VIDEO_DIR)
         if video_dir is None:
             durations: dict[str, float | None] = dict.fromkeys(refs)
             self.report.warnings.append(
-                f"no video folder ({self.VIDEO_FOLDER}): annotations only, {len(refs)} referenced video(s) not probed; "
+                f"no video folder ({self.VIDEO_DIR}/): annotations only, {len(refs)} referenced video(s) not probed; "
                 "evaluate with --video-root pointing at your copy of the videos"
             )
         else:
@@ -307,7 +308,7 @@ class DatasetBuilder(ABC):
                 problems.append(MissingVideo(ref.video_id, ref.display_path, problem, ref.rows))
         absent = sum(p.reason == "absent" for p in problems)
         self.report.video_coverage = {
-            "folder": f"{self.VIDEO_FOLDER.rstrip('/')} (archive parts)" if self._extracted else self._display(video_dir),
+            "folder": f"{self.VIDEO_DIR} (archive parts)" if self._extracted else self._display(video_dir),
             "referenced": len(keys),
             "present": len(keys) - len(problems),
             "absent": absent,

@@ -112,7 +112,6 @@ class LoVRBuilder(DatasetBuilder):
     TEMPLATE_PACKAGE = "vidret.dataset_repos.lovr"
     CAPTION_DIR = "caption_data"
     VIDEO_DIR = "video_data"
-    VIDEO_FOLDER = "video_data/"
     CLIP_FILE = "clip_{split}.parquet"
     VIDEO_FILE = "video_{split}.parquet"
     QUERY_FILE = "all_clip.jsonl"
@@ -337,8 +336,8 @@ class LoVRBuilder(DatasetBuilder):
         return {v.video_id for vs in ann.videos.values() for v in vs} | {c.video_id for cs in ann.clips.values() for c in cs}
 
     def locate_videos(self, work: Path, annotations: _Annotations) -> Path | None:
-        video_data = self.raw / self.VIDEO_DIR
-        if not video_data.is_dir():
+        video_data = super().locate_videos(work, annotations)
+        if video_data is None:
             return None
         root = _find_video_root(video_data)
         if root is not None:

@@ -120,7 +120,6 @@ class TFCoVRBuilder(DatasetBuilder):
     CSV_FILE = "{split}_finegd.csv"
     CSV_FOLDERS = ("", "annotations")
     VIDEO_DIR = "FineGD_videos"
-    VIDEO_FOLDER = "FineGD_videos/"
     VIDEO_ROOT_EXAMPLE = "FineGD_videos"
     VIDEO_ROOT_NOTE = "your copy of the clips, a flat folder of <stem>.mp4"
 
@@ -241,10 +240,6 @@ class TFCoVRBuilder(DatasetBuilder):
             triplets.append(_Triplet(query_id, query, text, target, targets, None, key))
         check_unique((t.query_id for t in triplets), "query_id", path)
         return triplets
-
-    def locate_videos(self, work: Path, annotations: _Annotations) -> Path | None:
-        folder = self.raw / self.VIDEO_DIR
-        return folder if folder.is_dir() else None
 
     def video_refs(self, annotations: _Annotations, video_dir: Path) -> dict[str, VideoRef]:
         refs: dict[str, VideoRef] = {}
