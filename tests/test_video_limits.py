@@ -13,6 +13,7 @@ import pytest
 from vidret.video import VideoDecodeError, VideoTooLargeError, probe, sample_frames, sample_segments
 from vidret.video import decoder as decoder_module
 from vidret.video import sampler as sampler_module
+from vidret.video import timeline as timeline_module
 from vidret.video.decoder import FrameFetcher
 from vidret.video.rangeserver import serve_directory
 from vidret.video.synthetic import (
@@ -60,6 +61,20 @@ def test_frames_larger_than_their_header_said_are_refused_too(small_video, monke
     monkeypatch.setattr(decoder_module, "MAX_FRAME_PIXELS", 64 * 48 - 1)
     with pytest.raises(VideoTooLargeError, match="small.mp4: frames of 64x48"):
         sample_frames(small_video, 2)
+
+
+def test_output_size_is_checked_at_the_frames_real_size(tmp_path, monkeypatch):
+    # Two MPEG-TS streams back to back: the header (the first stream's) says 64x48, frames after
+    # 1 s are 320x240. The output check used the header's size: 25x more came back than it allowed.
+    first = make_test_video(tmp_path / "a.ts", 2.0, size=(64, 48), container_format="mpegts", gop=10)
+    second = make_test_video(tmp_path / "b.ts", 2.0, size=(320, 240), container_format="mpegts", gop=10)
+    joined = tmp_path / "joined.ts"
+    joined.write_bytes(first.read_bytes() + second.read_bytes())
+    assert (probe(joined).width, probe(joined).height) == (64, 48)
+    monkeypatch.setattr(timeline_module, "MAX_OUTPUT_BYTES", 100_000)  # 2 frames: 18,432 bytes at 64x48, 460,800 at 320x240
+    assert sample_frames(joined, 2, 0.0, 1.0).shape == (2, 48, 64, 3)
+    with pytest.raises(ValueError, match=r"joined.ts: 2 frames of 320x240 would take"):
+        sample_frames(joined, 2, 1.2, 2.0)
 
 
 def test_running_out_of_memory_fails_one_video_not_the_run(small_video, monkeypatch):

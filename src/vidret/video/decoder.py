@@ -59,6 +59,9 @@ class FrameFetcher:
         label: Source name for error messages.
         size: Output (width, height), resized inside FFmpeg; None keeps the native size.
         progress: Optional callback called with the number of targets just resolved.
+        on_native_size: With no `size`: called with the (width, height) taken from the first
+            decoded frame, before it is kept (the caller checks the output that size implies:
+            a header may understate it).
         skip_nonref: In exact mode, don't decode non-reference frames that lie well before
             the next target (results are unchanged; see `exact`).
     """
@@ -72,11 +75,13 @@ class FrameFetcher:
         size: tuple[int, int] | None = None,
         progress: Callable[[int], object] | None = None,
         skip_nonref: bool = True,
+        on_native_size: Callable[[int, int], object] | None = None,
     ) -> None:
         self.container, self.stream, self.timing, self.label = container, stream, timing, label
         self.skip_nonref = skip_nonref
         self.size = size
         self.progress = progress or (lambda n: None)
+        self.on_native_size = on_native_size or (lambda width, height: None)
         self.frame_ticks = max(1, round(1 / (timing.fps * float(timing.time_base))))
         try:
             entries = stream.index_entries
@@ -103,6 +108,7 @@ class FrameFetcher:
             # not have said how large the frames really are).
             if frame.width * frame.height > MAX_FRAME_PIXELS:
                 raise too_large(self.label, frame.width, frame.height)
+            self.on_native_size(frame.width, frame.height)
             self._out_size = (frame.width, frame.height)
         width, height = self._out_size
         if (frame.width, frame.height) == (width, height):

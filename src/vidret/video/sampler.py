@@ -77,7 +77,8 @@ def _fetch(
     """Frames shown at `times` (seconds, any order), decoded with one pass plan.
 
     Raises:
-        ValueError: The frames would exceed MAX_OUTPUT_BYTES (checked before decoding).
+        ValueError: The frames would exceed MAX_OUTPUT_BYTES (checked before decoding at the
+            header's size, and at the first frame's when no `size` was asked for).
         VideoDecodeError: Decoding failed, or ran out of memory.
     """
     if out_size is not None:
@@ -91,7 +92,14 @@ def _fetch(
         bar = tqdm(total=len(unique), desc=f"decoding {video.label}", unit="frame")
     try:
         fetcher = FrameFetcher(
-            video.container, video.stream, timing, video.label, size, bar.update if bar else None
+            video.container,
+            video.stream,
+            timing,
+            video.label,
+            size,
+            bar.update if bar else None,
+            # The header's size was checked above; the frames' own may be larger.
+            on_native_size=lambda width, height: check_output_size(len(times), width, height, video.label, what),
         )
         by_pts = fetcher.exact(unique) if mode == "exact" else fetcher.keyframe(unique)
     except MemoryError:
