@@ -37,7 +37,11 @@ def make_resolver(
     return lambda ref: resolve_video_path(ref, root, allow_external=allow_external)
 
 
-def _load_rows(data: str, config: str, split: str, revision: str | None) -> tuple[list[dict[str, Any]], str | None]:
+def _load_rows(
+    data: str, config: str, split: str | None, revision: str | None
+) -> tuple[list[dict[str, Any]], str | None]:
+    """The rows of `split` of `config` (None: every split, one after another in the dataset's order)
+    and their fingerprint."""
     import tempfile
 
     if not is_local(data):
@@ -52,46 +56,36 @@ def _load_rows(data: str, config: str, split: str, revision: str | None) -> tupl
 
 
 def _read_rows(
-    path: str, config: str, split: str, revision: str | None, cache_dir: str | None
+    path: str, config: str, split: str | None, revision: str | None, cache_dir: str | None
 ) -> tuple[list[dict[str, Any]], str | None]:
     import datasets
 
     verbosity = datasets.logging.get_verbosity()
     datasets.logging.set_verbosity_error()  # card-parsing chatter would bury the run's own log
     try:
-        ds = datasets.load_dataset(path, config, split=split, revision=revision, cache_dir=cache_dir)
+        # (`datasets` prepares every split of the config either way: read them all in this one load)
+        loaded = datasets.load_dataset(path, config, split=split, revision=revision, cache_dir=cache_dir)
     except ValueError as err:
         raise ValueError(f"cannot load config {config!r} split {split!r} of {path!r}: {err}") from err
     finally:
         datasets.logging.set_verbosity(verbosity)
-    # Keep the raw video reference (path/URL), never decoded video objects.
-    for name, feature in ds.features.items():
-        if type(feature).__name__ == "Video":
-            ds = ds.cast_column(name, type(feature)(decode=False))
-    rows = rows_of(ds)
-    for row in rows:
-        for key, value in row.items():
-            if isinstance(value, dict) and "path" in value and "bytes" in value:
-                row[key] = value["path"]
-    return rows, getattr(ds, "_fingerprint", None)
-
-
-def _load_release_rows(data: str, config: str, revision: str | None) -> tuple[list[dict[str, Any]], str | None]:
-    """The rows of every split of `config`, split after split in the dataset's order."""
-    import datasets
-
-    path = str(Path(data).expanduser()) if is_local(data) else data
-    try:
-        splits = datasets.get_dataset_split_names(path, config, revision=revision)
-    except ValueError as err:
-        raise ValueError(f"cannot list the splits of config {config!r} of {data!r}: {err}") from err
     rows: list[dict[str, Any]] = []
-    fingerprints = []
-    for split in splits:
-        part, fingerprint = _load_rows(data, config, split, revision)
+    fingerprints: list[str | None] = []
+    for ds in loaded.values() if split is None else [loaded]:
+        # Keep the raw video reference (path/URL), never decoded video objects.
+        for name, feature in ds.features.items():
+            if type(feature).__name__ == "Video":
+                ds = ds.cast_column(name, type(feature)(decode=False))
+        part = rows_of(ds)
+        for row in part:
+            for key, value in row.items():
+                if isinstance(value, dict) and "path" in value and "bytes" in value:
+                    row[key] = value["path"]
         rows += part
-        fingerprints.append(str(fingerprint))
-    return rows, hashlib.sha256("|".join(fingerprints).encode()).hexdigest()[:16]
+        fingerprints.append(getattr(ds, "_fingerprint", None))
+    if split is not None:
+        return rows, fingerprints[0]
+    return rows, hashlib.sha256("|".join(map(str, fingerprints)).encode()).hexdigest()[:16]
 
 
 def _load_query_lists(
@@ -196,8 +190,8 @@ def load_plan(
     if spec.benchmark == LOVR:
         # The protocol's rules say whether the tasks rank the split or the whole release.
         if protocol_spec.reads_release(task_ids):
-            videos, fp1 = _load_release_rows(data, "videos", revision)
-            clips, fp2 = _load_release_rows(data, "clips", revision)
+            videos, fp1 = _load_rows(data, "videos", None, revision)
+            clips, fp2 = _load_rows(data, "clips", None, revision)
             rows_split = RELEASE_SPLIT
         else:
             videos, fp1 = _load_rows(data, "videos", split, revision)
