@@ -239,3 +239,24 @@ def test_a_manifest_naming_a_file_outside_the_export_is_refused(repos, tmp_path)
     (export / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(ExportError, match=r"'data/\.\./\.\./outside\.parquet' is not a file name under data/"):
         read_export(export)
+
+
+@pytest.mark.parametrize("field, value", [("dataset", "v1"), ("model", "tiny"), ("settings", [2]), ("failures", [1])])
+def test_export_metadata_of_the_wrong_shape_is_refused_by_name(repos, tmp_path, field, value):
+    """embeddings.json comes with the export (untrusted, its manifest too): a field the reader uses
+    that is not the object / list it must be is an ExportError naming the file and field, not a traceback."""
+    import hashlib
+
+    out = tmp_path / "r.json"
+    run("tf-covr", repos["tf-covr"], "oracle", limit=2, cache_dir=str(tmp_path / "c"), output=str(out))
+    export = tmp_path / "e"
+    export_embeddings(out, export)
+    meta = json.loads((export / "embeddings.json").read_text())
+    meta[field] = value
+    (export / "embeddings.json").write_text(json.dumps(meta))
+    manifest = json.loads((export / "manifest.json").read_text())
+    manifest["outputs"]["embeddings.json"]["sha256"] = hashlib.sha256((export / "embeddings.json").read_bytes()).hexdigest()
+    (export / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(SystemExit, match=rf"embeddings\.json: '{field}' must be"):
+        main(["evaluate", "--benchmark", "tf-covr", "--data", str(repos["tf-covr"]), "--embeddings", str(export),
+              "--limit", "2", "--no-cache", "--num-workers", "0"])

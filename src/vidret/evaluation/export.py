@@ -508,6 +508,13 @@ def read_export(folder: str | Path) -> ExportedTable:
         raise ExportError(f"{root / METADATA_FILE}: not a {FORMAT} file")
     if metadata.get("format_version") != FORMAT_VERSION:
         raise ExportError(f"{root / METADATA_FILE}: format version {metadata.get('format_version')!r}; this vidret reads {FORMAT_VERSION}")
+    # The fields a run reads (model, settings, dataset revision, failed ids) have the shape it expects.
+    for name in ("model", "dataset", "settings"):
+        if metadata.get(name) is not None and not isinstance(metadata[name], dict):
+            raise ExportError(f"{root / METADATA_FILE}: {name!r} must be an object, got {type(metadata[name]).__name__}")
+    failures = metadata.get("failures", [])
+    if not isinstance(failures, list) or not all(isinstance(f, dict) for f in failures):
+        raise ExportError(f"{root / METADATA_FILE}: 'failures' must be a list of objects")
     manifest_path = root / MANIFEST_FILE
     manifest = _read_json(manifest_path, "export manifest")
     outputs = manifest.get("outputs") if isinstance(manifest, dict) else None
