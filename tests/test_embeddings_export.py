@@ -260,3 +260,18 @@ def test_export_metadata_of_the_wrong_shape_is_refused_by_name(repos, tmp_path, 
     with pytest.raises(SystemExit, match=rf"embeddings\.json: '{field}' must be"):
         main(["evaluate", "--benchmark", "tf-covr", "--data", str(repos["tf-covr"]), "--embeddings", str(export),
               "--limit", "2", "--no-cache", "--num-workers", "0"])
+
+
+def test_export_into_a_folder_that_is_not_an_export_deletes_nothing(repos, tmp_path):
+    """--out pointed at a dataset build by mistake: its data/ must survive (it used to be rmtree'd)."""
+    out = tmp_path / "r.json"
+    run("tf-covr", repos["tf-covr"], "oracle", limit=2, cache_dir=str(tmp_path / "c"), output=str(out))
+    build = copy_repo(repos["tf-covr"], tmp_path / "build")
+    before = sorted(p.relative_to(build) for p in build.rglob("*"))
+    with pytest.raises(SystemExit, match=r"--out .*build holds files that are not an export"):
+        main(["embeddings", "export", str(out), "--out", str(build)])
+    assert sorted(p.relative_to(build) for p in build.rglob("*")) == before
+    export_embeddings(out, tmp_path / "e")
+    export_embeddings(out, tmp_path / "e")  # an earlier export is replaced
+    (tmp_path / "empty").mkdir()
+    export_embeddings(out, tmp_path / "empty")  # so is an empty folder filled

@@ -301,8 +301,9 @@ def write_export(
     """Write rows + metadata as an export folder (Parquet, card, embeddings.json, manifest).
 
     Args:
-        out: the folder (created). Files an earlier export wrote there are replaced; anything
-            else in it is left alone (and not listed in the manifest, so not published).
+        out: the folder (created): new, empty, or an earlier export, whose card, metadata, manifest
+            and data/ are replaced (anything else in it is left alone and not listed in the
+            manifest, so not published).
         rows: (unit, embedding, truncated) per row.
         metadata: the `embeddings.json` content (needs "split", "dim", "dtype", "version").
         rows_per_shard: most rows per Parquet file.
@@ -310,6 +311,9 @@ def write_export(
 
     Returns:
         An `ExportReport`.
+
+    Raises:
+        ExportError: `out` holds files and is not an export; a split that is not a safe file name.
     """
     import shutil
 
@@ -327,6 +331,9 @@ def write_export(
     # The split names the shard files: a results file saying "../x" must not write outside OUT.
     if not is_safe_component(str(metadata["split"])):
         raise ExportError(f"split {metadata['split']!r} is not a safe file name (it names the export's shard files)")
+    if out.is_dir() and any(out.iterdir()) and not is_export_folder(out):
+        # (a dataset build has a README.md, a manifest.json and a data/ folder too: never replace those)
+        raise ExportError(f"--out {out} holds files that are not an export: give a new or empty folder, or an earlier export")
     out.mkdir(parents=True, exist_ok=True)
     for name in (CARD_FILE, METADATA_FILE, MANIFEST_FILE):
         (out / name).unlink(missing_ok=True)
