@@ -266,7 +266,11 @@ def make_test_video(
                 "crf": str(crf),
                 # Always 3 B-frames (b-adapt=0; x264 would pick P-frames for this content),
                 # so tests see the reordering and non-reference frames of real videos.
-                "x264-params": f"keyint={gop}:min-keyint={gop}:scenecut=0:bframes=3:b-adapt=0",
+                # Byte-identical output run to run: one thread, and no adaptive quantisation or
+                # macroblock tree (with either, x264 here gave different files, and decoded pixels
+                # up to 39 levels apart, for the same frames in about one encode in five).
+                "threads": "1",
+                "x264-params": f"keyint={gop}:min-keyint={gop}:scenecut=0:bframes=3:b-adapt=0:aq-mode=0:mbtree=0",
             }
         frames = range(num_frames)
         if progress:
