@@ -28,8 +28,8 @@ import av
 import numpy as np
 
 from vidret.video import probe, sample_frames, sample_segments
-from vidret.video.rangeserver import serve_directory
-from vidret.video.synthetic import decode_frame_index, make_test_video
+from vidret.testing.rangeserver import serve_directory
+from vidret.testing.synthetic import decode_frame_index, make_test_video
 from vidret.video.timeline import uniform_timestamps
 
 CACHE = Path(__file__).resolve().parent / ".cache"

@@ -86,9 +86,9 @@ def write_sources(work: Path, data: dict) -> dict[str, Path]:
     import torch
     from safetensors.torch import save_file
 
-    from vidret.evaluation.cache import text_item_id
-    from vidret.evaluation.export import write_export
-    from vidret.evaluation.sources import EmbeddingUnit
+    from vidret.evaluation.embeddings.cache import text_item_id
+    from vidret.evaluation.embeddings.export import write_export
+    from vidret.evaluation.embeddings.sources import EmbeddingUnit
 
     units = [(EmbeddingUnit("video", v, v), e, False) for v, e in data["videos"].items()]
     units += [(EmbeddingUnit("text", text_item_id(t), text_item_id(t), text=t), e, False) for t, e in data["texts"].items()]
@@ -126,8 +126,8 @@ def kernel_baseline(data: dict, repo: Path) -> float:
     import torch
 
     from vidret.adapters.fusion import fuse
-    from vidret.evaluation.cache import text_item_id
-    from vidret.evaluation.dataset import load_plan
+    from vidret.evaluation.embeddings.cache import text_item_id
+    from vidret.evaluation.planning.dataset import load_plan
     from vidret.scoring import composed_map, rank_from_embeddings
 
     plan, _ = load_plan("tf-covr", str(repo))
@@ -144,7 +144,7 @@ def kernel_baseline(data: dict, repo: Path) -> float:
 
 
 def score(repo: Path, embeddings: list[str], cache: Path, allow_pickle: bool = False) -> tuple[float, dict]:
-    from vidret.evaluation.runner import EvalSettings, evaluate
+    from vidret.evaluation.running.runner import EvalSettings, evaluate
 
     start = time.perf_counter()
     record = evaluate(EvalSettings(benchmark="tf-covr", data=str(repo), embeddings=embeddings, num_workers=0,

@@ -46,7 +46,7 @@ def _free_port() -> int:
 def prepare_data(work: Path, videos: int) -> Path:
     """A LoVR sample repo with `videos` test videos at 640x360 30 fps (built once)."""
     from vidret.builders import build
-    from vidret.samples import make_lovr_release
+    from vidret.testing.samples import make_lovr_release
 
     repo = work / f"lovr-{videos}"
     if not (repo / "manifest.json").exists():
@@ -67,7 +67,7 @@ def build_clip_b32(path: Path) -> Path:
     from transformers import AutoImageProcessor, AutoTokenizer, CLIPConfig, CLIPModel
 
     from vidret.adapters.loading import RANDOM_WEIGHTS_KEY
-    from vidret.adapters.tiny import build_tiny_clip
+    from vidret.testing.tiny import build_tiny_clip
 
     if (path / "model.safetensors").exists() and (path / ".clip-b32").exists():
         return path
@@ -99,7 +99,7 @@ def build_qwen2vl_2b(path: Path) -> Path:
     from transformers import AutoTokenizer, Qwen2VLConfig, Qwen2VLForConditionalGeneration
 
     from vidret.adapters.loading import PRESET_KEY, RANDOM_WEIGHTS_KEY
-    from vidret.adapters.tiny import build_tiny_mllm_embedder
+    from vidret.testing.tiny import build_tiny_mllm_embedder
 
     if (path / ".qwen2vl-2b").exists():
         return path
@@ -130,7 +130,7 @@ def prepare_model(work: Path, name: str | None) -> str:
         return str(build_qwen2vl_2b(work / "qwen2vl-2b-random"))
     if name:
         return name
-    from vidret.adapters.tiny import build_tiny_clip
+    from vidret.testing.tiny import build_tiny_clip
 
     model = work / "tiny-clip"
     if not (model / "config.json").exists():

@@ -61,7 +61,7 @@ def random_unit(n: int, dim: int, rng: np.random.Generator) -> np.ndarray:
 
 def score_plan(plan, dim: int, seed: int = 0) -> tuple[float, dict[str, float], dict[str, dict]]:
     """Seconds of the scoring stage (visual aggregation + every task), per task, and the metrics."""
-    from vidret.evaluation.score import build_visuals, score_task
+    from vidret.evaluation.running.score import build_visuals, score_task
 
     rng = np.random.default_rng(seed)
     texts = dict(zip(plan.texts, random_unit(len(plan.texts), dim, rng)))
@@ -80,7 +80,7 @@ def full_scale(args) -> None:
     import torch
 
     from vidret.benchmarks import RELEASE_SPLIT, get_protocol
-    from vidret.evaluation.tasks import plan_lovr
+    from vidret.evaluation.planning.tasks import plan_lovr
 
     videos, clips, queries = lovr_rows(args.videos, args.clips, args.queries)
     tasks = ["t2v", "v2t", "t2c", "c2t"]
@@ -106,10 +106,10 @@ def full_scale(args) -> None:
 
 
 def samples(args) -> None:
-    from vidret.adapters.tiny import build_tiny_clip
+    from vidret.testing.tiny import build_tiny_clip
     from vidret.builders import build
-    from vidret.evaluation.runner import EvalSettings, evaluate
-    from vidret.samples import make_lovr_release, make_tfcovr_release
+    from vidret.evaluation.running.runner import EvalSettings, evaluate
+    from vidret.testing.samples import make_lovr_release, make_tfcovr_release
 
     work = Path(args.work)
     if work.exists():

@@ -6,7 +6,7 @@ CLI equivalent: `vidret build lovr --raw RAW --out OUT` (and `tf-covr`).
 from _paths import RAW, REPOS
 
 from vidret.builders import build
-from vidret.samples import make_lovr_release, make_tfcovr_release
+from vidret.testing.samples import make_lovr_release, make_tfcovr_release
 
 for benchmark, make_release in (("lovr", make_lovr_release), ("tf-covr", make_tfcovr_release)):
     raw = make_release(RAW / benchmark)

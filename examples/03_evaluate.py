@@ -8,8 +8,8 @@ With a real model: `vidret evaluate --benchmark lovr --data vidret/lovr --revisi
 
 from _paths import BENCHMARKS, MODELS, REPOS, RESULTS
 
-from vidret.adapters.tiny import build_tiny_clip
-from vidret.evaluation.runner import EvalSettings, evaluate
+from vidret.testing.tiny import build_tiny_clip
+from vidret.evaluation.running.runner import EvalSettings, evaluate
 
 tiny_clip = build_tiny_clip(MODELS / "tiny-clip")
 for name, model, random_weights in (("oracle", "oracle", False), ("tiny-clip", str(tiny_clip), True)):

@@ -7,7 +7,7 @@ import sys
 
 from _paths import RESULTS
 
-from vidret.evaluation.validation import ResultsValidationError, summarize, validate_file
+from vidret.evaluation.results.validation import ResultsValidationError, summarize, validate_file
 
 ok = True
 for path in sorted(RESULTS.glob("*/*.json")):

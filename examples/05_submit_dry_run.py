@@ -6,7 +6,7 @@ CLI equivalent: `vidret submit RESULTS.json --model-repo <org>/<model> --results
 
 from _paths import RESULTS
 
-from vidret.evaluation.validation import load_results
+from vidret.evaluation.results.validation import load_results
 from vidret.hub.submit import SubmissionError, format_plan, plan_submission
 
 results = load_results(RESULTS / "tiny-clip" / "lovr.json")

@@ -136,7 +136,7 @@ def with_per_query(
     """
     import numpy as np
 
-    from vidret.evaluation.confidence import task_intervals
+    from vidret.evaluation.results.confidence import task_intervals
     from vidret.scoring import composed_map, retrieval_metrics
 
     changed = copy.deepcopy(results)

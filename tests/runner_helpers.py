@@ -10,7 +10,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from vidret.evaluation.runner import EvalSettings, evaluate
+from vidret.evaluation.running.runner import EvalSettings, evaluate
 
 TINY_BUILDERS = ("clip", "siglip", "xclip")
 
@@ -18,7 +18,7 @@ TINY_BUILDERS = ("clip", "siglip", "xclip")
 def build_sample_repos(root: Path) -> dict[str, Path]:
     """Build the LoVR and TF-CoVR sample releases into dataset repo folders under `root`."""
     from vidret.builders import build
-    from vidret.samples import make_lovr_release, make_tfcovr_release
+    from vidret.testing.samples import make_lovr_release, make_tfcovr_release
 
     repos = {"lovr": root / "lovr", "tf-covr": root / "tf-covr"}
     if not repos["lovr"].exists():
@@ -32,7 +32,7 @@ def build_sample_repos(root: Path) -> dict[str, Path]:
 
 def build_tiny_model(kind: str, root: Path) -> Path:
     """A tiny random-weight model folder ("clip", "siglip" or "xclip")."""
-    from vidret.adapters import tiny
+    from vidret.testing import tiny
 
     out = root / f"tiny-{kind}"
     if not out.exists():

@@ -8,7 +8,7 @@ import torch
 from test_adapters_fixtures import assert_unit_rows, make_clip
 from vidret.adapters import l2_normalize, load_adapter
 from vidret.adapters.blip2 import Blip2RetrievalAdapter
-from vidret.adapters.tiny import build_tiny_blip2
+from vidret.testing.tiny import build_tiny_blip2
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from vidret.adapters import load_adapter
-from vidret.adapters.tiny import TINY_BUILDERS
+from vidret.testing.tiny import TINY_BUILDERS
 
 LONG_CAPTION = " ".join(["the gymnast turns twice and lands on the floor"] * 20)
 

@@ -10,7 +10,7 @@ import torch
 from test_adapters_fixtures import assert_unit_rows, make_clip
 from vidret.adapters import MllmEmbedderAdapter, get_preset, l2_normalize, load_adapter
 from vidret.adapters.qwen_video import QwenVideoInput, smart_resize
-from vidret.adapters.tiny import build_tiny_mllm_embedder
+from vidret.testing.tiny import build_tiny_mllm_embedder
 
 MLLM_PRESETS = ("gme", "vlm2vec", "lamra", "qwen3-vl-embedding")
 
@@ -244,7 +244,7 @@ def test_native_composition_depends_on_both_inputs(adapters, preset):
 
 
 def test_late_fusion_adapters_refuse_native(tmp_path):
-    from vidret.adapters.tiny import build_tiny_clip
+    from vidret.testing.tiny import build_tiny_clip
 
     clip_dir = build_tiny_clip(tmp_path / "clip")
     a = load_adapter(clip_dir, device="cpu")

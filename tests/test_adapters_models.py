@@ -9,7 +9,7 @@ import torch
 from test_adapters_fixtures import LONG_CAPTION, assert_unit_rows, make_clip, tiny_adapters, tiny_dirs  # noqa: F401
 from vidret.adapters import FramePoolingAdapter, NativeVideoAdapter, l2_normalize, load_adapter
 from vidret.adapters.native_video import resample_frames
-from vidret.adapters.tiny import build_tiny_clip
+from vidret.testing.tiny import build_tiny_clip
 
 FAMILIES = ("clip", "siglip", "xclip", "videoprism", "blip2")
 

@@ -122,7 +122,7 @@ def test_languagebind_plugin_runs_where_its_package_loads(fresh_presets, tmp_pat
     except Exception as err:
         pytest.skip(f"languagebind cannot be imported here (pip install languagebind; it needs transformers<5 and "
                     f"torchvision): {type(err).__name__}: {err}")
-    from vidret.adapters.tiny import _clip_tokenizer
+    from vidret.testing.tiny import _clip_tokenizer
 
     fresh_presets.syspath_prepend(str(_readme_package(tmp_path)))
     import vidret_languagebind

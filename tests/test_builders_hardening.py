@@ -13,7 +13,7 @@ import pytest
 from builders_helpers import edit_parquet, read_parquet, split_bytes, tree_bytes
 
 from vidret.builders import BuildError, UnsafeArchiveError, build
-from vidret.samples import make_lovr_release, make_tfcovr_release
+from vidret.testing.samples import make_lovr_release, make_tfcovr_release
 
 
 @pytest.fixture(scope="module")

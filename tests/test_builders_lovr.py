@@ -13,7 +13,7 @@ from builders_helpers import edit_parquet, read_parquet, tree_bytes
 from vidret.benchmarks import BENCHMARKS
 from vidret.builders import BuildConfig, BuildError, build, get_builder
 from vidret.builders.lovr import LoVRBuilder
-from vidret.samples import make_lovr_release
+from vidret.testing.samples import make_lovr_release
 from vidret.video import probe
 
 

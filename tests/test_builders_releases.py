@@ -1,6 +1,6 @@
 """Releases as published: every LoVR and TF-CoVR layout/variant builds, loads and scores 100 with the oracle.
 
-Variants (vidret.samples): LoVR Hub layout, official evaluation layout (all_clip.jsonl / all_video.jsonl)
+Variants (vidret.testing.samples): LoVR Hub layout, official evaluation layout (all_clip.jsonl / all_video.jsonl)
 and both; absolute clip paths; clip rows of only `path, cap`; several video rows per vid (caption-merger
 clusters); archive parts; no video folder at all. TF-CoVR plain-text and dict modifications, a train dict
 holding several labels, a pandas index column, CSVs under annotations/, no video folder.
@@ -18,7 +18,7 @@ from builders_helpers import read_parquet
 from runner_helpers import run
 
 from vidret.builders import build
-from vidret.samples import make_lovr_release, make_tfcovr_release
+from vidret.testing.samples import make_lovr_release, make_tfcovr_release
 
 datasets = pytest.importorskip("datasets")
 

@@ -10,7 +10,7 @@ import yaml
 
 import vidret.builders
 from vidret.builders import build, repo
-from vidret.samples import make_lovr_release, make_tfcovr_release
+from vidret.testing.samples import make_lovr_release, make_tfcovr_release
 
 SPLITS = {"lovr": ("train", "test"), "tf-covr": ("train", "val", "test")}
 

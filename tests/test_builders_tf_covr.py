@@ -14,7 +14,7 @@ from builders_helpers import read_parquet, tree_bytes
 from vidret.benchmarks import BENCHMARKS
 from vidret.builders import BuildError, build
 from vidret.builders.tf_covr import video_source
-from vidret.samples import make_tfcovr_release
+from vidret.testing.samples import make_tfcovr_release
 
 
 @pytest.fixture(scope="module")

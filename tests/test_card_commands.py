@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from vidret.builders import build
-from vidret.samples import make_lovr_release, make_tfcovr_release
+from vidret.testing.samples import make_lovr_release, make_tfcovr_release
 
 pytestmark = pytest.mark.slow
 
@@ -26,7 +26,7 @@ def _offline_hub_model(cache: Path, repo_id: str) -> None:
     It sits at the commit vidret's preset pins for that id (and `main`), where a download would put it.
     """
     from vidret.adapters.presets import find_preset
-    from vidret.adapters.tiny import build_tiny_clip
+    from vidret.testing.tiny import build_tiny_clip
 
     commit = find_preset(repo_id).revisions.get(repo_id) or "0" * 40
     folder = cache / f"models--{repo_id.replace('/', '--')}"

@@ -17,8 +17,8 @@ from runner_helpers import build_sample_repos
 from vidret.builders import build
 from vidret.cli.build import benchmark_main
 from vidret.cli.main import build_parser, main
-from vidret.evaluation.data_location import check_data_path, hub_dataset_commit, looks_like_path
-from vidret.evaluation.video_check import check_videos_found
+from vidret.evaluation.planning.data_location import check_data_path, hub_dataset_commit, looks_like_path
+from vidret.evaluation.planning.video_check import check_videos_found
 
 
 @pytest.fixture(scope="module")
@@ -112,7 +112,7 @@ def test_stored_video_embeddings_need_no_video(annotations_only, repos, tmp_path
     """Videos taken from --embeddings (e.g. released ones) need no video file: no check, no error."""
     from runner_helpers import run
 
-    from vidret.evaluation.export import export_embeddings
+    from vidret.evaluation.embeddings.export import export_embeddings
 
     cache = str(tmp_path / "cache")
     run("tf-covr", repos["tf-covr"], "oracle", cache_dir=cache, output=str(tmp_path / "full.json"))

@@ -8,9 +8,9 @@ import pytest
 from results_helpers import DELETE, make_results, with_change, with_per_query, write_results
 
 from vidret.cli.main import main
-from vidret.evaluation.confidence import ComparisonError, compare_results, query_values
-from vidret.evaluation.results import results_json, write_results as write_record
-from vidret.evaluation.validation import check_results, validate_results
+from vidret.evaluation.results.confidence import ComparisonError, compare_results, query_values
+from vidret.evaluation.results.record import results_json, write_results as write_record
+from vidret.evaluation.results.validation import check_results, validate_results
 
 
 def problems_of(results) -> list[str]:

@@ -12,10 +12,10 @@ from builders_helpers import read_parquet
 import vidret
 from vidret.builders import build
 from vidret.datasets import FrameDecoder, hub_root, infer_video_root, load, repo_id, resolve_video_path, with_frames
-from vidret.samples import frame_index_offset, make_lovr_release, make_tfcovr_release
+from vidret.testing.samples import frame_index_offset, make_lovr_release, make_tfcovr_release
 from vidret.video import sample_frames
 from vidret.video.containment import ExternalVideoError
-from vidret.video.synthetic import decode_frame_index
+from vidret.testing.synthetic import decode_frame_index
 
 datasets = pytest.importorskip("datasets")
 SIZE = (64, 64)  # decode_frame_index needs >= 64x64
@@ -193,7 +193,7 @@ def test_load_is_a_pinned_load_dataset(monkeypatch):
 
 
 def test_a_bad_clip_row_fails_alone_among_rows_of_its_video(tmp_path):
-    from vidret.video.synthetic import make_test_video
+    from vidret.testing.synthetic import make_test_video
 
     make_test_video(tmp_path / "videos/v.mp4", 4.0, fps=10, size=SIZE, gop=10)
     source = str(tmp_path / "videos/v.mp4")
@@ -230,7 +230,7 @@ def test_local_map_style_dataset_error_names_the_one_argument(lovr, cache):
 
 
 def test_rows_without_timestamps_decode_their_own_clip_file(tmp_path):
-    from vidret.video.synthetic import make_test_video
+    from vidret.testing.synthetic import make_test_video
 
     clip = tmp_path / "video_data/long_video_clip/v/v-Scene-002.mp4"
     make_test_video(clip, 2.0, fps=10, size=SIZE, gop=10, first_index=500)

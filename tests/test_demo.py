@@ -7,8 +7,8 @@ import json
 import pytest
 
 from vidret.cli.main import main
-from vidret.evaluation.demo import next_commands, run_demo
-from vidret.evaluation.validation import validate_file
+from vidret.testing.demo import next_commands, run_demo
+from vidret.evaluation.results.validation import validate_file
 
 
 def test_demo_end_to_end(tmp_path, capsys):

@@ -15,7 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from runner_helpers import build_sample_repos, build_tiny_model, metrics_of, run
-from vidret.evaluation.distributed import ProcessInfo, gather_embeddings, shard
+from vidret.evaluation.running.distributed import ProcessInfo, gather_embeddings, shard
 
 ONE = ProcessInfo(rank=0, world_size=1, device="cpu")
 
@@ -110,7 +110,7 @@ def test_evaluate_leaves_the_process_group_before_exit(monkeypatch):
     # ("terminate called without an active exception", exit -6 on a rank that had finished).
     import torch.distributed as dist
 
-    import vidret.evaluation.runner as runner
+    import vidret.evaluation.running.runner as runner
     from vidret.cli.main import main
 
     monkeypatch.setattr(runner, "evaluate", lambda settings: None)  # a non-main rank's return

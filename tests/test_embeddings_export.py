@@ -11,9 +11,9 @@ import pytest
 
 from runner_helpers import build_sample_repos, build_tiny_model, copy_repo, metrics_of, run
 from vidret.cli.main import main
-from vidret.evaluation.export import ExportError, export_embeddings, read_export
-from vidret.evaluation.runner import EvalSettings, evaluate
-from vidret.evaluation.validation import validate_file
+from vidret.evaluation.embeddings.export import ExportError, export_embeddings, read_export
+from vidret.evaluation.running.runner import EvalSettings, evaluate
+from vidret.evaluation.results.validation import validate_file
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +35,7 @@ def no_video_may_open(monkeypatch):
     """Make every way into a video fail loudly: a run that decodes anything errors out."""
     import av
 
-    import vidret.evaluation.embedding as embedding
+    import vidret.evaluation.embeddings.model as embedding
 
     def refuse(*args, **kwargs):
         raise AssertionError("a video was opened")
@@ -96,7 +96,7 @@ def test_export_folder_layout_card_and_load_dataset(repos, model, tmp_path):
     assert half.bytes < report.bytes
     rows = table.to_pylist()
     videos = {r["id"] for r in rows if r["kind"] == "video"}
-    from vidret.evaluation.dataset import load_plan
+    from vidret.evaluation.planning.dataset import load_plan
 
     assert videos == set(load_plan("tf-covr", str(repos["tf-covr"]))[0].visuals)
     texts = [r for r in rows if r["kind"] == "text"]
@@ -138,7 +138,7 @@ def test_export_refuses_what_it_cannot_export(repos, model, tmp_path):
 def test_failed_items_are_not_exported_and_stay_failed(repos, tmp_path):
     """A video that failed in the run has no embedding: the export names it, the re-score counts it."""
     data = copy_repo(repos["tf-covr"], tmp_path / "data")
-    from vidret.video.synthetic import make_corrupt_video
+    from vidret.testing.synthetic import make_corrupt_video
 
     victim = sorted((data / "videos").iterdir())[0]
     make_corrupt_video(victim)
@@ -199,8 +199,8 @@ def test_a_split_that_is_a_path_writes_nothing_outside_the_folder(tmp_path):
     # The split comes from the results file (untrusted) and names the shard files.
     import numpy as np
 
-    from vidret.evaluation.export import write_export
-    from vidret.evaluation.sources import EmbeddingUnit
+    from vidret.evaluation.embeddings.export import write_export
+    from vidret.evaluation.embeddings.sources import EmbeddingUnit
 
     out = tmp_path / "out" / "export"
     rows = [(EmbeddingUnit("text", "text:1", "text:1", text="a"), np.ones(4, dtype=np.float32), False)]
@@ -213,7 +213,7 @@ def test_a_split_that_is_a_path_writes_nothing_outside_the_folder(tmp_path):
 def test_export_of_an_official_protocol_run_holds_its_embeddings(repos, tmp_path):
     """The export re-derives the run's plan under the run's protocol: TF-CoVR official normalises
     the modification texts, so their ids differ from vidret's (the cache holds only those)."""
-    from vidret.evaluation.dataset import load_plan
+    from vidret.evaluation.planning.dataset import load_plan
 
     out = tmp_path / "r.json"
     first = run("tf-covr", repos["tf-covr"], "oracle", protocol="official", cache_dir=str(tmp_path / "c"), output=str(out))

@@ -13,13 +13,13 @@ import torch
 
 from runner_helpers import build_sample_repos, build_tiny_model, metrics_of, run
 from vidret.cli.main import main
-from vidret.evaluation.dataset import load_plan
-from vidret.evaluation.distributed import ProcessInfo
-from vidret.evaluation.export import export_embeddings, read_export
-from vidret.evaluation.runner import EvalSettings, EvaluationError, evaluate
-from vidret.evaluation.sources import Progress, visual_units
-from vidret.evaluation.stored import EmbeddingSourceError, StoredSources, parse_embedding_specs, to_vector
-from vidret.evaluation.validation import validate_file
+from vidret.evaluation.planning.dataset import load_plan
+from vidret.evaluation.running.distributed import ProcessInfo
+from vidret.evaluation.embeddings.export import export_embeddings, read_export
+from vidret.evaluation.running.runner import EvalSettings, EvaluationError, evaluate
+from vidret.evaluation.embeddings.sources import Progress, visual_units
+from vidret.evaluation.embeddings.stored import EmbeddingSourceError, StoredSources, parse_embedding_specs, to_vector
+from vidret.evaluation.results.validation import validate_file
 
 ONE = ProcessInfo(rank=0, world_size=1, device="cpu")
 
@@ -125,7 +125,7 @@ def test_pickle_stream_only_with_allow_pickle_and_converted_once(world, tmp_path
     converted = world["cache"] / "converted" / f"{origin['sha256']}.safetensors"
     assert origin["converted"] == str(converted) and converted.is_file()
     # The next run reads the conversion: nothing is unpickled again.
-    import vidret.evaluation.stored as stored
+    import vidret.evaluation.embeddings.stored as stored
 
     monkeypatch.setattr(stored, "convert_pickle_stream", lambda *a: pytest.fail("unpickled twice"))
     monkeypatch.setattr(pickle, "load", lambda *a, **k: pytest.fail("unpickled twice"))

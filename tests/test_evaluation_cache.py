@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vidret.evaluation.cache import EmbeddingCache, InvalidEmbeddingError, cache_namespace, invalid_rows, text_item_id
+from vidret.evaluation.embeddings.cache import EmbeddingCache, InvalidEmbeddingError, cache_namespace, invalid_rows, text_item_id
 
 KEY = {"model": "m", "model_revision": None, "frames": 4, "resolution": [64, 64]}
 
@@ -71,7 +71,7 @@ def test_unreadable_and_malformed_parts_are_quarantined_and_named(tmp_path, capl
     (parts / "broken.npz").write_bytes(b"not a zip")
     np.savez(parts / "odd.npz", ids=np.array(["a", "b"]), embeddings=np.ones((3, 2), np.float32), truncated=np.zeros(2, bool))
     np.savez(parts / "old.npz", ids=np.array(["c"]), embeddings=np.ones((1, 2), np.float32))  # no truncation flags
-    with caplog.at_level("WARNING", logger="vidret.evaluation.cache"):
+    with caplog.at_level("WARNING", logger="vidret.evaluation.embeddings.cache"):
         reopened = EmbeddingCache(tmp_path, KEY)
     assert reopened.missing(["good", "a", "b", "c"]) == ["a", "b", "c"]  # embedded again by the run
     assert quarantined(reopened) == ["broken.npz", "odd.npz", "old.npz"]
@@ -93,7 +93,7 @@ def test_part_with_an_unusable_row_is_quarantined_naming_part_and_item(tmp_path,
     cache.put(["keep"], np.ones((1, 2), np.float32))
     part = cache.path / "parts" / "nan.npz"
     np.savez(part, ids=np.array(["clip:v1-2", "clip:v1-3"]), embeddings=np.array([[1.0, 2.0], bad_row], np.float32), truncated=np.zeros(2, bool))
-    with caplog.at_level("WARNING", logger="vidret.evaluation.cache"):
+    with caplog.at_level("WARNING", logger="vidret.evaluation.embeddings.cache"):
         reopened = EmbeddingCache(tmp_path, KEY)
     # Both items of the part are embedded again; the good one stays cached.
     assert reopened.missing(["keep", "clip:v1-2", "clip:v1-3"]) == ["clip:v1-2", "clip:v1-3"]
@@ -106,7 +106,7 @@ def test_part_of_another_dimension_is_quarantined(tmp_path, caplog):
     cache = EmbeddingCache(tmp_path, KEY)
     cache.put(["a", "b"], np.ones((2, 4), np.float32))
     np.savez(cache.path / "parts" / "wide.npz", ids=np.array(["c"]), embeddings=np.ones((1, 3), np.float32), truncated=np.zeros(1, bool))
-    with caplog.at_level("WARNING", logger="vidret.evaluation.cache"):
+    with caplog.at_level("WARNING", logger="vidret.evaluation.embeddings.cache"):
         reopened = EmbeddingCache(tmp_path, KEY)
     assert reopened.missing(["a", "b", "c"]) == ["c"] and quarantined(reopened) == ["wide.npz"]
     assert "wide.npz item 'c' has 3 dimensions, but the namespace's embeddings have 4" in caplog.text

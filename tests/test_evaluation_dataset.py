@@ -7,7 +7,7 @@ import shutil
 import pytest
 from runner_helpers import run
 
-from vidret.evaluation.dataset import is_local, make_resolver
+from vidret.evaluation.planning.dataset import is_local, make_resolver
 
 
 def test_resolver_local_repo_hub_and_absolute(tmp_path):
@@ -22,7 +22,7 @@ def test_resolver_local_repo_hub_and_absolute(tmp_path):
 
 def test_annotations_only_repo_with_video_root(tmp_path):
     from vidret.builders import build
-    from vidret.samples import make_lovr_release
+    from vidret.testing.samples import make_lovr_release
 
     raw = make_lovr_release(tmp_path / "raw", videos_per_split={"train": 1, "test": 2}, clips_per_video=(2, 2))
     repo = tmp_path / "repo"
@@ -51,7 +51,7 @@ def test_a_local_folder_rebuilt_in_place_is_read_afresh(tmp_path):
     # without a fresh read the second load returned the first folder's rows.
     from builders_helpers import edit_parquet
     from runner_helpers import build_sample_repos, copy_repo
-    from vidret.evaluation.dataset import _load_rows
+    from vidret.evaluation.planning.dataset import _load_rows
 
     built = build_sample_repos(tmp_path / "built")["tf-covr"]
     rows = []
@@ -71,7 +71,7 @@ def test_a_local_folder_whose_columns_changed_is_read_with_its_new_columns(tmp_p
     from builders_helpers import edit_parquet
     from runner_helpers import build_sample_repos, copy_repo
 
-    from vidret.evaluation.dataset import _load_rows
+    from vidret.evaluation.planning.dataset import _load_rows
 
     def without_declared_features(repo):
         header, body = (repo / "README.md").read_text().split("---", 2)[1:]

@@ -15,14 +15,14 @@ import pytest
 
 from runner_helpers import build_sample_repos
 from vidret.cli.main import INTERRUPTED_EXIT_CODE, main
-from vidret.evaluation import workers
+from vidret.evaluation.running import workers
 
 # `vidret evaluate` whose decode workers hang in their first item (a stalled video), each writing
 # its pid to a file first. Workers are forked, so they inherit the patched decoder.
 SLOW_EVALUATE = textwrap.dedent(
     """
     import os, sys, time
-    import vidret.evaluation.embedding as embedding
+    import vidret.evaluation.embeddings.model as embedding
 
     def hang(self, index):
         open(os.path.join(sys.argv[1], str(os.getpid())), "w").close()
@@ -123,7 +123,7 @@ def test_the_parent_watch_ends_an_orphaned_worker_without_the_linux_signal(tmp_p
     script.write_text(textwrap.dedent(
         f"""
         import multiprocessing, os, sys, time
-        from vidret.evaluation import workers
+        from vidret.evaluation.running import workers
         workers._set_parent_death_signal = lambda: False
         workers.PARENT_POLL_S = 0.2
 

@@ -7,9 +7,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from vidret.evaluation import dataset as dataset_mod
-from vidret.evaluation import runner
-from vidret.evaluation.provenance import folder_fingerprint, hub_commit
+from vidret.evaluation.planning import dataset as dataset_mod
+from vidret.evaluation.running import runner
+from vidret.evaluation.results.provenance import folder_fingerprint, hub_commit
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
 
@@ -83,8 +83,8 @@ def test_model_source_hub_commit_or_local_fingerprint(monkeypatch, tmp_path):
 
 
 def test_cache_key_follows_the_hub_commit():
-    from vidret.evaluation.cache import cache_namespace
-    from vidret.evaluation.tasks import TaskPlan
+    from vidret.evaluation.embeddings.cache import cache_namespace
+    from vidret.evaluation.planning.tasks import TaskPlan
 
     adapter = SimpleNamespace(describe=lambda: {"frames": 8}, preset="clip")
     settings = runner.EvalSettings("tf-covr", "d", "openai/clip-vit-base-patch32")

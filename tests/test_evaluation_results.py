@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from vidret.evaluation.report import format_record
-from vidret.evaluation.results import build_record, write_results
-from vidret.evaluation.validation import ResultsValidationError, validate_results
+from vidret.evaluation.results.report import format_record
+from vidret.evaluation.results.record import build_record, write_results
+from vidret.evaluation.results.validation import ResultsValidationError, validate_results
 
 
 def _record(**overrides):

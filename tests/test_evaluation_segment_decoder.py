@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 import vidret.video
-from vidret.evaluation.embedding import SegmentDecoder
-from vidret.evaluation.tasks import Segment
+from vidret.evaluation.embeddings.model import SegmentDecoder
+from vidret.evaluation.planning.tasks import Segment
 from vidret.video import sample_frames
-from vidret.video.synthetic import make_test_video
+from vidret.testing.synthetic import make_test_video
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from vidret.benchmarks import get_benchmark
-from vidret.evaluation.tasks import (
+from vidret.evaluation.planning.tasks import (
     LongVideo,
     parse_long_video,
     plan_lovr,
@@ -51,7 +51,7 @@ def test_lovr_identical_captions_are_relevant_to_each_other():
     """Two clips (and two videos) with the same caption: either copy answers, in both directions."""
     import numpy as np
 
-    from vidret.evaluation.score import score_task
+    from vidret.evaluation.running.score import score_task
 
     videos, clips = lovr_rows()
     videos[1]["caption"] = videos[0]["caption"]

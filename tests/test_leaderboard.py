@@ -12,7 +12,7 @@ from results_helpers import make_results, with_change, with_per_query, write_res
 
 from vidret.benchmarks import BENCHMARKS
 from vidret.cli.main import main
-from vidret.evaluation.validation import ResultsValidationError
+from vidret.evaluation.results.validation import ResultsValidationError
 from vidret.hub.leaderboard import (
     build_site,
     build_table,

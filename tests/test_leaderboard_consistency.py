@@ -9,11 +9,11 @@ from results_helpers import make_results
 
 from vidret.benchmarks import BENCHMARKS
 from vidret.builders import build
-from vidret.evaluation.runner import EvalSettings, evaluate
-from vidret.evaluation.validation import validate_file
+from vidret.evaluation.running.runner import EvalSettings, evaluate
+from vidret.evaluation.results.validation import validate_file
 from vidret.hub.leaderboard import build_site
 from vidret.hub.submit import eval_result_entries, plan_submission
-from vidret.samples import make_lovr_release, make_tfcovr_release
+from vidret.testing.samples import make_lovr_release, make_tfcovr_release
 
 
 @pytest.mark.parametrize("benchmark", sorted(BENCHMARKS))

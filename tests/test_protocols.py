@@ -20,10 +20,10 @@ from vidret.benchmarks import (
     eval_yaml_tasks,
     get_protocol,
 )
-from vidret.evaluation.score import expand_ranking, score_task
-from vidret.evaluation.tasks import plan_lovr, plan_tfcovr
-from vidret.evaluation.textnorm import tfcovr_official
-from vidret.evaluation.validation import check_results, summarize
+from vidret.evaluation.running.score import expand_ranking, score_task
+from vidret.evaluation.planning.tasks import plan_lovr, plan_tfcovr
+from vidret.evaluation.planning.textnorm import tfcovr_official
+from vidret.evaluation.results.validation import check_results, summarize
 from vidret.hub.leaderboard import build_table
 from vidret.hub.submit import eval_result_entries, plan_submission
 

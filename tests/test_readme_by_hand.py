@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from vidret.evaluation.demo import next_commands
+from vidret.testing.demo import next_commands
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 

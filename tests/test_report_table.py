@@ -7,7 +7,7 @@ import pytest
 from results_helpers import make_results, with_change
 
 from vidret.benchmarks import BENCHMARKS
-from vidret.evaluation.report import format_table
+from vidret.evaluation.results.report import format_table
 
 
 def records():

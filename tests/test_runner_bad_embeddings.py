@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from runner_helpers import build_sample_repos, metrics_of, run
-from vidret.evaluation.cache import InvalidEmbeddingError
-from vidret.evaluation.oracle import OracleAdapter
+from vidret.evaluation.embeddings.cache import InvalidEmbeddingError
+from vidret.testing.oracle import OracleAdapter
 
 
 @pytest.fixture(scope="module")

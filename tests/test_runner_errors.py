@@ -9,9 +9,9 @@ import pytest
 
 from runner_helpers import build_sample_repos, copy_repo, run
 from vidret.cli.main import main
-from vidret.evaluation.runner import EvalSettings, EvaluationError, evaluate
-from vidret.evaluation.validation import validate_file
-from vidret.video.synthetic import make_corrupt_video
+from vidret.evaluation.running.runner import EvalSettings, EvaluationError, evaluate
+from vidret.evaluation.results.validation import validate_file
+from vidret.testing.synthetic import make_corrupt_video
 
 
 @pytest.fixture(scope="module")
@@ -152,7 +152,7 @@ def test_model_overrides_refused_for_the_oracle(repos, tmp_path):
 
 
 def test_settings_from_dict_rejects_unknown_keys():
-    from vidret.evaluation.runner import settings_from_dict
+    from vidret.evaluation.running.runner import settings_from_dict
 
     with pytest.raises(ValueError, match="unknown evaluation setting"):
         settings_from_dict({"benchmark": "lovr", "data": ".", "model": "oracle", "frame": 8})

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from runner_helpers import build_sample_repos, run
-from vidret.adapters.tiny import build_tiny_blip2, build_tiny_mllm_embedder
+from vidret.testing.tiny import build_tiny_blip2, build_tiny_mllm_embedder
 from vidret.benchmarks import get_benchmark
-from vidret.evaluation.validation import validate_file
+from vidret.evaluation.results.validation import validate_file
 
 # Tiny frames (at most 56 x 56 pixels) keep the MLLM runs fast; the presets' prompts are unchanged.
 SMALL = 56
@@ -92,7 +92,7 @@ def test_native_fusion_on_a_late_fusion_model_is_a_clear_error(repos, models, tm
 
 def test_native_scores_use_the_composed_units(repos, models, monkeypatch):
     """The composed query embedding the scorer ranks with is the model's joint embedding of the pair."""
-    from vidret.evaluation import runner, score
+    from vidret.evaluation.running import runner, score
 
     seen = {}
     original = score.score_task
@@ -113,7 +113,7 @@ def test_a_query_video_that_fails_to_decode_misses_under_native_fusion(repos, mo
     import datasets
 
     from runner_helpers import copy_repo
-    from vidret.video.synthetic import make_corrupt_video
+    from vidret.testing.synthetic import make_corrupt_video
 
     repo = copy_repo(repos["tf-covr"], tmp_path / "broken")
     triplets = datasets.load_dataset(str(repo), "triplets", split="test")
@@ -129,8 +129,8 @@ def test_a_query_video_that_fails_to_decode_misses_under_native_fusion(repos, mo
 def test_native_composed_embeddings_export_and_score_without_the_model(repos, models, tmp_path):
     """A native run's composed units are exported with its texts and videos; scoring the export alone
     (no model, no decoding) reproduces the run."""
-    from vidret.evaluation.export import export_embeddings
-    from vidret.evaluation.runner import EvalSettings, evaluate
+    from vidret.evaluation.embeddings.export import export_embeddings
+    from vidret.evaluation.running.runner import EvalSettings, evaluate
 
     out = tmp_path / "run.json"
     record = run("tf-covr", repos["tf-covr"], models["gme"], frames=2, batch_size=4, resolution=SMALL,
@@ -150,7 +150,7 @@ def test_native_fusion_decodes_and_embeds_a_query_video_once(repos, models, tmp_
 
     from runner_helpers import copy_repo
     from vidret.adapters.mllm import MllmEmbedderAdapter
-    from vidret.video.synthetic import make_corrupt_video
+    from vidret.testing.synthetic import make_corrupt_video
 
     repo = copy_repo(repos["tf-covr"], tmp_path / "repo")
     triplets = datasets.load_dataset(str(repo), "triplets", split="test").to_list()[:4]

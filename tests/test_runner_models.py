@@ -8,7 +8,7 @@ import pytest
 
 from runner_helpers import TINY_BUILDERS, build_sample_repos, build_tiny_model, run
 from vidret.benchmarks import get_benchmark
-from vidret.evaluation.validation import validate_file
+from vidret.evaluation.results.validation import validate_file
 
 
 @pytest.fixture(scope="module")

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from runner_helpers import build_sample_repos, run
-from vidret.evaluation.oracle import OracleAdapter, OracleVideo, build_oracle
-from vidret.evaluation.validation import validate_file
+from vidret.testing.oracle import OracleAdapter, OracleVideo, build_oracle
+from vidret.evaluation.results.validation import validate_file
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +69,7 @@ def test_shuffled_control_falls_to_chance(repos):
 
 def test_oracle_reads_pixels_not_ids(tmp_path):
     from vidret.video import sample_frames
-    from vidret.video.synthetic import make_test_video
+    from vidret.testing.synthetic import make_test_video
 
     a = make_test_video(tmp_path / "a.mp4", 2.0, fps=10, size=(64, 48), gop=10, first_index=500)
     b = make_test_video(tmp_path / "b.mp4", 2.0, fps=10, size=(64, 48), gop=10, first_index=9000)

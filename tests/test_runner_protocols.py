@@ -7,7 +7,7 @@ from collections import Counter
 import pytest
 from runner_helpers import build_sample_repos, run
 
-from vidret.evaluation.validation import validate_file
+from vidret.evaluation.results.validation import validate_file
 
 
 @pytest.fixture(scope="module")
@@ -15,7 +15,7 @@ def repos(tmp_path_factory):
     import pyarrow.parquet as pq
 
     from vidret.builders import build
-    from vidret.samples import make_lovr_release
+    from vidret.testing.samples import make_lovr_release
 
     root = tmp_path_factory.mktemp("protocols")
     repos = build_sample_repos(root)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from runner_helpers import build_sample_repos, build_tiny_model, metrics_of, run
-from vidret.evaluation.runner import STOP_AFTER_ENV, RunInterrupted
+from vidret.evaluation.running.runner import STOP_AFTER_ENV, RunInterrupted
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from vidret.evaluation.runner import EvalSettings
+from vidret.evaluation.running.runner import EvalSettings
 
 
 def settings(**kwargs):
@@ -37,8 +37,8 @@ def test_frame_sampling_arguments():
 
 
 def test_sampling_keys_the_cache_only_when_used():
-    from vidret.evaluation.runner import cache_key
-    from vidret.evaluation.oracle import OracleAdapter
+    from vidret.evaluation.running.runner import cache_key
+    from vidret.testing.oracle import OracleAdapter
 
     class Plan:
         visuals = {"a": []}
@@ -73,9 +73,9 @@ def test_segment_decoder_samples_by_rate(tmp_path):
     # A 4 s clip at 10 fps: --frame-stride 5 reads frames 0, 5, 10, ... of each segment; over
     # [1, 3) s that is 20 frames / 5 = 4 frames (codes 10, 15, 20, 25); --fps 1 with --max-frames 2
     # over the whole video gives 4 samples at 0, 1, 2, 3 s thinned to 2 (codes 10 and 30).
-    from vidret.evaluation.embedding import SegmentDecoder
-    from vidret.evaluation.tasks import Segment
-    from vidret.video.synthetic import decode_frame_index, make_test_video
+    from vidret.evaluation.embeddings.model import SegmentDecoder
+    from vidret.evaluation.planning.tasks import Segment
+    from vidret.testing.synthetic import decode_frame_index, make_test_video
 
     video = str(make_test_video(tmp_path / "v.mp4", 4.0, fps=10, size=(64, 48), gop=10))
     seg = Segment("s", "v", "s", "clip", video, 1.0, 3.0)
@@ -95,7 +95,7 @@ def test_oracle_run_with_rate_sampling_is_recorded_and_cached_apart(tmp_path):
     cache = str(tmp_path / "cache")
     out = tmp_path / "dense.json"
     dense = run("lovr", repos["lovr"], "oracle", tasks="t2c", frame_stride=5, max_frames=6, cache_dir=cache, output=str(out))
-    from vidret.evaluation.validation import validate_file
+    from vidret.evaluation.results.validation import validate_file
 
     validate_file(out, require_all_tasks=False)  # the schema knows the sampling settings
     assert dense["tasks"]["t2c"]["metrics"]["R@1"] == 100.0

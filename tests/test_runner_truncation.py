@@ -8,12 +8,12 @@ import pytest
 import torch
 
 from runner_helpers import build_sample_repos, build_tiny_model, run
-from vidret.evaluation.cache import text_item_id
+from vidret.evaluation.embeddings.cache import text_item_id
 from vidret.adapters.base import EmbeddingAdapter
-from vidret.evaluation.dataset import load_plan
-from vidret.evaluation.distributed import ProcessInfo
-from vidret.evaluation.embedding import ModelSource, NoCache, Progress, truncation_flags
-from vidret.evaluation.sources import text_units
+from vidret.evaluation.planning.dataset import load_plan
+from vidret.evaluation.running.distributed import ProcessInfo
+from vidret.evaluation.embeddings.model import ModelSource, NoCache, Progress, truncation_flags
+from vidret.evaluation.embeddings.sources import text_units
 
 
 @pytest.fixture(scope="module")

@@ -14,11 +14,11 @@ from builders_helpers import edit_parquet
 from runner_helpers import build_sample_repos, copy_repo, run
 from vidret.cli.main import main
 from vidret.datasets import with_frames
-from vidret.evaluation.embedding import SegmentDecoder
-from vidret.evaluation.tasks import Segment
+from vidret.evaluation.embeddings.model import SegmentDecoder
+from vidret.evaluation.planning.tasks import Segment
 from vidret.video.containment import ExternalVideoError, is_inside
-from vidret.video.rangeserver import serve_directory
-from vidret.video.synthetic import decode_frame_index, make_oversized_video, make_test_video
+from vidret.testing.rangeserver import serve_directory
+from vidret.testing.synthetic import decode_frame_index, make_oversized_video, make_test_video
 
 
 @pytest.fixture(scope="module")
@@ -167,7 +167,7 @@ def test_with_frames_lists_a_refused_row_and_decodes_the_rest(repos, www, tmp_pa
 
 def test_a_run_that_read_external_videos_can_be_exported(repos, tmp_path):
     """`vidret embeddings export` re-derives the run's plan with the run's --allow-external-videos."""
-    from vidret.evaluation.export import export_embeddings, read_export
+    from vidret.evaluation.embeddings.export import export_embeddings, read_export
 
     repo = copy_repo(repos["tf-covr"], tmp_path / "repo")
     victim = _point_first_test_video_at(repo, lambda row: str(repos["tf-covr"] / row["video"]))

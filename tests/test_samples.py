@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from builders_helpers import read_parquet
 
-from vidret.samples import (
+from vidret.testing.samples import (
     FRAME_BLOCK,
     _unique_block_ids,
     _write_split_archive,
@@ -19,7 +19,7 @@ from vidret.samples import (
     video_id_for_frame,
 )
 from vidret.video import probe, sample_frames
-from vidret.video.synthetic import decode_frame_index
+from vidret.testing.synthetic import decode_frame_index
 
 SIZE = (64, 64)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vidret.samples import make_lovr_release, make_tfcovr_release
+from vidret.testing.samples import make_lovr_release, make_tfcovr_release
 
 
 def _files(root: Path) -> dict[str, bytes]:

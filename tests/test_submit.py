@@ -16,7 +16,7 @@ from results_helpers import make_results, with_change, write_results
 
 from vidret.benchmarks import BENCHMARKS
 from vidret.cli.main import main
-from vidret.evaluation.validation import ResultsValidationError, validate_results
+from vidret.evaluation.results.validation import ResultsValidationError, validate_results
 from vidret.hub.submit import (
     SubmissionError,
     eval_result_entries,

@@ -1,10 +1,10 @@
-"""The TF-CoVR official text preprocessing (vidret.evaluation.textnorm)."""
+"""The TF-CoVR official text preprocessing (vidret.evaluation.planning.textnorm)."""
 
 from __future__ import annotations
 
 import pytest
 
-from vidret.evaluation.textnorm import get_normalizer, number_words, tfcovr_official
+from vidret.evaluation.planning.textnorm import get_normalizer, number_words, tfcovr_official
 
 
 @pytest.mark.parametrize(

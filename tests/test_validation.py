@@ -9,7 +9,7 @@ from results_helpers import DELETE, make_results, with_change, write_results
 
 from vidret.benchmarks import BENCHMARKS
 from vidret.cli.main import main
-from vidret.evaluation.validation import (
+from vidret.evaluation.results.validation import (
     Problem,
     ResultsValidationError,
     check_results,
@@ -145,7 +145,7 @@ def test_load_results_errors(tmp_path):
 def test_parse_created_at():
     from datetime import datetime, timezone
 
-    from vidret.evaluation.validation import parse_created_at
+    from vidret.evaluation.results.validation import parse_created_at
 
     assert parse_created_at("2026-03-01T12:00:00Z") == datetime(2026, 3, 1, 12, tzinfo=timezone.utc)
     assert parse_created_at("2026-03-01T14:00:00+02:00") == parse_created_at("2026-03-01T12:00:00")
@@ -193,7 +193,7 @@ def test_cli_validate_allow_partial(tmp_path, capsys):
 
 
 def test_schema_file_is_the_one_shipped():
-    from vidret.evaluation.validation import SCHEMA_PATH, load_schema
+    from vidret.evaluation.results.validation import SCHEMA_PATH, load_schema
 
     assert load_schema() == json.loads(SCHEMA_PATH.read_text())
     assert {"benchmark", "tasks", "num_failed", "failures"} <= set(load_schema()["required"])

@@ -11,7 +11,7 @@ from PIL import Image
 
 from vidret.cli.main import main
 from vidret.cli.sample import contact_sheet, frame_labels
-from vidret.video.synthetic import decode_frame_index
+from vidret.testing.synthetic import decode_frame_index
 from video_helpers import small_video, video_dir  # noqa: F401  (fixtures)
 
 
@@ -96,7 +96,7 @@ def test_contact_sheet_rejects_zero_columns():
 def test_sample_of_a_stalled_url_stops_after_vidret_http_timeout(small_video, tmp_path, monkeypatch):
     import time
 
-    from vidret.video.rangeserver import serve_directory
+    from vidret.testing.rangeserver import serve_directory
 
     with serve_directory(small_video.parent) as server:
         server.stall_s = 30.0

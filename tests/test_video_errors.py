@@ -20,7 +20,7 @@ from vidret.video import (
 from vidret.video import metadata as metadata_module
 from vidret.video.decoder import FrameFetcher
 from vidret.video.metadata import StreamTiming, stream_timing
-from vidret.video.synthetic import (
+from vidret.testing.synthetic import (
     decode_frame_index,
     make_audio_only,
     make_corrupt_video,

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from vidret.video import VideoDecodeError, VideoNotFoundError, probe, sample_frames, sample_segments
-from vidret.video.rangeserver import serve_directory
-from vidret.video.synthetic import decode_frame_index, make_test_video
+from vidret.testing.rangeserver import serve_directory
+from vidret.testing.synthetic import decode_frame_index, make_test_video
 from vidret.video.timeline import uniform_timestamps
 from video_helpers import frame_at
 

@@ -15,8 +15,8 @@ from vidret.video import decoder as decoder_module
 from vidret.video import sampler as sampler_module
 from vidret.video import timeline as timeline_module
 from vidret.video.decoder import FrameFetcher
-from vidret.video.rangeserver import serve_directory
-from vidret.video.synthetic import (
+from vidret.testing.rangeserver import serve_directory
+from vidret.testing.synthetic import (
     decode_frame_index,
     make_oversized_video,
     make_test_video,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from vidret.video import sample_frames, sample_segments
-from vidret.video.synthetic import decode_frame_index, make_test_video
+from vidret.testing.synthetic import decode_frame_index, make_test_video
 from vidret.video.timeline import DEFAULT_NUM_FRAMES, MAX_FRAMES, FrameSampling, frame_sampling
 from video_helpers import SMALL_FRAMES, small_video, video_dir  # noqa: F401
 

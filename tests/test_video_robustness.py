@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from vidret.video import VideoDecodeError, probe, sample_frames, sample_frames_at, sample_segments
-from vidret.video.synthetic import decode_frame_index, make_test_video, truncate_video
+from vidret.testing.synthetic import decode_frame_index, make_test_video, truncate_video
 from vidret.video.timeline import resolve_range
 from video_helpers import frame_at, small_video, video_dir  # noqa: F401  (fixtures)
 

@@ -18,7 +18,7 @@ from vidret.video import (
     uniform_timestamps,
 )
 from vidret.video.decoder import FrameFetcher
-from vidret.video.synthetic import decode_frame_index, make_test_video
+from vidret.testing.synthetic import decode_frame_index, make_test_video
 from video_helpers import SMALL_FRAMES, frame_at, long_gop_video, small_video, video_dir  # noqa: F401
 
 

@@ -15,7 +15,7 @@ from vidret.video import (
     sample_frames,
     sample_segments,
 )
-from vidret.video.synthetic import decode_frame_index, make_not_a_video, truncate_video
+from vidret.testing.synthetic import decode_frame_index, make_not_a_video, truncate_video
 from video_helpers import small_video, video_dir  # noqa: F401  (fixtures)
 
 

@@ -8,7 +8,7 @@ import av
 import numpy as np
 import pytest
 
-from vidret.video.synthetic import (
+from vidret.testing.synthetic import (
     MAX_INDEX,
     PATCH_COLORS,
     decode_frame_index,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from vidret.video.synthetic import make_test_video
+from vidret.testing.synthetic import make_test_video
 
 FPS = 30
 #: 64x48, 20 s, keyframe every second (GOP 30): frame i encodes i.

@@ -7,7 +7,7 @@ the rest of vidret.
 A protocol is data too. Each benchmark declares, per protocol, its tasks with their `TaskRules`:
 which rows form the queries and the gallery, whether the gallery is deduplicated, how a query's
 own video is kept out of its ranking, which metrics and cut-offs apply, and how query texts are
-normalised. `vidret.evaluation.tasks` derives the tasks from these rules; the runner and the
+normalised. `vidret.evaluation.planning.tasks` derives the tasks from these rules; the runner and the
 scoring kernels never branch on a protocol's name. Two protocols exist:
 
 - ``vidret`` (the default): fixes what the official evaluation code gets wrong.
@@ -51,7 +51,7 @@ class TaskRules:
         kernel: the `vidret.scoring.composed_map` definition: "vidret" or "official".
         recall: "any" (R@K counts a valid target in the top K) or "designated" (it counts the
             row's own `target_video`).
-        text_normalization: name of a `vidret.evaluation.textnorm` normalisation applied to
+        text_normalization: name of a `vidret.evaluation.planning.textnorm` normalisation applied to
             query texts before encoding; None = texts as written.
     """
 

@@ -8,9 +8,9 @@ from typing import Any
 
 def build_samples(work: Path) -> tuple[dict[str, str], str]:
     """Both sample releases built into repos (videos copied) and a tiny random-weight CLIP."""
-    from vidret.adapters.tiny import build_tiny_clip
+    from vidret.testing.tiny import build_tiny_clip
     from vidret.builders import build
-    from vidret.samples import make_lovr_release, make_tfcovr_release
+    from vidret.testing.samples import make_lovr_release, make_tfcovr_release
 
     # The Hub layout plus the official all_clip.jsonl (every other clip listed), so both
     # protocols can score every LoVR task.
@@ -24,7 +24,7 @@ def build_samples(work: Path) -> tuple[dict[str, str], str]:
 
 def evaluate_one(*, benchmark: str, data: str, model: str, tasks: str | None, protocol: str, cache_dir: Path) -> dict[str, Any]:
     """One `vidret evaluate` run in this process; returns the results record."""
-    from vidret.evaluation.runner import EvalSettings, evaluate
+    from vidret.evaluation.running.runner import EvalSettings, evaluate
 
     record = evaluate(EvalSettings(
         benchmark=benchmark, data=data, model=model, tasks=tasks, frames=None if model == "oracle" else 4,

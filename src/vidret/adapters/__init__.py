@@ -7,7 +7,7 @@
 
 Presets (per model family) live in the `vidret.model_adapters` package (`model_adapters/`).
 Heavy libraries (torch, transformers) are imported only when a model is loaded or encoded;
-tiny random-weight test checkpoints are built by `vidret.adapters.tiny`.
+tiny random-weight test checkpoints are built by `vidret.testing.tiny`.
 """
 
 from vidret.adapters.base import EmbeddingAdapter, check_clip

@@ -23,8 +23,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-RANDOM_WEIGHTS_KEY = "vidret_random_weights"  # set in config.json by vidret.adapters.tiny
-#: config.json key naming the preset a local checkpoint is meant for (set by vidret.adapters.tiny;
+RANDOM_WEIGHTS_KEY = "vidret_random_weights"  # set in config.json by vidret.testing.tiny
+#: config.json key naming the preset a local checkpoint is meant for (set by vidret.testing.tiny;
 #: a fine-tune may set it too). `--adapter` still wins.
 PRESET_KEY = "vidret_preset"
 

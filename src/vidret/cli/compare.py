@@ -62,7 +62,7 @@ def format_comparison(comparison: Any, label_a: str, label_b: str) -> str:
     """The comparison as an aligned text table, with what was compared and how.
 
     Args:
-        comparison: a `vidret.evaluation.confidence.Comparison`.
+        comparison: a `vidret.evaluation.results.confidence.Comparison`.
         label_a: how to name run A.
         label_b: how to name run B.
 
@@ -126,8 +126,8 @@ def format_comparison(comparison: Any, label_a: str, label_b: str) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Load, validate and compare the two files; print the table (and write --json)."""
-    from vidret.evaluation.confidence import compare_results
-    from vidret.evaluation.validation import ResultsValidationError, validate_file
+    from vidret.evaluation.results.confidence import compare_results
+    from vidret.evaluation.results.validation import ResultsValidationError, validate_file
     from vidret.hub.leaderboard import display_model
     from vidret.terminal import printable
 

@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     """Run the demo, print its metrics table, what it made and what to try next; bad arguments exit with one line."""
     from pathlib import Path
 
-    from vidret.evaluation.demo import describe, prepare_data, prepare_model, run_demo
+    from vidret.testing.demo import describe, prepare_data, prepare_model, run_demo
 
     out = Path(args.out)
     if args.setup_only:

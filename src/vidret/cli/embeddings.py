@@ -60,7 +60,7 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 
 def run_export(args: argparse.Namespace) -> int:
     """Export; a bad record, cache or folder exits with a one-line message."""
-    from vidret.evaluation.export import export_embeddings
+    from vidret.evaluation.embeddings.export import export_embeddings
 
     try:
         report = export_embeddings(
@@ -79,7 +79,7 @@ def run_export(args: argparse.Namespace) -> int:
 
 def run_convert(args: argparse.Namespace) -> int:
     """Convert a pickle stream, only with --allow-pickle."""
-    from vidret.evaluation.stored import EmbeddingSourceError, convert_pickle_stream
+    from vidret.evaluation.embeddings.stored import EmbeddingSourceError, convert_pickle_stream
 
     source = Path(args.source)
     if not args.allow_pickle:

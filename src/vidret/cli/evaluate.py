@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from vidret.evaluation.runner import EvalSettings
+    from vidret.evaluation.running.runner import EvalSettings
 
 
 def default_cache_dir() -> str:
@@ -183,7 +183,7 @@ def settings_from_args(args: argparse.Namespace) -> EvalSettings:
     Raises:
         ValueError: ``$VIDRET_HTTP_TIMEOUT`` is not a positive number.
     """
-    from vidret.evaluation.runner import EvalSettings
+    from vidret.evaluation.running.runner import EvalSettings
     from vidret.video.source import timeout_from_env
 
     return EvalSettings(
@@ -227,8 +227,8 @@ def settings_from_args(args: argparse.Namespace) -> EvalSettings:
 
 def run(args: argparse.Namespace) -> int:
     """Run the evaluation, print the metrics table; bad input exits with a one-line message."""
-    from vidret.evaluation.distributed import finish_processes
-    from vidret.evaluation.runner import EvaluationError, evaluate
+    from vidret.evaluation.running.distributed import finish_processes
+    from vidret.evaluation.running.runner import EvaluationError, evaluate
     from vidret.hub_errors import hub_failure_message, is_hub_failure
 
     try:
@@ -244,7 +244,7 @@ def run(args: argparse.Namespace) -> int:
     finally:
         finish_processes()  # under accelerate/torchrun: leave the group before the interpreter exits
     if record is not None:
-        from vidret.evaluation.report import format_record
+        from vidret.evaluation.results.report import format_record
 
         print(format_record(record))
     return 0

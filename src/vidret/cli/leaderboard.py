@@ -27,7 +27,7 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from vidret.evaluation.validation import ResultsValidationError
+    from vidret.evaluation.results.validation import ResultsValidationError
     from vidret.hub.leaderboard import build_site
 
     try:

@@ -143,7 +143,7 @@ def _sample(args: argparse.Namespace) -> int:
         demo = args.video is None
         source = args.video
         if demo:
-            from vidret.video.synthetic import make_test_video
+            from vidret.testing.synthetic import make_test_video
 
             source = str(make_test_video(Path(tmp) / "demo.mp4", DEMO_SECONDS, fps=DEMO_FPS, size=DEMO_SIZE, gop=DEMO_FPS * 2))
             print(f"demo: generated a {DEMO_SECONDS:g} s synthetic video (each frame encodes its index), "
@@ -157,7 +157,7 @@ def _sample(args: argparse.Namespace) -> int:
         times = uniform_timestamps(*resolve_range(args.start, args.end, info.duration, info.fps, source), args.frames)
         decoded = None
         if demo:
-            from vidret.video.synthetic import decode_frame_index
+            from vidret.testing.synthetic import decode_frame_index
 
             decoded = [decode_frame_index(frame) for frame in frames]
             for t, got in zip(times, decoded):

@@ -36,7 +36,7 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     from vidret.cli.validate import partial_hint
-    from vidret.evaluation.validation import ResultsValidationError, load_results
+    from vidret.evaluation.results.validation import ResultsValidationError, load_results
     from vidret.hub.submit import SubmissionError, format_plan, plan_submission, submit
     from vidret.hub_errors import hub_failure_message, is_hub_failure
     from vidret.terminal import printable

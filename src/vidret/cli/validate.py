@@ -34,7 +34,7 @@ def partial_hint(results: dict) -> str | None:
         --allow-partial to accept it"; None when no default task is missing.
     """
     from vidret.benchmarks import BENCHMARKS
-    from vidret.evaluation.validation import check_results
+    from vidret.evaluation.results.validation import check_results
 
     spec = BENCHMARKS.get(results.get("benchmark"))  # type: ignore[arg-type]
     tasks = results.get("tasks")
@@ -48,7 +48,7 @@ def partial_hint(results: dict) -> str | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from vidret.evaluation.validation import ResultsValidationError, load_results, summarize, validate_results
+    from vidret.evaluation.results.validation import ResultsValidationError, load_results, summarize, validate_results
     from vidret.terminal import printable
 
     failed = 0

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from vidret.benchmarks import BENCHMARKS, VIDRET_PROTOCOL, get_benchmark
-from vidret.evaluation.validation import ResultsValidationError, parse_created_at, validate_file
+from vidret.evaluation.results.validation import ResultsValidationError, parse_created_at, validate_file
 
 logger = logging.getLogger(__name__)
 
@@ -290,7 +290,7 @@ def _order_key(value: float | None, higher_is_better: bool, name: str) -> tuple:
 
 def _rank_board(board: TaskBoard, kept: list[dict[str, Any]], rows: list[dict[str, Any]], alpha: float) -> None:
     """Order a board's entries, number the ranked ones, and test each against the best."""
-    from vidret.evaluation.confidence import comparability_problems, compare_task, has_per_query
+    from vidret.evaluation.results.confidence import comparability_problems, compare_task, has_per_query
 
     higher = board.headline not in LOWER_IS_BETTER
     ranked = sorted(

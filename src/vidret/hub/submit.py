@@ -38,8 +38,8 @@ from pathlib import Path
 from typing import Any
 
 from vidret.benchmarks import RELEASE_SPLIT, ProtocolSpec, get_benchmark
-from vidret.evaluation.results import results_json
-from vidret.evaluation.validation import validate_results
+from vidret.evaluation.results.record import results_json
+from vidret.evaluation.results.validation import validate_results
 from vidret.terminal import printable
 
 logger = logging.getLogger(__name__)
@@ -290,7 +290,7 @@ def eval_result_entries(results: dict[str, Any], dataset_id: str | None = None) 
     """The `.eval_results` entries of valid results: one per scored task, valued by its headline score.
 
     Args:
-        results: valid results (see `vidret.evaluation.validation`).
+        results: valid results (see `vidret.evaluation.results.validation`).
         dataset_id: Hub id of the benchmark dataset; defaults to `dataset.repo` when that is a Hub id.
 
     Returns:

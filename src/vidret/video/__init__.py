@@ -18,7 +18,7 @@ Limits (documented in `vidret.video.timeline` and `vidret.video.source`): MAX_FR
 segment, MAX_OUTPUT_BYTES per call, MAX_FRAME_PIXELS per frame at native size, and remote
 sources bounded by `timeout` (DEFAULT_TIMEOUT_S). Which video references a dataset may make is
 `vidret.video.containment`. Test videos that encode their own frame index live in
-`vidret.video.synthetic`.
+`vidret.testing.synthetic`.
 """
 
 from vidret.video.errors import VideoDecodeError, VideoNotFoundError, VideoTooLargeError

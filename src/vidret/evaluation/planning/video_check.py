@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import os
 
-from vidret.evaluation.tasks import TaskPlan
+from vidret.evaluation.planning.tasks import TaskPlan
 from vidret.video.source import is_remote
 
 logger = logging.getLogger(__name__)

@@ -1,9 +1,9 @@
 """Small raw releases of LoVR and TF-CoVR in their exact published formats (tests, examples, demo).
 
-Every video is a real MP4 made with `vidret.video.synthetic.make_test_video`: tiny (64x48 by
+Every video is a real MP4 made with `vidret.testing.synthetic.make_test_video`: tiny (64x48 by
 default, 10 fps, clips of 1-3 s), so building a sample takes seconds. Frame i of a video encodes
 ``frame_index_offset(video_id) + i``, so a decoded frame (read with
-`vidret.video.synthetic.decode_frame_index` at 64x64 or larger) tells which video and which time
+`vidret.testing.synthetic.decode_frame_index` at 64x64 or larger) tells which video and which time
 it comes from. That is what lets an oracle adapter reach R@1 = 100 and mAP = 100 on a sample.
 """
 
@@ -22,7 +22,7 @@ from pathlib import Path
 
 #: Frame codes of one video live in a block of this many frames.
 FRAME_BLOCK = 100_000
-#: Number of blocks that fit in the 24-bit frame code of `vidret.video.synthetic`.
+#: Number of blocks that fit in the 24-bit frame code of `vidret.testing.synthetic`.
 NUM_BLOCKS = (2**24 - 1) // FRAME_BLOCK  # 167
 
 _ID_ALPHABET = string.ascii_letters + string.digits + "-_"
@@ -195,7 +195,7 @@ def make_lovr_release(
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from vidret.video.synthetic import make_test_video
+    from vidret.testing.synthetic import make_test_video
 
     if layout not in LOVR_LAYOUTS:
         raise ValueError(f"layout must be one of {LOVR_LAYOUTS}, got {layout!r}")
@@ -356,7 +356,7 @@ def make_tfcovr_release(
     """
     import csv
 
-    from vidret.video.synthetic import make_test_video
+    from vidret.testing.synthetic import make_test_video
 
     labels = list(labels)
     for a in labels:

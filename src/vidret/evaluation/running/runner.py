@@ -1,7 +1,7 @@
 """The evaluation pipeline: dataset → tasks → embeddings (sharded, cached) → scores → results.
 
 Every process derives the same `TaskPlan` and asks, per side of the run (texts, videos), a chain of
-embedding sources (`vidret.evaluation.sources`) for the embeddings of its units: the cache, then the
+embedding sources (`vidret.evaluation.embeddings.sources`) for the embeddings of its units: the cache, then the
 model (each process embeds its contiguous share, decoding in DataLoader workers while the model
 runs, writing each batch to the cache), or stored embeddings (`--embeddings`: an export or released
 files, no decoding at all). The main process holds every row by id, aggregates segments into
@@ -19,12 +19,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from vidret.benchmarks import VIDRET_PROTOCOL, get_benchmark
-from vidret.evaluation.cache import EmbeddingCache
-from vidret.evaluation.composed_units import composed_units
-from vidret.evaluation.data_location import check_data_path
-from vidret.evaluation.dataset import load_plan
-from vidret.evaluation.distributed import ProcessInfo, barrier, gather_objects, init_processes
-from vidret.evaluation.embedding import (
+from vidret.evaluation.embeddings.cache import EmbeddingCache
+from vidret.evaluation.planning.composed_units import composed_units
+from vidret.evaluation.planning.data_location import check_data_path
+from vidret.evaluation.planning.dataset import load_plan
+from vidret.evaluation.running.distributed import ProcessInfo, barrier, gather_objects, init_processes
+from vidret.evaluation.embeddings.model import (
     DECODE_MODES,
     STOP_AFTER_ENV,
     EvaluationError,
@@ -34,14 +34,14 @@ from vidret.evaluation.embedding import (
     stop_after_from_env,
     tqdm_main,
 )
-from vidret.evaluation.oracle import build_oracle, is_oracle
-from vidret.evaluation.provenance import folder_fingerprint, hub_commit
-from vidret.evaluation.results import build_record, write_results
-from vidret.evaluation.score import build_visuals, score_task
-from vidret.evaluation.sources import CacheSource, EmbeddingSource, check_same_dim, fetch, text_units, visual_units
-from vidret.evaluation.stored import POOL_CHOICES, StoredSources, detect_format, parse_embedding_specs
-from vidret.evaluation.tasks import LongVideo, Task, TaskPlan, parse_long_video, resolve_task_ids
-from vidret.evaluation.video_check import check_videos_found
+from vidret.testing.oracle import build_oracle, is_oracle
+from vidret.evaluation.results.provenance import folder_fingerprint, hub_commit
+from vidret.evaluation.results.record import build_record, write_results
+from vidret.evaluation.running.score import build_visuals, score_task
+from vidret.evaluation.embeddings.sources import CacheSource, EmbeddingSource, check_same_dim, fetch, text_units, visual_units
+from vidret.evaluation.embeddings.stored import POOL_CHOICES, StoredSources, detect_format, parse_embedding_specs
+from vidret.evaluation.planning.tasks import LongVideo, Task, TaskPlan, parse_long_video, resolve_task_ids
+from vidret.evaluation.planning.video_check import check_videos_found
 from vidret.video.source import TIMEOUT_ENV, check_timeout
 
 if TYPE_CHECKING:
@@ -91,7 +91,7 @@ class EvalSettings:
         dtype: "fp32", "bf16" or "fp16"; None = bf16 on CUDA, fp32 elsewhere.
         embeddings: stored embeddings to score instead of embedding: ``SRC`` (every side) or
             ``<side>=SRC`` values, side one of texts / videos / composed (see
-            `vidret.evaluation.stored` for the formats and how ids match). The sides not given
+            `vidret.evaluation.embeddings.stored` for the formats and how ids match). The sides not given
             are embedded by `model`.
         allow_pickle: let `embeddings` read a pickle stream (it runs code; converted once into
             a .safetensors file kept under `cache_dir`).
@@ -143,7 +143,7 @@ class EvalSettings:
     protocol: str = VIDRET_PROTOCOL
 
     def stored_sides(self) -> dict[str, str]:
-        """Side → SRC of `embeddings` (see `vidret.evaluation.stored.parse_embedding_specs`)."""
+        """Side → SRC of `embeddings` (see `vidret.evaluation.embeddings.stored.parse_embedding_specs`)."""
         return parse_embedding_specs(self.embeddings)
 
     def model_sides(self) -> list[str]:

@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from vidret.evaluation.cache import InvalidEmbeddingError
-from vidret.evaluation.distributed import ProcessInfo, gather_embeddings, shard
-from vidret.evaluation.sources import (
+from vidret.evaluation.embeddings.cache import InvalidEmbeddingError
+from vidret.evaluation.running.distributed import ProcessInfo, gather_embeddings, shard
+from vidret.evaluation.embeddings.sources import (
     STOP_AFTER_ENV,
     EmbeddingSource,
     EmbeddingUnit,
@@ -25,8 +25,8 @@ from vidret.evaluation.sources import (
     Progress,
     RunInterrupted,
 )
-from vidret.evaluation.tasks import Segment
-from vidret.evaluation.workers import exit_with_parent
+from vidret.evaluation.planning.tasks import Segment
+from vidret.evaluation.running.workers import exit_with_parent
 
 if TYPE_CHECKING:
     from vidret.adapters.base import EmbeddingAdapter

@@ -1,7 +1,7 @@
 """The end-to-end demo behind `vidret demo`: sample data → dataset repos → evaluations → table.
 
-Builds the LoVR and TF-CoVR sample releases (`vidret.samples`), turns them into dataset repos
-(`vidret.builders`), builds a tiny random-weight CLIP locally (`vidret.adapters.tiny`), and
+Builds the LoVR and TF-CoVR sample releases (`vidret.testing.samples`), turns them into dataset repos
+(`vidret.builders`), builds a tiny random-weight CLIP locally (`vidret.testing.tiny`), and
 evaluates it and the oracle on both benchmarks with the real runner. The CLIP's scores are
 meaningless (random weights, and labelled so); the oracle's 100s show the pipeline is right.
 """
@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from vidret.evaluation.report import format_table
-from vidret.evaluation.runner import EvalSettings, evaluate
+from vidret.evaluation.results.report import format_table
+from vidret.evaluation.running.runner import EvalSettings, evaluate
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ class DemoResult:
 def prepare_data(out: Path) -> dict[str, Path]:
     """Write the sample releases and build both dataset repos under `out` (skipped if present)."""
     from vidret.builders import build
-    from vidret.samples import make_lovr_release, make_tfcovr_release
+    from vidret.testing.samples import make_lovr_release, make_tfcovr_release
 
     repos = {"lovr": out / "data" / "lovr", "tf-covr": out / "data" / "tf-covr"}
     if not (repos["lovr"] / "manifest.json").exists():
@@ -54,7 +54,7 @@ def prepare_data(out: Path) -> dict[str, Path]:
 
 def prepare_model(out: Path) -> Path:
     """Build the tiny random-weight CLIP under `out` (skipped if present)."""
-    from vidret.adapters.tiny import build_tiny_clip
+    from vidret.testing.tiny import build_tiny_clip
 
     path = out / "models" / "tiny-clip-random"
     if not (path / "config.json").exists():

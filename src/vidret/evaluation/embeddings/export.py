@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from vidret.evaluation.sources import KINDS, SIDES, EmbeddingUnit, text_units, visual_units
+from vidret.evaluation.embeddings.sources import KINDS, SIDES, EmbeddingUnit, text_units, visual_units
 
 logger = logging.getLogger(__name__)
 
@@ -106,7 +106,7 @@ def plan_of_record(
     Returns:
         The plan.
     """
-    from vidret.evaluation.dataset import is_local, load_plan
+    from vidret.evaluation.planning.dataset import is_local, load_plan
 
     settings = record.get("settings") or {}
     repo = data or record["dataset"]["repo"]
@@ -133,7 +133,7 @@ def plan_units(plan: Any, fusion: str | None = None) -> list[EmbeddingUnit]:
     """Every unit a plan embeds: its texts, its video spans, and with `native` fusion its composed queries
     (whose videos are then embedded only with their texts, see `visual_units`)."""
     from vidret.adapters.fusion import is_native
-    from vidret.evaluation.composed_units import composed_units
+    from vidret.evaluation.planning.composed_units import composed_units
 
     native = bool(fusion) and is_native(fusion)
     units = text_units(plan) + visual_units(plan, native_composed=native)
@@ -143,7 +143,7 @@ def plan_units(plan: Any, fusion: str | None = None) -> list[EmbeddingUnit]:
 
 
 def _open_cache(record: Mapping[str, Any], cache_dir: str | None) -> Any:
-    from vidret.evaluation.cache import EmbeddingCache
+    from vidret.evaluation.embeddings.cache import EmbeddingCache
 
     cache = record.get("cache") or {}
     namespace = cache.get("namespace")
@@ -195,7 +195,7 @@ def export_embeddings(
     Raises:
         ExportError: no cache, a cache lacking embeddings of the run, a bad dtype or output folder.
     """
-    from vidret.evaluation.validation import validate_results
+    from vidret.evaluation.results.validation import validate_results
 
     if dtype not in EXPORT_DTYPES:
         raise ExportError(f"--dtype must be one of {'|'.join(EXPORT_DTYPES)}, got {dtype!r}")

@@ -1,8 +1,8 @@
 """The oracle adapter: perfect embeddings for the sample benchmarks, read from pixels and text.
 
-It proves the runner end to end. The sample videos (`vidret.samples`) are made with
-`vidret.video.synthetic.make_test_video`, so every decoded frame carries its global frame index,
-and each video's codes start at `vidret.samples.frame_index_offset(video_id)`. From a clip's
+It proves the runner end to end. The sample videos (`vidret.testing.samples`) are made with
+`vidret.testing.synthetic.make_test_video`, so every decoded frame carries its global frame index,
+and each video's codes start at `vidret.testing.samples.frame_index_offset(video_id)`. From a clip's
 frames alone the oracle recovers which video they come from and at what time, hence which clip;
 from a text it finds the clip id, video id or label the sample captions contain verbatim.
 
@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     import numpy as np
     import torch
 
-    from vidret.evaluation.tasks import TaskPlan
+    from vidret.evaluation.planning.tasks import TaskPlan
 
 logger = logging.getLogger(__name__)
 
@@ -148,7 +148,7 @@ class OracleAdapter(EmbeddingAdapter):
 
         Frames without a readable code are skipped; (None, None) when none can be read.
         """
-        from vidret.video.synthetic import decode_frame_index
+        from vidret.testing.synthetic import decode_frame_index
 
         votes: Counter[tuple[str, str | None]] = Counter()
         for frame in frames:
@@ -247,7 +247,7 @@ def build_oracle(
         model: "oracle" or "oracle-shuffled" (the chance-level control).
         num_frames: frames per clip (default 4).
         fps_of: video source → frame rate (default: `vidret.video.probe`).
-        first_index_of: video id → first frame code (default: `vidret.samples.frame_index_offset`).
+        first_index_of: video id → first frame code (default: `vidret.testing.samples.frame_index_offset`).
         timeout: seconds allowed per remote video by the default `fps_of`.
 
     Returns:
@@ -272,7 +272,7 @@ def build_oracle(
             return None
 
     if first_index_of is None:
-        from vidret.samples import frame_index_offset as first_index_of
+        from vidret.testing.samples import frame_index_offset as first_index_of
 
     sources_of: dict[str, list[str]] = {}
     for seg in plan.segments:
@@ -335,7 +335,7 @@ def _span_of_clip_file(source: str | None, first_index: int, fps: float | None) 
     if source is None or fps is None:
         return None
     from vidret.video import probe, sample_frames_at
-    from vidret.video.synthetic import decode_frame_index
+    from vidret.testing.synthetic import decode_frame_index
 
     try:
         frame = sample_frames_at(source, [0.0], size=(64, 64))[0]

@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from vidret.benchmarks import LOVR, TF_COVR, BenchmarkSpec, ProtocolSpec, TaskSpec, get_benchmark
-from vidret.evaluation.cache import text_item_id
-from vidret.evaluation.textnorm import get_normalizer
+from vidret.evaluation.embeddings.cache import text_item_id
+from vidret.evaluation.planning.textnorm import get_normalizer
 
 logger = logging.getLogger(__name__)
 

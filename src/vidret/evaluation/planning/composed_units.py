@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from vidret.evaluation.sources import EmbeddingUnit, composed_name
-from vidret.evaluation.tasks import TaskPlan
+from vidret.evaluation.embeddings.sources import EmbeddingUnit, composed_name
+from vidret.evaluation.planning.tasks import TaskPlan
 
 COMPOSED_KIND = "composed"
 

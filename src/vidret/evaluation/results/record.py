@@ -1,7 +1,7 @@
 """The results record of one evaluation run: build it, check it against the schema, write it.
 
 The schema (``results.schema.json`` next to this file) is the contract with `vidret validate`,
-`vidret submit` and the leaderboard; records are checked with `vidret.evaluation.validation`
+`vidret submit` and the leaderboard; records are checked with `vidret.evaluation.results.validation`
 before they are written. Only the main process writes, and it writes atomically
 (temporary file in the same folder, then rename), so a reader never sees half a file.
 """
@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from vidret.environment import hardware_info, package_versions
-from vidret.evaluation.validation import validate_results
+from vidret.evaluation.results.validation import validate_results
 
 SCHEMA_VERSION = "1.0"
 

@@ -42,8 +42,8 @@ from typing import Any
 
 import numpy as np
 
-from vidret.evaluation.distributed import ProcessInfo
-from vidret.evaluation.sources import SIDES, EmbeddingSource, EmbeddingUnit, Progress
+from vidret.evaluation.running.distributed import ProcessInfo
+from vidret.evaluation.embeddings.sources import SIDES, EmbeddingSource, EmbeddingUnit, Progress
 
 logger = logging.getLogger(__name__)
 
@@ -182,7 +182,7 @@ class ExportReader(Reader):
     """A folder written by `vidret embeddings export` (checked against its manifest)."""
 
     def __init__(self, folder: Path, hub: dict[str, Any] | None = None) -> None:
-        from vidret.evaluation.export import ExportError, read_export
+        from vidret.evaluation.embeddings.export import ExportError, read_export
 
         try:
             self.table = read_export(folder)
@@ -477,7 +477,7 @@ class Format:
 
 
 def _is_export(path: Path) -> bool:
-    from vidret.evaluation.export import is_export_folder
+    from vidret.evaluation.embeddings.export import is_export_folder
 
     return is_export_folder(path)
 
@@ -537,7 +537,7 @@ def download_export(src: str) -> tuple[Path, dict[str, Any]]:
     from huggingface_hub import HfApi, snapshot_download
     from huggingface_hub.errors import HfHubHTTPError
 
-    from vidret.evaluation.export import CARD_FILE, DATA_DIR, MANIFEST_FILE, METADATA_FILE
+    from vidret.evaluation.embeddings.export import CARD_FILE, DATA_DIR, MANIFEST_FILE, METADATA_FILE
 
     repo, _, revision = src.partition("@")
     try:
@@ -681,7 +681,7 @@ class StoredSource(EmbeddingSource):
         return rows
 
     def missing(self, unit: EmbeddingUnit) -> dict[str, Any]:
-        from vidret.evaluation.sources import unit_failure
+        from vidret.evaluation.embeddings.sources import unit_failure
 
         for failure in (self.reader.metadata or {}).get("failures", []):
             if failure.get("item_id") == unit.name:  # the run that made the export could not embed it

@@ -41,7 +41,7 @@ _CORPUS = (
 
 def _readme(family: str) -> str:
     return (
-        f"# Tiny random-weight {family} (built by vidret.adapters.tiny)\n\n"
+        f"# Tiny random-weight {family} (built by vidret.testing.tiny)\n\n"
         "RANDOM WEIGHTS: this checkpoint has the real architecture at toy size, initialised from a fixed "
         "seed. It exists to test the vidret pipeline offline; its embeddings carry no meaning.\n"
     )

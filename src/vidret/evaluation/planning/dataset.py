@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from vidret.benchmarks import LOVR, RELEASE_SPLIT, get_benchmark
-from vidret.evaluation.data_location import hub_dataset_commit
-from vidret.evaluation.tasks import TaskPlan, parse_long_video, plan_lovr, plan_tfcovr, resolve_task_ids, rows_of
+from vidret.evaluation.planning.data_location import hub_dataset_commit
+from vidret.evaluation.planning.tasks import TaskPlan, parse_long_video, plan_lovr, plan_tfcovr, resolve_task_ids, rows_of
 
 
 def is_local(data: str) -> bool:

@@ -117,7 +117,7 @@ def format_table(records: Sequence[Mapping[str, Any]], width: int = TABLE_WIDTH)
     """One block per (benchmark, task), one row per record: headline metric first, gallery size shown.
 
     Args:
-        records: results records (see `vidret.evaluation.results.build_record`).
+        records: results records (see `vidret.evaluation.results.record.build_record`).
         width: the widest line wanted; only a metric row wider than this on its own exceeds it.
 
     Returns:

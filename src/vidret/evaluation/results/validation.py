@@ -333,7 +333,7 @@ def _check_recall_counts(base: str, task: dict[str, Any], protocol: ProtocolSpec
             )
     if problems:
         return problems
-    # The scorer ranks against at least one item (see vidret.evaluation.score).
+    # The scorer ranks against at least one item (see vidret.evaluation.running.score).
     lowest, highest = _sorted_rank_bounds(hits, n, failed, max(1, gallery))
     shown = ", ".join(f"{name} = {metrics[name]}" for name in metrics if _PERCENT_METRIC.match(name) and name.startswith("R@"))
     for name, summary in (("MdR", _run_median), ("MnR", _run_mean)):
@@ -465,7 +465,7 @@ _PER_QUERY_TOLERANCE = 0.01
 
 
 def _check_per_query(base: str, task: dict[str, Any], metrics: dict[str, Any], protocol: ProtocolSpec) -> list[Problem]:
-    from vidret.evaluation.confidence import query_values  # lazily: scoring kernels import numpy
+    from vidret.evaluation.results.confidence import query_values  # lazily: scoring kernels import numpy
 
     per_query = task.get("per_query")
     if not isinstance(per_query, dict) or not isinstance(per_query.get("query_id"), list):

@@ -5,9 +5,9 @@ composed query) and asks a chain of sources for their embeddings; each source an
 and the next one gets the rest. It never asks where a row came from. The implementations:
 
 - `CacheSource` (here): the embedding cache of the model being run;
-- `ModelSource` (`vidret.evaluation.embedding`): a model adapter, sharded across processes,
+- `ModelSource` (`vidret.evaluation.embeddings.model`): a model adapter, sharded across processes,
   decoding videos in DataLoader workers and writing each batch to the cache;
-- `StoredSource` (`vidret.evaluation.stored`): exported embeddings (a folder or Hub dataset
+- `StoredSource` (`vidret.evaluation.embeddings.stored`): exported embeddings (a folder or Hub dataset
   written by `vidret embeddings export`) and released files (TF-CoVR ``.pth``, ...).
 
 A chain is e.g. ``[CacheSource, ModelSource]`` (resume from the cache, embed the rest) or
@@ -26,10 +26,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from vidret.evaluation.distributed import ProcessInfo, gather_objects
+from vidret.evaluation.running.distributed import ProcessInfo, gather_objects
 
 if TYPE_CHECKING:
-    from vidret.evaluation.tasks import Segment, TaskPlan
+    from vidret.evaluation.planning.tasks import Segment, TaskPlan
 
 logger = logging.getLogger(__name__)
 
@@ -88,7 +88,7 @@ def visual_units(plan: TaskPlan, native_composed: bool = False) -> list[Embeddin
     """The plan's video spans as units: kind "video" for a whole file, "segment" for a span.
 
     With `native_composed` (``--fusion native``), a video that only composed queries use is left
-    out: it is embedded with each of its texts (`vidret.evaluation.composed_units`), not alone.
+    out: it is embedded with each of its texts (`vidret.evaluation.planning.composed_units`), not alone.
     """
     needed = {seg_id for visual in plan.visuals_embedded_alone(native_composed) for seg_id in plan.visuals[visual]}
     return [

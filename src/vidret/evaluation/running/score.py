@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from vidret.evaluation.confidence import task_intervals
-from vidret.evaluation.tasks import Task, TaskPlan
+from vidret.evaluation.results.confidence import task_intervals
+from vidret.evaluation.planning.tasks import Task, TaskPlan
 
 
 def build_visuals(
@@ -144,7 +144,7 @@ def score_task(
         visuals: video/clip id → embedding (see `build_visuals`).
         fusion: composed-query fusion (see `vidret.adapters.fuse`), or "native".
         composed: with "native", (visual id, text id) -> the model's own embedding of the pair
-            (see `vidret.evaluation.composed_units`); a pair missing here is a failed query.
+            (see `vidret.evaluation.planning.composed_units`); a pair missing here is a failed query.
 
     Returns:
         The task's results entry: metrics in `vidret.benchmarks` order, main score, counts,
