@@ -46,7 +46,7 @@ def _free_port() -> int:
 def prepare_data(work: Path, videos: int) -> Path:
     """A LoVR sample repo with `videos` test videos at 640x360 30 fps (built once)."""
     from vidret.builders import build
-    from vidret.testing.samples import make_lovr_release
+    from vidret.benchmarks.lovr.sample import make_release as make_lovr_release
 
     repo = work / f"lovr-{videos}"
     if not (repo / "manifest.json").exists():

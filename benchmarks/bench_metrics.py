@@ -178,7 +178,7 @@ def main() -> None:
     print(f"{'composed_map kernel on the same rankings':<46}{t_kernel:>10.2f}")
     sub_ours = composed_map(rankings[:n_tm], targets[:n_tm], k_values=(K,), recall_k_values=(K,))["mAP@50"]
     print(f"\nmAP@50 on the first {n_tm} queries: ours {sub_ours:.4f}, torchmetrics {tm_map:.4f} (they may differ by "
-          f"definition: torchmetrics divides by the hits found, DESIGN.md); ours on all queries {ours_map:.4f}")
+          f"definition: torchmetrics divides by the hits found, see metrics/composed_map/README.md); ours on all queries {ours_map:.4f}")
     print(f"ours vs torchmetrics: {t_tm_all / t_ours:.1f}x faster (target >= 30x)")
     print(f"Python loop / ours:   {t_loop_all / t_ours:.2f} (time ratio; < 1 means the loop is faster: it checks no "
           "input, returns no ids and applies no tie rule)")

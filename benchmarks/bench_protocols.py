@@ -80,7 +80,7 @@ def full_scale(args) -> None:
     import torch
 
     from vidret.benchmarks import RELEASE_SPLIT, get_protocol
-    from vidret.evaluation.planning.tasks import plan_lovr
+    from vidret.benchmarks.lovr.planner import plan_lovr
 
     videos, clips, queries = lovr_rows(args.videos, args.clips, args.queries)
     tasks = ["t2v", "v2t", "t2c", "c2t"]
@@ -109,7 +109,8 @@ def samples(args) -> None:
     from vidret.testing.tiny import build_tiny_clip
     from vidret.builders import build
     from vidret.evaluation.running.runner import EvalSettings, evaluate
-    from vidret.testing.samples import make_lovr_release, make_tfcovr_release
+    from vidret.benchmarks.lovr.sample import make_release as make_lovr_release
+    from vidret.benchmarks.tf_covr.sample import make_release as make_tfcovr_release
 
     work = Path(args.work)
     if work.exists():

@@ -1,15 +1,17 @@
-"""Step 1: write the sample raw releases of LoVR and TF-CoVR and build a Hub dataset repo from each.
+"""Step 1: write the sample raw releases of LoVR and TF-CoVR (each benchmark's `make_sample`) and
+build a Hub dataset repo from each.
 
-CLI equivalent: `vidret build lovr --raw RAW --out OUT` (and `tf-covr`).
+CLI equivalent: `vidret build lovr --raw RAW --out OUT` (and `tf-covr`); `vidret demo --setup-only`
+does both for every registered benchmark.
 """
 
-from _paths import RAW, REPOS
+from _paths import BENCHMARKS, RAW, REPOS
 
+from vidret.benchmarks import get_benchmark
 from vidret.builders import build
-from vidret.testing.samples import make_lovr_release, make_tfcovr_release
 
-for benchmark, make_release in (("lovr", make_lovr_release), ("tf-covr", make_tfcovr_release)):
-    raw = make_release(RAW / benchmark)
+for benchmark in BENCHMARKS:
+    raw = get_benchmark(benchmark).make_sample(RAW / benchmark)
     # The sample videos are ours to copy; for the real releases keep the default (annotations only).
     report = build(benchmark, raw, REPOS / benchmark, version="1.0.0", videos="copy")
     print(f"{benchmark}: built {REPOS / benchmark}")

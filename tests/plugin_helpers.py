@@ -54,24 +54,31 @@ PRESETS = (
 '''
 
 
-def install_dist_info_plugin(target: Path, *, broken: bool = False) -> Path:
+def install_dist_info_plugin(
+    target: Path, *, broken: bool = False, modules: dict[str, str] | None = None, extra: str = ""
+) -> Path:
     """Write the toy plug-in distribution into `target` (put it on sys.path to install it).
 
     Args:
         target: folder to write into (created).
         broken: also register an entry point whose module does not exist.
+        modules: more modules of the distribution, module name -> source.
+        extra: more lines of its `vidret.adapters` entry points ("name = module:OBJECT").
 
     Returns:
         `target`.
     """
     target.mkdir(parents=True, exist_ok=True)
     (target / "vidret_toy_plugin.py").write_text(TOY_PLUGIN, encoding="utf-8")
+    for name, source in (modules or {}).items():
+        (target / f"{name}.py").write_text(textwrap.dedent(source), encoding="utf-8")
     info = target / "vidret_toy_plugin-0.1.dist-info"
     info.mkdir(exist_ok=True)
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: vidret-toy-plugin\nVersion: 0.1\n", encoding="utf-8")
     points = "[vidret.adapters]\ntoy = vidret_toy_plugin:PRESETS\n"
     if broken:
         points += "gone = vidret_module_that_does_not_exist:PRESETS\n"
+    points += extra
     (info / "entry_points.txt").write_text(points, encoding="utf-8")
     return target
 

@@ -18,7 +18,8 @@ TINY_BUILDERS = ("clip", "siglip", "xclip")
 def build_sample_repos(root: Path) -> dict[str, Path]:
     """Build the LoVR and TF-CoVR sample releases into dataset repo folders under `root`."""
     from vidret.builders import build
-    from vidret.testing.samples import make_lovr_release, make_tfcovr_release
+    from vidret.benchmarks.lovr.sample import make_release as make_lovr_release
+    from vidret.benchmarks.tf_covr.sample import make_release as make_tfcovr_release
 
     repos = {"lovr": root / "lovr", "tf-covr": root / "tf-covr"}
     if not repos["lovr"].exists():

@@ -9,8 +9,9 @@ import tarfile
 import pytest
 from builders_helpers import file_member, link_member, split_bytes, tar_gz
 
-from vidret.builders.archive import ConcatReader, find_parts, safe_extract, sha256_file
+from vidret.builders.archive import ConcatReader, find_parts, safe_extract
 from vidret.builders.config import BuildError, UnsafeArchiveError
+from vidret.common import sha256_file
 
 
 def test_parts_stream_as_one_archive_without_a_joined_file(tmp_path):
@@ -162,3 +163,67 @@ def test_oversized_member_header_is_refused_before_it_is_read(tmp_path):
     parts = split_bytes(buffer.getvalue(), tmp_path / "p", 1)
     with pytest.raises(UnsafeArchiveError, match="header of 8388608 bytes"):
         safe_extract(parts, tmp_path / "out", progress=False, limits=ArchiveLimits(max_header_bytes=1 << 20))
+
+
+def test_extraction_stops_once_every_wanted_member_is_out(tmp_path, monkeypatch):
+    """A last, unreferenced member of zeros (1000:1) used to be decompressed whole to reach the end
+    of the archive (83 s of CPU for 3.3 MB): with `WantedMembers` nothing after the last wanted
+    member is decompressed, and every part is still hashed whole."""
+    import io
+    import zlib
+
+    from vidret.builders.archive import WantedMembers
+
+    class Zeros(io.RawIOBase):
+        def __init__(self, size):
+            self.left = size
+
+        def readable(self):
+            return True
+
+        def readinto(self, buffer):
+            n = min(len(buffer), self.left)
+            buffer[:n] = bytes(n)
+            self.left -= n
+            return n
+
+    bomb = 256 << 20
+    archive = tmp_path / "video.tar.gz"
+    with tarfile.open(archive, "w:gz", compresslevel=1) as tar:
+        for name, data in (("release/merged/a.mp4", b"A" * 3000), ("release/long_video_clip/a/a-Scene-001.mp4", b"B" * 2000)):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+        info = tarfile.TarInfo("release/zeros.bin")  # referenced by nothing
+        info.size = bomb
+        tar.addfile(info, io.BufferedReader(Zeros(bomb)))
+    parts = split_bytes(archive.read_bytes(), tmp_path / "video_data", 2)
+    assert archive.stat().st_size < bomb // 200
+
+    inflated = [0]  # bytes zlib decompressed, over every stream
+    real = zlib.decompressobj
+
+    class Counting:
+        def __init__(self, *args, **kwargs):
+            self.inner = real(*args, **kwargs)
+
+        def decompress(self, data, *args):
+            out = self.inner.decompress(data, *args)
+            inflated[0] += len(out)
+            return out
+
+        def __getattr__(self, name):
+            return getattr(self.inner, name)
+
+    monkeypatch.setattr(zlib, "decompressobj", Counting)
+    wanted = WantedMembers(frozenset({"merged/a.mp4", "long_video_clip/a/a-Scene-001.mp4"}), max_prefix=1)
+    digests = safe_extract(parts, tmp_path / "out", progress=False, wanted=wanted)
+    assert (tmp_path / "out/release/merged/a.mp4").read_bytes() == b"A" * 3000
+    assert (tmp_path / "out/release/long_video_clip/a/a-Scene-001.mp4").read_bytes() == b"B" * 2000
+    assert not (tmp_path / "out/release/zeros.bin").exists()
+    assert inflated[0] < 4 << 20, f"{inflated[0]} bytes decompressed"  # the 256 MiB member was not
+    assert digests == {p: sha256_file(p) for p in parts}  # the manifest still hashes every part whole
+
+    inflated[0] = 0  # a plain predicate cannot tell when it has everything: the whole archive is read
+    safe_extract(parts, tmp_path / "again", progress=False, wanted=wanted.__call__)
+    assert inflated[0] > bomb

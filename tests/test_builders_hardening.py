@@ -13,7 +13,8 @@ import pytest
 from builders_helpers import edit_parquet, read_parquet, split_bytes, tree_bytes
 
 from vidret.builders import BuildError, UnsafeArchiveError, build
-from vidret.testing.samples import make_lovr_release, make_tfcovr_release
+from vidret.benchmarks.lovr.sample import make_release as make_lovr_release
+from vidret.benchmarks.tf_covr.sample import make_release as make_tfcovr_release
 
 
 @pytest.fixture(scope="module")
@@ -177,6 +178,56 @@ def test_interrupted_rebuild_leaves_the_previous_build(lovr, tmp_path, monkeypat
     build("lovr", lovr, out, videos="none", version="2.0.0", progress=False)  # a finished rebuild replaces it
     assert json.loads((out / "manifest.json").read_text())["version"] == "2.0.0"
     assert not (out / "videos").exists() and (out / ".git" / "HEAD").is_file()
+
+
+# ---- 19.10: a SIGKILLed build's staging folder is cleaned by the next build --------------------------
+def _killed_build_stage(out: Path) -> Path:
+    """The staging folder a build of `out` leaves when SIGKILLed: made by a process that is then killed."""
+    import subprocess
+    import sys
+
+    code = (
+        "import os, signal, sys; from pathlib import Path; from vidret.builders import repo; "
+        "stage = repo.make_stage(Path(sys.argv[1])); (stage / 'out' / 'data').mkdir(parents=True); "
+        "print(stage, flush=True); os.kill(os.getpid(), signal.SIGKILL)"
+    )
+    done = subprocess.run([sys.executable, "-c", code, str(out)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == -9, done.stderr
+    return Path(done.stdout.strip())
+
+
+@pytest.mark.skipif(not hasattr(__import__("signal"), "SIGKILL"), reason="needs SIGKILL")
+def test_a_killed_builds_staging_folder_is_removed_by_the_next_build_and_a_live_one_kept(lovr, tmp_path, caplog):
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    from vidret.builders import repo
+
+    out = tmp_path / "out"
+    stale = _killed_build_stage(out)
+    other_out = _killed_build_stage(tmp_path / "other")  # another OUT's: not this build's to remove
+    assert stale.parent == tmp_path and stale.name.startswith(".vidret-build-") and (stale / "owner.json").is_file()
+    live_process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)"])
+    try:
+        live = tmp_path / ".vidret-build-live"  # a concurrent build of the same OUT, still running
+        (live / "out").mkdir(parents=True)
+        owner = {"pid": live_process.pid, "host": socket.gethostname(), "out": os.path.realpath(out)}
+        (live / "owner.json").write_text(json.dumps(owner))
+        unmarked = tmp_path / ".vidret-build-old"  # no marker: whose it is cannot be told
+        (unmarked / "out").mkdir(parents=True)
+        with caplog.at_level("INFO", logger="vidret.builders.repo"):
+            build("lovr", lovr, out, progress=False)
+        assert not stale.exists()
+        assert live.is_dir() and other_out.is_dir() and unmarked.is_dir()
+        assert f"removed {stale}, left by build process" in caplog.text
+        assert f"{unmarked}: a build folder without an owner marker" in caplog.text
+        assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["out", live.name, other_out.name, unmarked.name])
+    finally:
+        live_process.kill()
+        live_process.wait()
+    assert repo.clean_stale_stages(out) == [live]  # its process has ended now
 
 
 # ---- 15.13: caption cells that are not text ----------------------------------------------------------

@@ -12,8 +12,8 @@ from builders_helpers import edit_parquet, read_parquet, tree_bytes
 
 from vidret.benchmarks import BENCHMARKS
 from vidret.builders import BuildConfig, BuildError, build, get_builder
-from vidret.builders.lovr import LoVRBuilder
-from vidret.testing.samples import make_lovr_release
+from vidret.benchmarks.lovr.builder import LoVRBuilder
+from vidret.benchmarks.lovr.sample import make_release as make_lovr_release
 from vidret.video import probe
 
 
@@ -60,6 +60,7 @@ def test_builds_configs_with_cumulative_timestamps(raw, built):
         vid: sum(c["video_id"] == vid for c in clips) for vid in {c["video_id"] for c in clips}
     }
     assert all(v["duration"] > 0 and v["video_id"] in v["caption"] for v in videos)
+    assert all(v["clips_complete"] is True for v in videos)  # the Hub layout lists every clip
     assert sorted(p.name for p in (built / "videos").iterdir()) == sorted(
         f"{v['video_id']}.mp4" for split in ("train", "test") for v in read_parquet(built / f"data/videos/{split}-00000-of-00001.parquet")
     )

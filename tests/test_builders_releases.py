@@ -18,7 +18,8 @@ from builders_helpers import read_parquet
 from runner_helpers import run
 
 from vidret.builders import build
-from vidret.testing.samples import make_lovr_release, make_tfcovr_release
+from vidret.benchmarks.lovr.sample import make_release as make_lovr_release
+from vidret.benchmarks.tf_covr.sample import make_release as make_tfcovr_release
 
 datasets = pytest.importorskip("datasets")
 

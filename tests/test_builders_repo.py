@@ -10,7 +10,8 @@ import yaml
 
 import vidret.builders
 from vidret.builders import build, repo
-from vidret.testing.samples import make_lovr_release, make_tfcovr_release
+from vidret.benchmarks.lovr.sample import make_release as make_lovr_release
+from vidret.benchmarks.tf_covr.sample import make_release as make_tfcovr_release
 
 SPLITS = {"lovr": ("train", "test"), "tf-covr": ("train", "val", "test")}
 

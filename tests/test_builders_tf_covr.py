@@ -13,8 +13,8 @@ from builders_helpers import read_parquet, tree_bytes
 
 from vidret.benchmarks import BENCHMARKS
 from vidret.builders import BuildError, build
-from vidret.builders.tf_covr import video_source
-from vidret.testing.samples import make_tfcovr_release
+from vidret.benchmarks.tf_covr.builder import video_source
+from vidret.benchmarks.tf_covr.sample import make_release as make_tfcovr_release
 
 
 @pytest.fixture(scope="module")
@@ -49,12 +49,13 @@ def test_triplets_parse_the_literals(raw, built):
     first, row = triplets[0], release[0]
     assert first["modification"] in row["modification"] and first["target_label"] in first["modification"]
     assert first["target_videos"] == sorted(eval_free_list(row["target_videos_ids"]))
+    assert first["target_videos_as_written"] == eval_free_list(row["target_videos_ids"])  # release order
     assert first["target_video"] in first["target_videos"]
     assert first["query_label"] is not None and first["query_label"] != first["target_label"]
     train = read_parquet(built / "data/triplets/train-00000-of-00001.parquet")
     train_release = _rows(raw / "train_finegd.csv")
-    assert [(t["query_label"], t["target_label"], t["target_videos"]) for t in train] == [
-        (r["label1"], r["label2"], [r["target_video"]]) for r in train_release
+    assert [(t["query_label"], t["target_label"], t["target_videos"], t["target_videos_as_written"]) for t in train] == [
+        (r["label1"], r["label2"], [r["target_video"]], [r["target_video"]]) for r in train_release
     ]
     assert train[0]["query_id"] == "train-0000001"
 
@@ -105,6 +106,18 @@ def test_targets_absent_from_gallery_are_counted(raw, tmp_path):
     videos = read_parquet(tmp_path / "out/data/videos/test-00000-of-00001.parquet")
     assert [v["in_gallery"] for v in videos if v["video_id"] == stray] == [False]
     assert "test 1" in (tmp_path / "out/README.md").read_text()
+
+
+def test_repeated_target_ids_are_kept_as_written_beside_the_distinct_list(tmp_path):
+    raw = make_tfcovr_release(tmp_path / "raw", videos=False, repeated_targets=3)
+    build("tf-covr", raw, tmp_path / "out", progress=False)
+    for split in ("val", "test"):
+        release = _rows(raw / f"{split}_finegd.csv")
+        triplets = read_parquet(tmp_path / f"out/data/triplets/{split}-00000-of-00001.parquet")
+        written = [[i.removesuffix(".mp4") for i in eval_free_list(r["target_videos_ids"])] for r in release]
+        assert sum(len(w) != len(set(w)) for w in written) == 3
+        assert [t["target_videos_as_written"] for t in triplets] == written  # order and repeats kept
+        assert [t["target_videos"] for t in triplets] == [sorted(set(w)) for w in written]
 
 
 def test_missing_clip_fails_or_is_listed(raw, tmp_path):

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from vidret.builders import build
-from vidret.testing.samples import make_lovr_release, make_tfcovr_release
+from vidret.benchmarks.lovr.sample import make_release as make_lovr_release
+from vidret.benchmarks.tf_covr.sample import make_release as make_tfcovr_release
 
 pytestmark = pytest.mark.slow
 

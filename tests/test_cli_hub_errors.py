@@ -16,7 +16,7 @@ from results_helpers import make_results, write_results
 
 from vidret.builders import build
 from vidret.cli.main import main
-from vidret.testing.samples import make_tfcovr_release
+from vidret.benchmarks.tf_covr.sample import make_release as make_tfcovr_release
 
 TOKEN = "hf_FirstHourTokenNeverPrinted"
 TESTS = Path(__file__).parent

@@ -8,7 +8,8 @@ import pytest
 from results_helpers import DELETE, make_results, with_change, with_per_query, write_results
 
 from vidret.cli.main import main
-from vidret.evaluation.results.confidence import ComparisonError, compare_results, query_values
+from vidret.evaluation.results.confidence import ComparisonError, compare_results as compare_records, query_values
+from vidret.evaluation.results.model import ResultsRecord
 from vidret.evaluation.results.record import results_json, write_results as write_record
 from vidret.evaluation.results.validation import check_results, validate_results
 
@@ -17,23 +18,28 @@ def problems_of(results) -> list[str]:
     return [str(p) for p in check_results(results)]
 
 
+def compare_results(a: dict, b: dict, **kwargs):
+    """`compare_results` of two results objects, each parsed into its record."""
+    return compare_records(ResultsRecord.from_json(a), ResultsRecord.from_json(b), **kwargs)
+
+
 # ---------------------------------------------------------------- the results record
 
 
 def test_per_query_data_reproduces_every_metric():
     for benchmark in ("lovr", "tf-covr"):
         results = with_per_query(make_results(benchmark), 0.4)
-        validate_results(results)
-        for task in results["tasks"].values():
-            columns = query_values(task)
-            assert list(columns) == list(task["metrics"])
-            assert {name: col.value() for name, col in columns.items()} == pytest.approx(task["metrics"])
+        record = validate_results(results)
+        for task_id, task in record.tasks.items():
+            columns = query_values(task, record.task_spec(task_id).kernel)
+            assert list(columns) == list(task.metrics)
+            assert {name: col.value() for name, col in columns.items()} == pytest.approx(task.metrics)
 
 
 def test_results_of_earlier_versions_still_validate_and_have_no_query_values():
     old = make_results("lovr")
     assert "per_query" not in old["tasks"]["t2v"] and problems_of(old) == []
-    assert query_values(old["tasks"]["t2v"]) is None
+    assert query_values(ResultsRecord.from_json(old).tasks["t2v"], "retrieval") is None
 
 
 @pytest.mark.parametrize(
@@ -63,7 +69,8 @@ def test_validation_names_bad_per_query_data_and_intervals(path, value, expected
     [
         ("hit@1", 2, "tasks.cvr.per_query.hit@1.0: 2 is not 0 or 1"),
         ("hit@1", 1.0, "tasks.cvr.per_query.hit@1.0: 1.0 is not 0 or 1"),
-        ("AP@5", -0.5, "tasks.cvr.per_query.AP@5.0: -0.5 is not a finite number >= 0"),
+        ("AP@5", -0.5, "tasks.cvr.per_query.AP@5.0: -0.5 is not a finite number from 0 to 1"),
+        ("AP@5", 1.5, "tasks.cvr.per_query.AP@5.0: 1.5 is not a finite number from 0 to 1"),
     ],
 )
 def test_validation_names_bad_composed_entries(key, value, expected):
@@ -74,9 +81,12 @@ def test_validation_names_bad_composed_entries(key, value, expected):
 
 def test_ap_above_one_and_hit_counts_are_valid_per_query_data_under_the_official_protocol():
     # The official TF-CoVR protocol (duplicated gallery) reports AP > 1 and counts copies of the
-    # designated target; that is data, not an error. Under vidret's protocol a hit is 0 or 1.
+    # designated target; that is data, not an error. Under vidret's protocol a hit is 0 or 1 and AP at most 1.
     results = with_per_query(make_results("tf-covr"), 0.4)
-    assert not [p for p in problems_of(with_change(results, "tasks.cvr.per_query.AP@5", [1.5] * 200)) if "per_query.AP@5" in p]
+    above_one = with_change(results, "tasks.cvr.per_query.AP@5", [1.5] * 200)
+    assert "tasks.cvr.per_query.AP@5.0: 1.5 is not a finite number from 0 to 1" in problems_of(above_one)
+    official_ap = with_change(above_one, "settings.protocol", "official")
+    assert not [p for p in problems_of(official_ap) if "per_query.AP@5" in p]
     results["tasks"]["cvr"]["per_query"]["hit@50"][0] = 2
     assert "tasks.cvr.per_query.hit@50.0: 2 is not 0 or 1" in problems_of(results)
     official = with_change(results, "settings.protocol", "official")

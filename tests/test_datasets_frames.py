@@ -12,7 +12,9 @@ from builders_helpers import read_parquet
 import vidret
 from vidret.builders import build
 from vidret.datasets import FrameDecoder, hub_root, infer_video_root, load, repo_id, resolve_video_path, with_frames
-from vidret.testing.samples import frame_index_offset, make_lovr_release, make_tfcovr_release
+from vidret.testing.samples import frame_index_offset
+from vidret.benchmarks.lovr.sample import make_release as make_lovr_release
+from vidret.benchmarks.tf_covr.sample import make_release as make_tfcovr_release
 from vidret.video import sample_frames
 from vidret.video.containment import ExternalVideoError
 from vidret.testing.synthetic import decode_frame_index
@@ -116,6 +118,7 @@ def test_absent_video_fails_its_clip_rows_without_a_retry_per_row(monkeypatch):
 
     calls = []
     monkeypatch.setattr(vidret.video, "sample_frames", lambda *a, **k: calls.append(a) or pytest.fail("retried"))
+    monkeypatch.setattr(vidret.video.sampler, "_sample_one", lambda *a, **k: calls.append(a) or pytest.fail("retried"))
     decoder = FrameDecoder(2, SIZE, "/nowhere", "exact")
     rows = [{"video": "videos/absent.mp4", "start": float(k), "end": k + 1.0} for k in range(3)]
     results = decoder.decode_rows(rows)
@@ -162,6 +165,15 @@ def test_with_frames_argument_errors(lovr, cache):
         with_frames(ds, mode="approx", video_root=repo)
     with pytest.raises(ValueError, match="pass video_root="):
         with_frames(ds)  # a map-style dataset does not remember its folder
+    # Exactly one of num_frames / fps / frame_stride, worded as sample_frames words it.
+    with pytest.raises(ValueError, match="pass exactly one of num_frames, fps, frame_stride"):
+        with_frames(ds, num_frames=4, fps=1.0, video_root=repo)
+    with pytest.raises(ValueError, match="fps must be a positive number"):
+        with_frames(ds, fps=0, video_root=repo)
+    with pytest.raises(ValueError, match="frame_stride must be an integer >= 1"):
+        with_frames(ds, frame_stride=0, video_root=repo)
+    with pytest.raises(ValueError, match="max_frames"):
+        with_frames(ds, num_frames=4, max_frames=2, video_root=repo)
 
 
 def test_with_frames_rejects_bad_settings_up_front(lovr, cache):
@@ -210,12 +222,12 @@ def test_a_bad_clip_row_fails_alone_among_rows_of_its_video(tmp_path):
 
 
 def test_a_programming_error_in_decoding_is_not_a_row_error(monkeypatch):
-    import vidret.video
+    import vidret.video.sampler
 
     def broken(*args, **kwargs):
         raise ZeroDivisionError("bug")
 
-    monkeypatch.setattr(vidret.video, "sample_segments", broken)
+    monkeypatch.setattr(vidret.video.sampler, "sample_segments", broken)  # what the segment decoder calls
     with pytest.raises(ZeroDivisionError, match="bug"):
         FrameDecoder(2, SIZE, "/nowhere", "exact").decode_rows([{"video": "videos/a.mp4", "start": 0.0, "end": 1.0}])
 
@@ -257,3 +269,55 @@ def test_resolve_video_path_accepts_the_releases_own_folders(tmp_path):
     (repo / "videos/long_video_clip/v").mkdir(parents=True)
     (repo / "videos/long_video_clip/v/c.mp4").write_bytes(b"")
     assert resolve_video_path("long_video_clip/v/c.mp4", repo) == str(repo / "videos/long_video_clip/v/c.mp4")
+
+
+def _span_dataset(tmp_path: Path):
+    """A 4 s, 10 fps, 64x48 video (frame i encodes i) and clip rows naming two spans of it."""
+    from vidret.testing.synthetic import make_test_video
+
+    make_test_video(tmp_path / "videos/v.mp4", 4.0, fps=10, size=(64, 48), gop=10)
+    spans = [(0.5, 3.5), (2.0, 3.0)]
+    rows = {"video": ["videos/v.mp4"] * 2, "start": [a for a, _ in spans], "end": [b for _, b in spans]}
+    return datasets.Dataset.from_dict(rows), str(tmp_path / "videos/v.mp4"), spans
+
+
+@pytest.mark.parametrize(
+    "sampling", [{"fps": 2.0}, {"frame_stride": 5}, {"fps": 10.0, "max_frames": 4}, {"frame_stride": 1, "max_frames": 3}, {"num_frames": 3}]
+)
+def test_with_frames_samples_by_rate_exactly_as_sample_frames(tmp_path, sampling):
+    ds, source, spans = _span_dataset(tmp_path)
+    rows = with_frames(ds, size=SIZE, video_root=tmp_path, **sampling)[0:2]
+    assert rows["decode_error"] == [None, None]
+    for frames, (start, end) in zip(rows["frames"], spans):
+        want = sample_frames(source, start=start, end=end, size=SIZE, **sampling)
+        assert np.array_equal(frames, want)  # the same frames, not just as many
+        assert [decode_frame_index(f) for f in frames] == [decode_frame_index(f) for f in want]
+    if sampling == {"frame_stride": 5}:  # every 5th frame from the span's first: frames 5, 10, ..., 30
+        assert [decode_frame_index(f) for f in rows["frames"][0]] == [5, 10, 15, 20, 25, 30]
+    if sampling == {"fps": 10.0, "max_frames": 4}:  # 30 grid frames (5 .. 34) thinned evenly to 4
+        assert [decode_frame_index(f) for f in rows["frames"][0]] == [8, 16, 23, 31]
+
+
+def test_with_frames_keeps_the_native_size_by_default(tmp_path):
+    clips, source, spans = _span_dataset(tmp_path)
+    videos = datasets.Dataset.from_dict({"video": ["videos/v.mp4"]})  # a video row: the whole file
+    whole = with_frames(videos, video_root=tmp_path)[0]  # no size: native, 8 uniform frames, as sample_frames
+    assert whole["decode_error"] is None and whole["frames"].shape == (8, 48, 64, 3)
+    assert np.array_equal(whole["frames"], sample_frames(source))
+    clip = with_frames(clips, num_frames=2, video_root=tmp_path)[1]
+    assert np.array_equal(clip["frames"], sample_frames(source, 2, *spans[1]))
+    assert with_frames(clips, size=(32, 32), video_root=tmp_path)[0]["frames"].shape == (8, 32, 32, 3)
+
+
+def test_untimed_clip_rows_without_clip_video_read_the_release_clip_file(tmp_path):
+    # The runner's rule (`clip_location`): no clip_video column value -> long_video_clip/<vid>/<clip>.mp4.
+    from vidret.datasets import clip_location
+    from vidret.testing.synthetic import make_test_video
+
+    clip = make_test_video(tmp_path / "long_video_clip/v/v-Scene-003.mp4", 2.0, fps=10, size=SIZE, gop=10, first_index=300)
+    row = {"video": "videos/v.mp4", "start": None, "end": 2.0, "video_id": "v", "clip_id": "v-Scene-003"}
+    assert clip_location(row) == ("long_video_clip/v/v-Scene-003.mp4", None, None)
+    assert clip_location({**row, "start": 1.0}) == ("videos/v.mp4", 1.0, 2.0)
+    assert clip_location({"video": "videos/v.mp4"}) == ("videos/v.mp4", None, None)
+    (frames, error), = FrameDecoder(3, SIZE, str(tmp_path), "exact").decode_rows([row])
+    assert error is None and np.array_equal(frames, sample_frames(clip, 3, size=SIZE))

@@ -46,9 +46,33 @@ def test_demo_end_to_end(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("kwargs, match", [({"frames": 0}, "--frames"), ({"num_workers": -1}, "--num-workers")])
-def test_demo_bad_arguments(tmp_path, kwargs, match):
+def test_demo_bad_arguments(tmp_path, kwargs, match, capsys):
     with pytest.raises(ValueError, match=match):
         run_demo(tmp_path, **kwargs)
-    with pytest.raises(SystemExit, match=match):
-        flag, value = next(iter(kwargs.items()))
+    flag, value = next(iter(kwargs.items()))
+    with pytest.raises(SystemExit) as exited:
         main(["demo", "--out", str(tmp_path), f"--{flag.replace('_', '-')}", str(value)])
+    assert exited.value.code == 2  # argparse refuses it, one line naming the flag
+    assert match in capsys.readouterr().err
+
+
+def test_demo_setup_only_one_benchmark(tmp_path, capsys, monkeypatch):
+    """`--benchmark` picks what the demo sets up (ids or aliases, repeats once); its commands then run as printed."""
+    import shlex
+
+    monkeypatch.setenv("VIDRET_CACHE", str(tmp_path / "cache"))
+    out = tmp_path / "demo"
+    assert main(["demo", "--out", str(out), "--setup-only", "--benchmark", "tf-covr", "--benchmark", "TF_CoVR"]) == 0
+    assert [p.name for p in (out / "data").iterdir()] == ["tf-covr"]
+    assert [p.name for p in (out / "raw").iterdir()] == ["tf-covr"]
+    assert (out / "data" / "tf-covr" / "manifest.json").is_file()
+    printed = capsys.readouterr().out.splitlines()
+    commands = next_commands(out, ["tf-covr"])
+    assert printed[-len(commands):] == [f"  {c}" for c in commands]
+    assert all("--benchmark tf-covr" in c for c in commands if c.startswith("vidret evaluate"))
+    assert main(shlex.split(commands[0])[1:]) == 0  # the oracle on the sample scores 100
+    record = json.loads((out / "try" / "tf-covr-oracle.json").read_text())
+    assert all(v == 100.0 for v in record["tasks"]["cvr"]["metrics"].values())
+
+    with pytest.raises(SystemExit, match="unknown benchmark 'msrvtt'"):
+        main(["demo", "--out", str(out), "--setup-only", "--benchmark", "msrvtt"])

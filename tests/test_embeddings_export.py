@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
 from runner_helpers import build_sample_repos, build_tiny_model, copy_repo, metrics_of, run
 from vidret.cli.main import main
-from vidret.evaluation.embeddings.export import ExportError, export_embeddings, read_export
+from vidret.common import sha256_file
+from vidret.evaluation.embeddings.export import ExportError, export_embeddings, read_export, write_export
+from vidret.evaluation.embeddings.sources import EmbeddingUnit
 from vidret.evaluation.running.runner import EvalSettings, evaluate
 from vidret.evaluation.results.validation import validate_file
 
@@ -69,9 +73,10 @@ def test_round_trip_scores_identically_without_videos(repos, model, root, tmp_pa
     validate_file(out)
     again = json.loads(out.read_text())
     assert scored(again) == scored(first)
-    assert again["model"]["id"] == "tiny-clip" and again["model"]["fingerprint"] == first["model"]["fingerprint"]
+    # The export names the local model folder as `vidret submit` would publish it.
+    assert again["model"]["id"] == "<local>/tiny-clip" and again["model"]["fingerprint"] == first["model"]["fingerprint"]
     assert again["settings"]["frames"] == first["settings"]["frames"] == 2
-    assert again["settings"]["adapter"] == {**first["settings"]["adapter"], "model": "tiny-clip"}
+    assert again["settings"]["adapter"] == {**first["settings"]["adapter"], "model": "<local>/tiny-clip"}
     for side in ("texts", "videos"):
         origin = again["embeddings"][side]
         assert origin["source"] == "export" and origin["path"] == str(export)
@@ -165,7 +170,10 @@ def test_altered_export_is_refused(repos, model, tmp_path):
     with pytest.raises(SystemExit, match="SHA-256 differs from manifest.json"):
         main(["evaluate", "--benchmark", "tf-covr", "--data", str(repos["tf-covr"]), "--embeddings", str(tmp_path / "e"),
               "--no-cache", "--output", str(tmp_path / "x.json")])
-    export_embeddings(out, tmp_path / "e")  # re-export over it: fresh files
+    with pytest.raises(ExportError, match="differs from its size or SHA-256"):  # not replaced: no longer what was exported
+        export_embeddings(out, tmp_path / "e")
+    shutil.rmtree(tmp_path / "e")
+    export_embeddings(out, tmp_path / "e")  # fresh files
     (tmp_path / "e" / "data" / "extra.parquet").write_bytes(shard.read_bytes())
     with pytest.raises(ValueError, match=r"\['data/extra.parquet'\] are not in manifest.json"):
         read_export(tmp_path / "e")
@@ -275,3 +283,79 @@ def test_export_into_a_folder_that_is_not_an_export_deletes_nothing(repos, tmp_p
     export_embeddings(out, tmp_path / "e")  # an earlier export is replaced
     (tmp_path / "empty").mkdir()
     export_embeddings(out, tmp_path / "empty")  # so is an empty folder filled
+
+
+def _snapshot(folder):
+    """Every file and folder below `folder`, with each file's bytes."""
+    return {p.relative_to(folder).as_posix(): (p.read_bytes() if p.is_file() else None) for p in folder.rglob("*")}
+
+
+def _planted(kind, repos, tmp_path, earlier):
+    """A folder that holds an embeddings.json (or a whole export's files) but is not an export."""
+    if kind == "build with embeddings.json":
+        folder = copy_repo(repos["tf-covr"], tmp_path / "build")
+        (folder / "embeddings.json").write_bytes((earlier / "embeddings.json").read_bytes())
+        return folder, r"manifest\.json is not an export manifest: 'kind' is None, not 'embeddings'"
+    folder = tmp_path / "project"
+    if kind == "project with embeddings.json":
+        (folder / "data" / "raw").mkdir(parents=True)
+        (folder / "embeddings.json").write_text('{"format": "vidret-embeddings"}')
+        (folder / "data" / "raw" / "precious.csv").write_text("a,b\n1,2\n")
+        return folder, r"data/raw/precious\.csv, and no manifest\.json"
+    shutil.copytree(earlier, folder)
+    if kind == "export plus a file":
+        (folder / "data" / "raw").mkdir()
+        (folder / "data" / "raw" / "precious.csv").write_text("a,b\n1,2\n")
+        return folder, r"folder data/raw/ is not part of an export"
+    if kind == "export with a changed shard":
+        [shard] = (folder / "data").glob("*.parquet")
+        shard.write_bytes(shard.read_bytes()[:-1] + b"\0")
+        return folder, r"data/test-00000-of-00001\.parquet differs from its size or SHA-256"
+    # a manifest naming the project's file, with its true size and checksum
+    (folder / "data" / "precious.csv").write_text("a,b\n1,2\n")
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["outputs"]["data/precious.csv"] = {"sha256": sha256_file(folder / "data" / "precious.csv"), "size": 8}
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    return folder, r"manifest\.json lists 'data/precious\.csv', which no export writes"
+
+
+@pytest.mark.parametrize(
+    "kind",
+    ["build with embeddings.json", "project with embeddings.json", "export plus a file", "export with a changed shard",
+     "manifest listing another file"],
+)
+def test_export_replaces_only_an_earlier_export_and_leaves_anything_else_untouched(repos, tmp_path, kind):
+    """A folder holding an embeddings.json is not therefore an export (it used to lose its data/):
+    only a folder whose export manifest lists exactly its files, unchanged, is replaced."""
+    out = tmp_path / "r.json"
+    run("tf-covr", repos["tf-covr"], "oracle", limit=2, cache_dir=str(tmp_path / "c"), output=str(out))
+    earlier = tmp_path / "e"
+    export_embeddings(out, earlier)
+    folder, why = _planted(kind, repos, tmp_path, earlier)
+    before = _snapshot(folder)
+    with pytest.raises(SystemExit) as refused:
+        main(["embeddings", "export", str(out), "--out", str(folder)])
+    message = str(refused.value.code)
+    assert "\n" not in message and message.startswith(f"vidret embeddings export: --out {folder} holds files that are not an export")
+    assert re.search(why, message), message
+    assert _snapshot(folder) == before  # every byte in place
+    with pytest.raises(ExportError, match=why):  # the Python API refuses it too
+        write_export(folder, [(EmbeddingUnit("text", "text:1", "text:1", text="a"), np.ones(4, dtype=np.float32), False)],
+                     {"split": "test", "dim": 4, "dtype": "float32", "version": "1", "benchmark": "tf-covr"})
+    assert _snapshot(folder) == before
+
+
+def test_reexport_over_an_earlier_export_replaces_exactly_its_files(repos, tmp_path):
+    out = tmp_path / "r.json"
+    run("tf-covr", repos["tf-covr"], "oracle", limit=2, cache_dir=str(tmp_path / "c"), output=str(out))
+    export = tmp_path / "e"
+    first = export_embeddings(out, export, rows_per_shard=3)
+    assert len(first.files) > 1
+    files = sorted(p.relative_to(export).as_posix() for p in export.rglob("*") if p.is_file())
+    again = export_embeddings(out, export)  # one shard now: the earlier shards are gone
+    assert again.files == ["data/test-00000-of-00001.parquet"]
+    assert sorted(p.relative_to(export).as_posix() for p in export.rglob("*") if p.is_file()) == sorted(
+        [*again.files, "README.md", "embeddings.json", "manifest.json"]
+    ) != files
+    assert main(["embeddings", "export", str(out), "--out", str(export), "--dtype", "float16"]) == 0
+    assert read_export(export).embeddings.dtype == np.float16

@@ -125,9 +125,9 @@ def test_pickle_stream_only_with_allow_pickle_and_converted_once(world, tmp_path
     converted = world["cache"] / "converted" / f"{origin['sha256']}.safetensors"
     assert origin["converted"] == str(converted) and converted.is_file()
     # The next run reads the conversion: nothing is unpickled again.
-    import vidret.evaluation.embeddings.stored as stored
+    import vidret.evaluation.embeddings.stored_readers as stored_readers
 
-    monkeypatch.setattr(stored, "convert_pickle_stream", lambda *a: pytest.fail("unpickled twice"))
+    monkeypatch.setattr(stored_readers, "convert_pickle_stream", lambda *a: pytest.fail("unpickled twice"))
     monkeypatch.setattr(pickle, "load", lambda *a, **k: pytest.fail("unpickled twice"))
     again = mixed(world, src, tmp_path, allow_pickle=True)
     assert metrics_of(again) == metrics_of(world["record"])
@@ -380,8 +380,42 @@ def test_export_of_a_mixed_run_holds_what_the_model_made(world, tmp_path):
     report = export_embeddings(tmp_path / "r.json", tmp_path / "texts-export")
     assert report.num_rows == {"text": len(world["texts"])}  # the videos were never the model's
     meta = json.loads((tmp_path / "texts-export" / "embeddings.json").read_text())
-    assert meta["not_included"]["videos"]["format"] == "pth-folder" and meta["not_included"]["videos"]["path"] == "AIM"
+    assert meta["not_included"]["videos"]["format"] == "pth-folder" and meta["not_included"]["videos"]["path"] == "<local>/AIM"
     assert "videos (not included)" in (tmp_path / "texts-export" / "README.md").read_text()
     again = evaluate(EvalSettings(benchmark="tf-covr", data=str(world["repo"]), num_workers=0,
                                   embeddings=[f"texts={tmp_path / 'texts-export'}", f"videos={folder}"]))
     assert again["tasks"] == first["tasks"]
+
+
+def test_corrupt_sources_end_evaluate_in_one_line(world, tmp_path):
+    """Each used to end `vidret evaluate` in a traceback (IndexError, RecursionError, UnpicklingError)."""
+    import shutil
+
+    tiny = tmp_path / "tiny.pth"
+    tiny.write_bytes(b"\x80\x02Q.")
+    folder = write_pth_folder(tmp_path / "AIM", world["videos"])
+    victim = folder / f"{next(iter(world['videos']))}.pth"
+    victim.unlink()
+    victim.symlink_to("/etc/passwd")
+    deep = tmp_path / "deep-export"
+    shutil.copytree(world["root"] / "export", deep)
+    (deep / "embeddings.json").write_text("[" * 100_000 + "]" * 100_000)
+    pickled = tmp_path / "pickled-model"
+    shutil.copytree(world["model"], pickled)
+    for weights in pickled.glob("*.safetensors"):
+        weights.unlink()
+    torch.save({"x": _Payload(tmp_path / "PWNED")}, pickled / "pytorch_model.bin")
+    base = ["evaluate", "--benchmark", "tf-covr", "--data", str(world["repo"]), "--frames", "2", "--num-workers", "0",
+            "--cache-dir", str(world["cache"]), "--output", str(tmp_path / "r.json")]
+    cases = [
+        (["--model", str(world["model"]), "--embeddings", f"videos={tiny}"], f"{tiny}: not a readable torch file"),
+        (["--model", str(world["model"]), "--embeddings", f"videos={folder}"], f"{victim}: a link to /etc/passwd, outside {folder}: refused"),
+        (["--model", str(world["model"]), "--embeddings", f"videos={deep}"], f"{deep / 'embeddings.json'}: nested too deeply"),
+        (["--model", str(pickled), "--no-cache"], f"{pickled}: its PyTorch weights (pytorch_model.bin) hold objects other than tensors"),
+    ]
+    for args, message in cases:
+        with pytest.raises(SystemExit) as err:
+            main([*base, *args])
+        text = str(err.value.code)
+        assert text.startswith("vidret evaluate: ") and message in text and "\n" not in text, text
+    assert not (tmp_path / "PWNED").exists()

@@ -153,3 +153,26 @@ def test_write_only_handle_writes_parts_but_reads_none(tmp_path):
     writer.put(["new"], np.ones((1, 2), dtype=np.float32))
     assert len(writer) == 0  # nor its own batches indexed
     assert EmbeddingCache(tmp_path, KEY).missing(["old", "new", "x"]) == ["x"]
+
+
+@pytest.mark.parametrize("damage", ["cut", "not utf-8", "nested"])
+def test_an_unreadable_key_file_is_quarantined_named_and_written_anew(tmp_path, caplog, damage):
+    """A key.json cut by a crash or a full disk used to end the run in a bare "Expecting value:
+    line 19 column 14" naming no file: it is moved to quarantine/ with one warning naming it."""
+    cache = EmbeddingCache(tmp_path, KEY)
+    cache.put(["a"], np.ones((1, 2), np.float32))
+    key_file = cache.path / "key.json"
+    whole = key_file.read_bytes()
+    broken = {"cut": whole[: len(whole) // 2], "not utf-8": b"\xff\xfe" + whole, "nested": b"[" * 100_000}[damage]
+    key_file.write_bytes(broken)
+    with caplog.at_level("WARNING", logger="vidret.evaluation.embeddings.cache"):
+        reopened = EmbeddingCache(tmp_path, KEY)
+    [moved] = (cache.path / "quarantine").glob("key-*.json")
+    assert moved.read_bytes() == broken and key_file.read_bytes() == whole  # kept for a look; the key written anew
+    [warning] = caplog.records
+    assert f"embedding cache key file {key_file} is unreadable" in warning.getMessage() and str(moved) in warning.getMessage()
+    assert "\n" not in warning.getMessage()
+    assert "a" in reopened  # the namespace's parts were written for these settings (it is their hash)
+    caplog.clear()
+    EmbeddingCache(tmp_path, KEY)  # a later run finds nothing left to warn about
+    assert caplog.text == ""

@@ -22,7 +22,7 @@ def test_resolver_local_repo_hub_and_absolute(tmp_path):
 
 def test_annotations_only_repo_with_video_root(tmp_path):
     from vidret.builders import build
-    from vidret.testing.samples import make_lovr_release
+    from vidret.benchmarks.lovr.sample import make_release as make_lovr_release
 
     raw = make_lovr_release(tmp_path / "raw", videos_per_split={"train": 1, "test": 2}, clips_per_video=(2, 2))
     repo = tmp_path / "repo"

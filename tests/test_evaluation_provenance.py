@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import pytest
 
 from vidret.evaluation.planning import dataset as dataset_mod
-from vidret.evaluation.running import runner
+from vidret.evaluation.running import runner, sources_setup
 from vidret.evaluation.results.provenance import folder_fingerprint, hub_commit
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
@@ -67,7 +67,7 @@ def test_hub_dataset_is_read_and_recorded_at_its_commit(monkeypatch, tmp_path):
 
 
 def test_model_source_hub_commit_or_local_fingerprint(monkeypatch, tmp_path):
-    monkeypatch.setattr(runner, "hub_commit", lambda repo, rev, kind: SHA if kind == "model" else None)
+    monkeypatch.setattr(sources_setup, "hub_commit", lambda repo, rev, kind: SHA if kind == "model" else None)
     adapter = SimpleNamespace(revision=None)
     hub = runner.model_source(runner.EvalSettings("tf-covr", "d", "openai/clip-vit-base-patch32"), adapter)
     assert hub == {"revision": SHA, "commit": SHA, "fingerprint": None}

@@ -59,8 +59,8 @@ def test_format_record_lists_failures():
     record = _record()
     text = format_record(record)
     gallery = record["tasks"]["cvr"]["gallery_size"]
-    assert text.startswith(f"tf-covr cvr: composed video retrieval, 20 queries, gallery {gallery}, headline mAP@50\n")
-    header, row = text.splitlines()[1:3]
+    assert text.startswith(f"tf-covr cvr [vidret protocol]: composed video retrieval\n  20 queries, gallery {gallery}, headline mAP@50\n")
+    header, row = text.splitlines()[2:4]
     assert header.split() == ["model", "mAP@50*", "mAP@5", "mAP@10", "mAP@25", "R@1", "R@5", "R@10", "R@50", "failed"]
     assert row.split() == ["m", "(random", "weights)", "13.00", "10.00", "11.00", "12.00", "5.00", "20.00", "30.00", "60.00", "1"]
     assert "1 item(s) failed to decode" in text and "video v1: VideoDecodeError: bad" in text

@@ -5,14 +5,9 @@ from __future__ import annotations
 import pytest
 
 from vidret.benchmarks import get_benchmark
-from vidret.evaluation.planning.tasks import (
-    LongVideo,
-    parse_long_video,
-    plan_lovr,
-    plan_tfcovr,
-    resolve_task_ids,
-    rows_of,
-)
+from vidret.benchmarks.lovr.planner import plan_lovr
+from vidret.benchmarks.tf_covr.planner import plan_tfcovr
+from vidret.evaluation.planning.tasks import LongVideo, parse_long_video, resolve_task_ids, rows_of
 
 
 def lovr_rows():
@@ -81,6 +76,29 @@ def test_lovr_windows():
     assert spans == [(0.0, 2.5), (2.5, 5.0), (5.0, 6.0)]
     assert all(s.kind == "window" for s in plan.segments)
     assert len(plan.visuals["vidB"]) == 2
+
+
+def test_lovr_concat_embeds_each_full_video_once_from_its_clips_in_order():
+    videos, clips = lovr_rows()
+    clips[2] = {**clips[2], "start": None, "end": None, "clip_video": "long_video_clip/vidB/vidB-Scene-001.mp4"}
+    plan = plan_lovr(videos, clips, ["t2v", "t2c"], "test", resolve=lambda p: "/root/" + p, long_video=LongVideo("concat", None, None))
+    by_name = {s.name: s for s in plan.segments}
+    full_a, full_b = by_name["vidA"], by_name["vidB"]
+    assert plan.visuals["vidA"] == [full_a.item_id] and plan.visuals["vidB"] == [full_b.item_id]
+    # Its clips in temporal order (the rows are not), each where the clip is decoded from: a span of
+    # the full video, or (no timestamps) its own file.
+    assert full_a.parts == (("/root/videos/vidA.mp4", 0.0, 3.0), ("/root/videos/vidA.mp4", 3.0, 6.0))
+    assert full_b.parts == (("/root/long_video_clip/vidB/vidB-Scene-001.mp4", None, None),)
+    assert (full_a.kind, full_a.source, full_a.start, full_a.end) == ("video", "/root/videos/vidA.mp4", None, None)
+    # Its own cache id: never a clip's, a window's or the whole file's.
+    others = {s.item_id for s in plan.segments if not s.parts}
+    assert len(others) == 3 and full_a.item_id not in others and full_a.item_id.startswith("concat:/root/videos/vidA.mp4@2:")
+    moved = [dict(c, end=c["end"] + 0.5) if c["clip_id"] == "vidA-Scene-002" else c for c in clips]
+    again = plan_lovr(videos, moved, ["t2v"], "test", resolve=lambda p: "/root/" + p, long_video=LongVideo("concat", None, None))
+    assert {s.name: s.item_id for s in again.segments}["vidA"] != full_a.item_id  # other spans, other id
+    clips_only = [c for c in clips if c["video_id"] == "vidA"]
+    with pytest.raises(ValueError, match="video 'vidB' has no clips to join"):
+        plan_lovr(videos, clips_only, ["t2v"], "test", long_video=LongVideo("concat", None, None))
 
 
 def test_lovr_limit_keeps_first_videos_and_their_clips():
@@ -180,7 +198,11 @@ def test_tfcovr_limit():
 def test_parse_long_video():
     assert parse_long_video("clips") == LongVideo("clips", None, "mean")
     assert parse_long_video("window:30", "max") == LongVideo("window", 30.0, "max")
-    for bad in ("window:", "window:-1", "window:abc", "frames", "window:nan"):
+    assert parse_long_video("concat") == LongVideo("concat", None, None)
+    assert parse_long_video("concat").as_dict() == {"segments": "concat", "window_s": None, "aggregate": None}
+    with pytest.raises(ValueError, match="--aggregate max: --long-video concat embeds each full video once"):
+        parse_long_video("concat", "max")
+    for bad in ("window:", "window:-1", "window:abc", "frames", "window:nan", "official"):
         with pytest.raises(ValueError, match="--long-video"):
             parse_long_video(bad)
     with pytest.raises(ValueError, match="--aggregate"):

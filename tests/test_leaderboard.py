@@ -38,6 +38,20 @@ def sample_results() -> list[dict]:
     ]
 
 
+def index_top_rows(index: str, page: str) -> list[tuple[str, str, list[str]]]:
+    """(rank text, model, badge texts) of each row of the index's top table for `page`."""
+    if f'id="top-{page}"' not in index:
+        return []
+    body = index.split(f'id="top-{page}"')[1].split("<tbody>")[1].split("</tbody>")[0]
+    rows = []
+    for tr in re.findall(r"<tr[^>]*>(.*?)</tr>", body):
+        rank = re.sub(r"<span.*", "", re.search(r"<td[^>]*>(.*?)</td>", tr).group(1))
+        model = re.search(r'<span class="model-name">(.*?)</span>', tr).group(1)
+        badges = re.findall(r'<span class="badge [^"]+"[^>]*>(.*?)</span>', tr)
+        rows.append((rank, model, badges))
+    return rows
+
+
 def write_sample_dir(root: Path) -> Path:
     for i, results in enumerate(sample_results()):
         write_results(root / "results" / results["model"]["id"].replace("/", "__") / f"{i}" / f"{results['benchmark']}.json", results)
@@ -185,7 +199,7 @@ def test_plots_draw_dollar_signs_in_model_names_as_text(tmp_path):
 
 
 def test_plots_leave_out_rows_that_did_not_score_the_task(tmp_path, monkeypatch):
-    monkeypatch.setattr("vidret.hub.leaderboard.MAX_PLOTTED_ROWS", 1)
+    monkeypatch.setattr("vidret.hub.leaderboard.plots.MAX_PLOTTED_ROWS", 1)
     partial = with_change(make_results("lovr", model_id="acme/p"), "tasks", {"t2v": make_results("lovr")["tasks"]["t2v"]})
     table = build_table([partial, make_results("lovr", model_id="acme/a", base=10)], "lovr")
     captions = {path.name: caption for path, caption in plot_table(table, tmp_path)}
@@ -197,7 +211,7 @@ def test_collect_results_policies(tmp_path, caplog):
     write_sample_dir(tmp_path)
     write_results(tmp_path / ".cache" / "ignored.json", {"not": "results"})
     assert len(collect_results(tmp_path)) == 5
-    assert collect_results(tmp_path)[0]["_source"].startswith("results/")
+    assert collect_results(tmp_path)[0].source.startswith("results/")
     write_results(tmp_path / "results" / "broken.json", with_change(make_results(), "num_failed", 9))
     with pytest.raises(ResultsValidationError, match="broken.json"):
         collect_results(tmp_path)
@@ -226,10 +240,11 @@ def test_build_site_files(tmp_path):
     assert '<img src="lovr_t2v_recall.png"' in page
     assert "http://" not in page and "https://" not in page  # offline: nothing external
     index = (tmp_path / "site" / "index.html").read_text()
-    assert 'href="lovr.html"' in index and "3 result(s)" in index and "leader: acme/b" in index
+    assert 'href="lovr.html"' in index and "3 result(s)" in index
+    assert index_top_rows(index, "lovr")[0][:2] == ("1", "acme/b")  # the leader
 
 
-def test_cli_leaderboard(tmp_path, capsys):
+def test_cli_leaderboard(tmp_path, capsys, caplog):
     write_sample_dir(tmp_path / "in")
     assert main(["leaderboard", str(tmp_path / "in"), "--out", str(tmp_path / "site")]) == 0
     out = capsys.readouterr().out
@@ -237,7 +252,11 @@ def test_cli_leaderboard(tmp_path, capsys):
     assert main(["leaderboard", str(tmp_path / "missing"), "--out", str(tmp_path / "x")]) == 1
     assert "results folder not found" in capsys.readouterr().err
     write_results(tmp_path / "in" / "bad.json", {"benchmark": "lovr"})
-    assert main(["leaderboard", str(tmp_path / "in"), "--out", str(tmp_path / "site")]) == 1
+    # By default one bad file never takes the site down: it is skipped, named, and the rest is built.
+    assert main(["leaderboard", str(tmp_path / "in"), "--out", str(tmp_path / "site")]) == 0
+    assert capsys.readouterr().out.startswith("wrote 3 page(s)")
+    assert any("bad.json" in r.getMessage() for r in caplog.records if r.levelname == "WARNING")
+    assert main(["leaderboard", str(tmp_path / "in"), "--out", str(tmp_path / "site"), "--on-invalid", "error"]) == 1
     assert "bad.json" in capsys.readouterr().err
     assert main(["leaderboard", str(tmp_path / "in"), "--out", str(tmp_path / "site"), "--on-invalid", "skip"]) == 0
 
@@ -252,12 +271,66 @@ def load_space_app():
 def test_space_app_renders_the_same_tables(tmp_path):
     app = load_space_app()
     write_sample_dir(tmp_path)
-    tables = app.load_tables(tmp_path)
-    for (title, boards, _), name in zip(tables, BENCHMARKS):
+    tabs = app.load_tables(tmp_path)
+    assert [tab.label for tab in tabs] == ["LoVR", "TF-CoVR"]  # no results under the official protocol: no tab
+    for tab, name in zip(tabs, BENCHMARKS):
         table = build_table(collect_results(tmp_path), name)
-        assert title == table.title
-        assert [records for _, records in boards] == [task_records(table, task_id) for task_id in table.tasks]
-        assert [heading.split(":")[0] for heading, _ in boards] == list(table.tasks)
+        assert tab.title == table.title
+        assert [records for _, records in tab.boards] == [task_records(table, task_id) for task_id in table.tasks]
+        assert [heading.split(":")[0] for heading, _ in tab.boards] == list(table.tasks)
+
+
+def write_bad_files(results_dir: Path) -> dict[str, str]:
+    """Results files that once stopped the leaderboard or the Space, under `results_dir`: file name ->
+    the reason its warning must give."""
+    from vidret.evaluation.results.schema import MAX_RESULTS_BYTES
+
+    bad = results_dir / "results" / "bad"
+    bad.mkdir(parents=True)
+    # settings.fps = 10**400 passed validation, then settings_text raised OverflowError.
+    text = json.dumps(with_change(make_results("lovr", model_id="acme/fps"), "settings.fps", "@X@"))
+    (bad / "fps.json").write_text(text.replace('"@X@"', "1" + "0" * 400))
+    text = json.dumps(with_change(make_results("lovr", model_id="acme/inf"), "tasks.t2v.metrics.MnR", "@X@"))
+    (bad / "inf.json").write_text(text.replace('"@X@"', "Infinity"))
+    with (bad / "huge.json").open("wb") as file:
+        file.truncate(MAX_RESULTS_BYTES + 1)
+    return {
+        "fps.json": "settings.fps: 100000000000... (401 characters) is out of range",
+        "inf.json": "tasks.t2v.metrics.MnR: Infinity is not a finite number",
+        "huge.json": f"{MAX_RESULTS_BYTES + 1:,} bytes; a results file is at most {MAX_RESULTS_BYTES:,} bytes",
+    }
+
+
+def test_a_bad_results_file_is_skipped_with_a_named_warning(tmp_path, caplog, capsys):
+    write_sample_dir(tmp_path / "in")
+    reasons = write_bad_files(tmp_path / "in")
+    written = build_site(tmp_path / "in", tmp_path / "site", on_invalid="warn")
+    assert "lovr.html" in [path.name for path in written]
+    page = (tmp_path / "site" / "lovr.html").read_text()
+    assert "acme/b" in page and "acme/fps" not in page and "acme/inf" not in page
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    for name, reason in reasons.items():
+        assert any(f"bad/{name}" in w and reason in w for w in warnings), (name, warnings)
+    # The command: a bad file is skipped with a warning by default; --on-invalid error stops the build
+    # with one line naming it.
+    assert main(["leaderboard", str(tmp_path / "in"), "--out", str(tmp_path / "site2")]) == 0
+    assert main(["leaderboard", str(tmp_path / "in"), "--out", str(tmp_path / "site2"), "--on-invalid", "error"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("vidret leaderboard: ") and "bad/" in err and "Traceback" not in err
+
+
+def test_space_app_skips_a_bad_file_beside_good_ones(tmp_path, caplog):
+    app = load_space_app()
+    write_sample_dir(tmp_path)
+    reasons = write_bad_files(tmp_path)
+    tabs = app.load_tables(tmp_path)
+    lovr = tabs[0]
+    assert lovr.label == "LoVR"
+    models = {record["Model"] for _, records in lovr.boards for record in records}
+    assert models == {"acme/a", "acme/b", "acme/c"}
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    for name, reason in reasons.items():
+        assert any(f"bad/{name}" in w and reason in w for w in warnings), (name, warnings)
 
 
 def test_space_readme_has_space_metadata():
@@ -296,7 +369,7 @@ def test_runs_not_significantly_worse_than_the_best_share_rank_one(benchmark):
     html = render_board_html(table, table.boards[0])
     assert html.count('<tr class="tied">') == 1 and 'class="badge tied"' in html
     assert "paired randomisation test, p = " in html
-    assert "tied with 1 other run(s)" in render_index([table])
+    assert [(rank, badges) for rank, _, badges in index_top_rows(render_index([table]), benchmark)] == [("1", []), ("1", ["tied"]), ("3", [])]
 
 
 def test_the_tie_test_needs_per_query_data_and_comparable_runs():
@@ -341,11 +414,11 @@ def test_the_oracle_is_a_check_listed_last_and_never_the_leader():
         assert [(table.rows[e.run]["model"], e.rank_label()) for e in board.entries] == [("acme/real", "1"), ("oracle", "check")]
     html = render_board_html(table, table.boards[0])
     assert '<tr class="check">' in html and 'class="badge check"' in html
-    index = render_index([table])
-    assert "leader: acme/real" in index and "leader: oracle" not in index
+    assert index_top_rows(render_index([table]), "lovr") == [("1", "acme/real", [])]  # the oracle is not a top row
     assert task_records(table, "t2v")[1]["#"] == "check"
     # An oracle-only board has no leader at all.
-    assert "leader:" not in render_index([build_table([oracle], "lovr")])
+    index = render_index([build_table([oracle], "lovr")])
+    assert index_top_rows(index, "lovr") == [] and "no ranked runs yet (checks only)" in index
 
 
 @pytest.mark.parametrize(
@@ -383,3 +456,35 @@ def test_pages_never_show_full_local_model_paths(tmp_path):
     for page in (tmp_path / "site").glob("*.html"):
         assert "/home/alice" not in page.read_text()
     assert ">tiny-clip</span>" in (tmp_path / "site" / "lovr.html").read_text()
+
+
+def test_rows_say_where_stored_embeddings_came_from(tmp_path):
+    released = make_results("tf-covr", model_id="acme/blip2-text", base=30)
+    released["embeddings"] = {
+        "videos": {"source": "files", "format": "pth-folder", "path": "/home/alice/TF-CoVR/Embeddings/BLIP2",
+                   "sha256": "0123456789abcdef" * 4, "num_ids": 30},
+        "texts": {"source": "model", "model": "acme/blip2-text"},
+    }
+    embedded = make_results("tf-covr", model_id="acme/vclip", base=20)
+    embedded["embeddings"] = {side: {"source": "model", "model": "acme/vclip"} for side in ("texts", "videos")}
+    old = make_results("tf-covr", model_id="acme/old", base=10)  # written before the field existed
+    table = build_table([released, embedded, old], "tf-covr")
+    shown = {row["model"]: row["embeddings"] for row in table.rows}
+    assert shown == {
+        "acme/blip2-text": "videos: embedding files BLIP2 (pth-folder, sha256 0123456789ab…); texts: model acme/blip2-text",
+        "acme/vclip": "videos, texts: model acme/vclip",
+        "acme/old": None,
+    }
+    page = render_page(table, plot_table(table, tmp_path), ["tf-covr"])
+    assert ("embeddings: videos: embedding files BLIP2 (pth-folder, sha256 0123456789ab…); texts: model acme/blip2-text"
+            in page.replace("&#39;", "'"))
+    runs = page.split('id="runs-tf-covr"')[1]
+    assert "<button type=\"button\">Embeddings</button>" in runs and "videos, texts: model acme/vclip" in runs
+    assert page.count("embeddings: ") == 1  # a row embedded by its own model adds nothing to its name
+    assert "alice" not in page
+
+
+def test_a_subset_filed_by_submit_is_flagged_even_without_a_limit():
+    labelled = with_change(make_results("lovr", model_id="acme/part"), "settings.subset", "SUBSET, not the split's score: ...")
+    table = build_table([labelled, make_results("lovr", model_id="acme/whole")], "lovr")
+    assert {row["model"]: row["flags"] for row in table.rows} == {"acme/part": ["subset"], "acme/whole": []}

@@ -12,8 +12,9 @@ from vidret.builders import build
 from vidret.evaluation.running.runner import EvalSettings, evaluate
 from vidret.evaluation.results.validation import validate_file
 from vidret.hub.leaderboard import build_site
-from vidret.hub.submit import eval_result_entries, plan_submission
-from vidret.testing.samples import make_lovr_release, make_tfcovr_release
+from vidret.hub.submit import eval_result_entries, eval_results_yaml
+from vidret.benchmarks.lovr.sample import make_release as make_lovr_release
+from vidret.benchmarks.tf_covr.sample import make_release as make_tfcovr_release
 
 
 @pytest.mark.parametrize("benchmark", sorted(BENCHMARKS))
@@ -53,13 +54,19 @@ def test_runner_tasks_are_declared_by_the_built_dataset(sample_runs, benchmark):
         per_query = task["per_query"]
         assert len(per_query["query_id"]) == task["num_queries"] == len(set(per_query["query_id"]))
         columns = ["rank"] if benchmark == "lovr" else ["AP@5", "AP@10", "AP@25", "AP@50", "hit@1", "hit@5", "hit@10", "hit@50"]
-        assert list(per_query) == ["query_id", *columns]
+        # Queries that cluster (LoVR clips: their long video; TF-CoVR: the query video) keep their cluster ids.
+        cluster = BENCHMARKS[benchmark].tasks[task_id].cluster
+        assert list(per_query) == ["query_id", *(["cluster"] if cluster else []), *columns]
         assert task["ci_low"][task["main_score"]] == task["ci_high"][task["main_score"]] == 100.0
-        assert task["ci"] == {"method": "percentile bootstrap over queries", "level": 0.95, "num_resamples": 1000, "seed": 0}
+        ci = {"method": "percentile bootstrap over queries", "level": 0.95, "num_resamples": 1000, "seed": 0}
+        if cluster:
+            num_clusters = len(set(per_query["cluster"]))
+            ci.update(method=f"cluster bootstrap ({cluster})", cluster_key=cluster, num_clusters=num_clusters)
+        assert task["ci"] == ci
 
     dataset_id = f"vidret/{BENCHMARKS[benchmark].default_repo}"
-    (upload,) = plan_submission(results, "acme/vclip", dataset_id=dataset_id, allow_random_weights=True)  # oracle
-    submitted = yaml.safe_load(upload.content)
+    # The oracle is never submitted (`plan_submission` refuses it); its .eval_results file is what a model's would be.
+    submitted = yaml.safe_load(eval_results_yaml(results, dataset_id))
     assert {entry["dataset"]["task_id"] for entry in submitted} == set(results["tasks"])
     revision = results["dataset"].get("commit") or results["dataset"]["revision"]
     assert all(entry["dataset"]["revision"] == revision for entry in submitted)

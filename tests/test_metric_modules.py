@@ -14,6 +14,7 @@ from pathlib import Path
 import evaluate
 import pytest
 
+from vidret.benchmarks import get_protocol
 from vidret.cli.main import main as cli_main
 from vidret.metrics_install import METRIC_NAMES, install_metrics, list_metrics, metric_source_dir, modules_cache_dir
 from vidret.scoring import composed_map, retrieval_metrics
@@ -86,15 +87,45 @@ def test_composed_module_equals_kernel_in_both_protocols(composed_module, protoc
     else:
         predictions, references = random_instance(3)
         designated = [refs[0] for refs in references]
-    expected = composed_map(predictions, references, protocol=protocol, designated_targets=designated)
-    got = composed_module.compute(predictions=predictions, references=references, protocol=protocol, designated=designated)
+    # What `vidret evaluate --protocol` scores TF-CoVR with: the declared cut-offs and rules.
+    task = get_protocol("tf-covr", protocol).tasks["cvr"]
+    expected = composed_map(
+        predictions,
+        references,
+        k_values=task.cutoffs("mAP"),
+        recall_k_values=task.cutoffs("R"),
+        count_repeats=task.rules.count_repeats,
+        decimals=task.rules.decimals,
+        designated_targets=designated,
+    )
+    got = composed_module.compute(predictions=predictions, references=references, protocol=protocol, designated_targets=designated)
     assert got == expected
     if protocol == "official":
         assert max(got["mAP@50"], got["R@50"]) > 100.0  # repeated hits count: the official numbers can pass 100
-    # Batched: `designated` goes to compute, for all queries at once.
+    # Batched: `designated_targets` goes to compute, for all queries at once.
     for start in range(0, len(predictions), 9):
         composed_module.add_batch(predictions=predictions[start : start + 9], references=references[start : start + 9])
-    assert composed_module.compute(protocol=protocol, designated=designated) == expected
+    assert composed_module.compute(protocol=protocol, designated_targets=designated) == expected
+
+
+@pytest.mark.parametrize("protocol", ["vidret", "official"])
+def test_module_defaults_are_what_the_runner_reports(composed_module, retrieval_module, protocol):
+    # The golden results pin what `vidret evaluate --protocol ...` reports on both samples.
+    from vidret.scoring.metrics import cutoffs, is_metric
+
+    golden = {
+        name: json.loads((REPO / "tests" / "golden" / f"{name}-oracle-{protocol}.json").read_text())["tasks"]
+        for name in ("tf-covr", "lovr")
+    }
+    composed = composed_module.compute(predictions=[["a", "x"]], references=[["a"]], protocol=protocol, designated_targets=["a"])
+    assert {k for k in composed if is_metric(k)} == set(golden["tf-covr"]["cvr"]["metrics"])
+    retrieval = retrieval_module.compute(predictions=[["a", "x"]], references=[["a"]], gallery_size=2, protocol=protocol)
+    reported = [k for k in retrieval if is_metric(k)]  # R@K at its cut-offs, and the ranks it always gives
+    for task in golden["lovr"].values():
+        assert sorted(cutoffs(reported, "R")) == sorted(cutoffs(task["metrics"], "R"))
+        assert set(task["metrics"]) <= set(reported)
+    with pytest.raises(ValueError, match="unknown protocol 'paper'"):
+        composed_module.compute(predictions=[["a"]], references=[["a"]], protocol="paper")
 
 
 def test_retrieval_module_equals_kernel(retrieval_module):

@@ -10,7 +10,7 @@ from builders_helpers import read_parquet
 from runner_helpers import run
 
 from vidret.builders import build
-from vidret.testing.samples import make_lovr_release
+from vidret.benchmarks.lovr.sample import make_release as make_lovr_release
 
 
 @pytest.fixture(scope="module")

@@ -21,8 +21,9 @@ from vidret.benchmarks import (
     get_protocol,
 )
 from vidret.evaluation.running.score import expand_ranking, score_task
-from vidret.evaluation.planning.tasks import plan_lovr, plan_tfcovr
-from vidret.evaluation.planning.textnorm import tfcovr_official
+from vidret.benchmarks.lovr.planner import plan_lovr
+from vidret.benchmarks.tf_covr.planner import plan_tfcovr
+from vidret.benchmarks.tf_covr.textnorm import tfcovr_official
 from vidret.evaluation.results.validation import check_results, summarize
 from vidret.hub.leaderboard import build_table
 from vidret.hub.submit import eval_result_entries, plan_submission
@@ -54,9 +55,10 @@ def test_official_declarations_state_the_official_rules():
     assert not t2c.rules.identical_texts_relevant and OFFICIAL_LOVR.tasks["theme2c"].rules.themes == "per_clip"
     cvr = OFFICIAL_TFCOVR.tasks["cvr"]
     assert cvr.metrics == TFCOVR_OFFICIAL_METRICS and cvr.cutoffs("mAP") == cvr.cutoffs("R") == (5, 10, 25, 50)
-    assert (cvr.rules.gallery, cvr.rules.own_video, cvr.rules.kernel, cvr.rules.recall) == (
-        "per_row", "push_down", "official", "designated",
+    assert (cvr.rules.gallery, cvr.rules.own_video, cvr.rules.count_repeats, cvr.rules.decimals, cvr.rules.recall) == (
+        "per_row", "push_down", True, 2, "designated",
     )
+    assert cvr.kernel == "composed" and t2c.kernel == "retrieval"
     assert cvr.rules.text_normalization == "tf-covr-official" and not OFFICIAL_TFCOVR.bounded
     assert OFFICIAL_TFCOVR.hub_task_id("cvr") == "cvr_official" and get_protocol("tf-covr").hub_task_id("cvr") == "cvr"
     with pytest.raises(ValueError, match=r"TaskRules.own_video must be one of \('exclude', 'push_down'\), got 'drop'"):
@@ -237,6 +239,100 @@ def test_pushed_down_query_video_duplicates_and_designated_recall():
         result = score_task(plan.tasks[0], texts, visuals, "text")
         assert (round(result["metrics"]["mAP@5"], 2), round(result["metrics"]["R@5"], 2)) == expected, protocol
         assert result["gallery_size"] == size  # official: every row's entry counts
+
+
+def test_official_tfcovr_relevance_is_the_list_as_written_and_ours_each_id_once(caplog):
+    triplets, videos = tfcovr_rows()
+    triplets[0]["target_videos_as_written"] = ["t2", "t1", "t2", "q2"]  # t2 twice, as a release may write it
+    triplets[1]["target_videos_as_written"] = ["t3"]
+    triplets[2]["target_videos_as_written"] = ["t1", "t1"]
+    (official,) = plan_tfcovr(triplets, videos, "test", protocol=OFFICIAL_TFCOVR).tasks
+    (ours,) = plan_tfcovr(triplets, videos, "test").tasks
+    assert official.relevant == [["t2", "t1", "t2", "q2"], ["t3"], ["t1", "t1"]]
+    assert ours.relevant == [["t1", "t2", "q2"], ["t3"], ["t1"]]
+    # A build made before the column: official falls back to the de-duplicated lists, and says so once.
+    for t in triplets:
+        del t["target_videos_as_written"]
+    with caplog.at_level("WARNING"):
+        (old,) = plan_tfcovr(triplets, videos, "test", protocol=OFFICIAL_TFCOVR).tasks
+    assert old.relevant == ours.relevant
+    said = [r.getMessage() for r in caplog.records if "target_videos_as_written" in r.getMessage()]
+    assert len(said) == 1 and "rebuild with `vidret build tf-covr` to honour repeats" in said[0]
+
+
+@pytest.fixture(scope="module")
+def repeated_targets_release(tmp_path_factory):
+    """A TF-CoVR release of 1,500 test rows (50 labels x 1 video x 30 target labels: the sample's frame
+    blocks allow 167 videos in all), 150 of whose target_videos_ids name their target twice; built
+    annotations-only."""
+    from vidret.benchmarks.tf_covr.sample import make_release
+    from vidret.builders import build
+
+    root = tmp_path_factory.mktemp("tfcovr-repeats")
+    labels = [f"el{i:03d}" for i in range(50)]
+    raw = make_release(root / "raw", labels=labels, videos_per_label=1, targets_per_query=30, videos=False, repeated_targets=150)
+    build("tf-covr", raw, root / "repo", progress=False)
+    return raw, root / "repo"
+
+
+def official_tfcovr_map(rows, targets, queries, entries, ks=(5, 10, 25, 50)):
+    """A transcription of the official TF-CoVR evaluation (src/test/*/circo.py, compute_metrics): one
+    gallery entry per row (its target_video), the query's own video at score - 100, the top 50 by
+    descending score, AP@K = sum of the first K precisions / min(len(gt as listed), K), then
+    round(mean * 100, 2)."""
+    tar_ids = np.array([r["target_video"] for r in rows])
+    gallery = np.stack([entries[t] for t in tar_ids])
+    gallery /= np.linalg.norm(gallery, axis=1, keepdims=True)
+    aps = {k: [] for k in ks}
+    for row, gt, query in zip(rows, targets, queries):
+        sims = gallery @ (query / np.linalg.norm(query)) - 100.0 * (tar_ids == row["query_video"])
+        predictions = tar_ids[np.argsort(sims)[::-1]][:50]
+        labels = np.isin(predictions, np.array(gt))
+        precisions = np.cumsum(labels, axis=0) * labels / np.arange(1, labels.shape[0] + 1)
+        for k in ks:
+            aps[k].append(float(np.sum(precisions[:k]) / min(len(gt), k)))
+    return {f"mAP@{k}": round(float(np.mean(v)) * 100, 2) for k, v in aps.items()}
+
+
+def test_official_tfcovr_map_counts_repeated_target_ids_as_written(repeated_targets_release):
+    import ast
+    import csv
+
+    from vidret.evaluation.planning.dataset import load_plan
+
+    raw, repo = repeated_targets_release
+    with open(raw / "test_finegd.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    written = [ast.literal_eval(r["target_videos_ids"]) for r in rows]
+    assert len(rows) == 1500 and sum(len(w) != len(set(w)) for w in written) == 150
+    plan, _ = load_plan("tf-covr", str(repo), protocol="official")
+    (task,) = plan.tasks
+    assert task.relevant == written and [q.visual for q in task.queries] == [r["query_video"] for r in rows]
+    (ours,) = load_plan("tf-covr", str(repo))[0].tasks
+    assert ours.relevant == [sorted(set(w)) for w in written]
+    # Embeddings without near-ties: each video a one-hot axis; each modification text a permutation of
+    # 1..V with its target label's videos drawn towards the top, so queries find their targets often
+    # but not always.
+    rng = np.random.default_rng(0)
+    video_ids = sorted(plan.visuals)
+    axis = {v: i for i, v in enumerate(video_ids)}
+    visuals = {v: np.eye(len(video_ids), dtype=np.float32)[axis[v]] for v in video_ids}
+    texts = {}
+    for tid, gt in zip([q.text for q in task.queries], written):
+        if tid not in texts:
+            values = rng.permutation(len(video_ids)).astype(np.float32) + 1
+            for v in set(gt):
+                top = values.argsort()[-int(rng.integers(1, 12))]  # trade places with a high one
+                values[[axis[v], top]] = values[[top, axis[v]]]
+            texts[tid] = values
+    result = score_task(task, texts, visuals, "avg")
+    composed = [visuals[q.visual] / 1 + texts[q.text] / np.linalg.norm(texts[q.text]) for q in task.queries]
+    as_written = official_tfcovr_map(rows, written, composed, visuals)
+    merged = official_tfcovr_map(rows, [sorted(set(w)) for w in written], composed, visuals)
+    assert {k: result["metrics"][k] for k in as_written} == as_written
+    # The repeats matter: each id once would score higher wherever |G| < K.
+    assert all(merged[k] > as_written[k] for k in ("mAP@5", "mAP@10", "mAP@25", "mAP@50")), (merged, as_written)
+
 
 
 # ---------------------------------------------------------------- results, validate, submit, leaderboard

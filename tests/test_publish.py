@@ -13,7 +13,7 @@ from hub_mock import AGENT_HARNESSES_PATH, commit_lines, mock_hub
 from vidret.builders import build
 from vidret.cli.main import main
 from vidret.hub.publish import PublishError, publish
-from vidret.testing.samples import make_tfcovr_release
+from vidret.benchmarks.tf_covr.sample import make_release as make_tfcovr_release
 
 TOKEN = "hf_vidretTestTokenNeverShown"
 OID = "c0ffee" + "0" * 34

@@ -77,7 +77,7 @@ def test_cli_writes_results_and_prints_table(repos, tmp_path, capsys):
     assert main(["evaluate", "--benchmark", "tf-covr", "--data", str(repos["tf-covr"]), "--model", "oracle",
                  "--cache-dir", str(tmp_path / "c"), "--num-workers", "1", "--output", str(out), "--limit", "4"]) == 0
     printed = capsys.readouterr().out
-    assert "tf-covr cvr: composed video retrieval" in printed
+    assert "tf-covr cvr [vidret protocol]: composed video retrieval" in printed  # the table names the protocol
     assert re.search(r"oracle \(check\)\s+100\.00 ", printed)  # its numbers on its line or the next
     assert json.loads(out.read_text())["settings"]["limit"] == 4
 

@@ -113,3 +113,97 @@ def test_local_build_revision_is_the_tag_publish_accepts(repos, tmp_path):
         check_folder(Path(repos["tf-covr"]), revision.removeprefix("v"))
     # An explicit --revision is recorded as given.
     assert run("tf-covr", repos["tf-covr"], "oracle", revision="v9")["dataset"]["revision"] == "v9"
+
+
+# A plug-in benchmark (a package registered in the entry-point group `vidret.benchmarks`) with
+# its own oracle reader: one dimension per video, captions naming their video.
+_TOY_INIT = '''
+from vidret.benchmarks import Benchmark
+
+BENCHMARK = Benchmark(benchmark="toy-t2v", title="Toy: text to video", default_repo="toy-t2v",
+                      upstream_repo="example/toy-t2v", package=__name__)
+'''
+_TOY_ORACLE = '''
+from vidret.testing.oracle import OracleSplit, OracleVideo
+
+
+class Space:
+    def __init__(self, videos):
+        self.text_keys = [v.video_id for v in videos]
+        self._dim = {vid: i for i, vid in enumerate(self.text_keys)}
+        self.size = len(self._dim)
+        self.identities = {"video": self.text_keys}
+
+    def video_entries(self, video_id, clip_id, shuffled):
+        return {self._dim[shuffled("video", video_id)]: 1.0}
+
+    def text_entries(self, text, key):
+        return None if key is None else {self._dim[key]: 1.0}
+
+
+def split(plan, files):
+    ids = [v["video_id"] for v in plan.tables["videos"]]
+    return OracleSplit(tuple(OracleVideo(i, files.first_index(i), files.fps(i)) for i in ids if files.fps(i) is not None))
+
+
+def space(videos, themes):
+    return Space(videos)
+'''
+
+
+@pytest.fixture
+def toy_benchmark(tmp_path, monkeypatch):
+    """Install the toy plug-in (package + dist-info with its entry point) on sys.path; unregister after."""
+    import sys
+
+    from vidret.benchmarks import registry
+
+    site = tmp_path / "site"
+    (site / "toy_t2v").mkdir(parents=True)
+    (site / "toy_t2v" / "__init__.py").write_text(_TOY_INIT)
+    (site / "toy_t2v" / "oracle.py").write_text(_TOY_ORACLE)
+    (site / "toy_t2v-0.1.dist-info").mkdir()
+    (site / "toy_t2v-0.1.dist-info" / "METADATA").write_text("Metadata-Version: 2.1\nName: toy-t2v\nVersion: 0.1\n")
+    (site / "toy_t2v-0.1.dist-info" / "entry_points.txt").write_text("[vidret.benchmarks]\ntoy-t2v = toy_t2v:BENCHMARK\n")
+    monkeypatch.syspath_prepend(str(site))
+    registry.reload()
+    yield "toy-t2v"
+    monkeypatch.undo()
+    for name in [m for m in sys.modules if m == "toy_t2v" or m.startswith("toy_t2v.")]:
+        del sys.modules[name]
+    registry.reload()
+
+
+def test_oracle_reads_what_the_registered_benchmark_declares(toy_benchmark, tmp_path, monkeypatch):
+    """The adapter reaches a benchmark's embeddings only through the registry: a plug-in's reader works as is."""
+    from types import SimpleNamespace
+
+    from vidret.benchmarks import get_benchmark, registered
+    from vidret.evaluation.planning.tasks import Segment
+    from vidret.testing.samples import frame_index_offset
+    from vidret.testing.synthetic import make_test_video
+    from vidret.video import sample_frames
+
+    assert toy_benchmark in registered() and get_benchmark(toy_benchmark).provider == "toy-t2v"
+    files = {vid: make_test_video(tmp_path / f"{vid}.mp4", 1.0, fps=10, size=(64, 48), gop=10, first_index=frame_index_offset(vid))
+             for vid in ("vid-a", "vid-b")}
+    plan = SimpleNamespace(
+        benchmark=SimpleNamespace(benchmark=toy_benchmark),
+        segments=[Segment(vid, vid, vid, "video", str(path), None, None) for vid, path in files.items()],
+        tables={"videos": [{"video_id": "vid-a"}, {"video_id": "vid-b"}, {"video_id": "vid-gone"}]},  # no file: left out
+    )
+    frames = [sample_frames(files[vid], num_frames=2, size=(128, 96)) for vid in ("vid-a", "vid-b")]
+    texts = ["a dog runs (vid-b)", "vid-a: a cat sleeps", "nobody"]
+
+    oracle = build_oracle(plan)
+    assert oracle.dim == 3  # the toy's one dimension per readable video, plus "unknown"
+    scores = oracle.encode_video(frames).numpy() @ oracle.encode_text(texts).numpy().T
+    assert scores.tolist() == [[0.0, 1.0, 0.0], [1.0, 0.0, 0.0]]
+    shuffled = build_oracle(plan, "oracle-shuffled")  # the generic control permutes the toy's identities
+    swapped = shuffled.encode_video(frames).numpy() @ shuffled.encode_text(texts).numpy().T
+    assert swapped.tolist() == [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]
+    assert OracleAdapter(toy_benchmark, []).encode_text(["vid-a"]).tolist() == [[1.0]]  # by id, like the built-ins
+
+    monkeypatch.delattr(get_benchmark(toy_benchmark).oracle_reader(), "space")
+    with pytest.raises(ValueError, match="oracle reader of benchmark 'toy-t2v'.*no split\\(\\) and space\\(\\)"):
+        build_oracle(plan)

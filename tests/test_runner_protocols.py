@@ -15,7 +15,7 @@ def repos(tmp_path_factory):
     import pyarrow.parquet as pq
 
     from vidret.builders import build
-    from vidret.testing.samples import make_lovr_release
+    from vidret.benchmarks.lovr.sample import make_release as make_lovr_release
 
     root = tmp_path_factory.mktemp("protocols")
     repos = build_sample_repos(root)
@@ -68,6 +68,112 @@ def test_lovr_official_theme_hits_belong_to_one_clip(repos):
 def test_lovr_official_without_clip_queries_names_the_file_to_add(repos):
     with pytest.raises(ValueError, match=r"needs the config 'clip_queries'.*put caption_data/all_clip\.jsonl"):
         run("lovr", repos["lovr"], "oracle", protocol="official")
+
+
+@pytest.fixture(scope="module")
+def official_only(tmp_path_factory):
+    """The sample's official evaluation layout alone (all_clip.jsonl listing every other clip of each
+    video + all_video.jsonl), built with its videos."""
+    from vidret.benchmarks.lovr.sample import make_release as make_lovr_release
+    from vidret.builders import build
+
+    root = tmp_path_factory.mktemp("official-only")
+    make_lovr_release(root / "raw", layout="official", query_every=2)
+    build("lovr", root / "raw", root / "repo", videos="copy")
+    return root / "repo"
+
+
+@pytest.mark.parametrize("task", ["t2c", "c2t", "theme2c", "c2theme", "t2v", "v2t"])
+def test_lovr_official_refuses_a_build_without_every_clip(official_only, task):
+    import pyarrow.parquet as pq
+
+    videos = pq.read_table(next((official_only / "data" / "videos").glob("test-*.parquet"))).to_pylist()
+    assert [v["clips_complete"] for v in videos] == [False] * 5  # the builder says so per video
+    missing = (
+        r"lacks the clip list of 5 of 5 video\(s\).*only the \d+ clip\(s\) that caption_data/all_clip\.jsonl names.*"
+        r"every clip file under video_data/long_video_clip/.*Hub caption files caption_data/clip_\{train,test\}\.parquet"
+    )
+    what = "ranks every clip of the release" if task[0] == "c" or "2c" in task else r"embeds each full video from all its clips"
+    with pytest.raises(ValueError, match=rf"LoVR task '{task}' under the official protocol {what}.*{missing}"):
+        run("lovr", official_only, "oracle", protocol="official", tasks=task)
+    # Ours ranks what the split holds; full videos from their own file need no clip list.
+    assert run("lovr", official_only, "oracle", tasks="t2c")["tasks"]["t2c"]["metrics"]["R@1"] == 100.0
+    if task in ("t2v", "v2t"):
+        record = run("lovr", official_only, "oracle", protocol="official", tasks=task, long_video="window:1.0")
+        assert record["tasks"][task]["num_queries"] == 5
+
+
+def test_lovr_official_refuses_an_older_official_only_build(official_only, tmp_path):
+    # A build made before `clips_complete`: its clips are exactly the official caption queries.
+    import shutil
+
+    import pyarrow.parquet as pq
+
+    old = tmp_path / "old"
+    shutil.copytree(official_only, old)
+    for shard in (old / "data" / "videos").glob("*.parquet"):
+        pq.write_table(pq.read_table(shard).drop(["clips_complete"]), shard)
+    with pytest.raises(ValueError, match=r"LoVR task 't2c' under the official protocol ranks every clip .* lacks the clip list"):
+        run("lovr", old, "oracle", protocol="official", tasks="t2c")
+
+
+def _recording_oracle(data, **plan_args):
+    """The oracle for `data`'s plan, recording the frame codes of every input it is fed, per call."""
+    from vidret.evaluation.planning.dataset import load_plan
+    from vidret.testing.oracle import build_oracle
+    from vidret.testing.synthetic import decode_frame_index
+
+    adapter = build_oracle(load_plan("lovr", str(data), **plan_args)[0])
+    calls, encode = [], adapter.encode_video
+
+    def recording(clips):
+        calls.append([[decode_frame_index(frame) for frame in clip] for clip in clips])
+        return encode(clips)
+
+    adapter.encode_video = recording
+    return adapter, calls
+
+
+@pytest.mark.parametrize("timed", [True, False], ids=["spans-of-the-full-video", "clip-files"])
+def test_lovr_concat_feeds_the_stride_over_the_joined_clips_in_one_pass(repos, tmp_path, timed, caplog):
+    import math
+
+    from vidret.builders import build
+    from vidret.evaluation.running.runner import EvalSettings, evaluate
+    from vidret.testing.samples import frame_index_offset
+    from vidret.video import probe
+
+    raw = repos["lovr"].parent / "raw_lovr"
+    data, video_root = repos["lovr"], None
+    if not timed:  # annotations only: no timestamps, each clip read from its own file under --video-root
+        data, video_root = tmp_path / "annotations-only", str(raw / "video_data")
+        build("lovr", raw, data, progress=False)
+    args = dict(tasks="t2v,v2t", protocol="official", long_video="concat", video_root=video_root)
+    adapter, calls = _recording_oracle(data, **args)
+    out = tmp_path / "concat.json"
+    with caplog.at_level("WARNING"):
+        record = evaluate(EvalSettings(benchmark="lovr", data=str(data), model="oracle", frame_stride=3, num_workers=0,
+                                       output=str(out), **args), adapter=adapter)
+    assert not [r for r in caplog.records if "reference code embeds a full video" in r.getMessage()]
+    # One forward pass per full video, fed every 3rd frame of its clips joined: the stride never restarts.
+    assert len(calls) == 5 and all(len(call) == 1 for call in calls)
+    for (codes,) in calls:
+        vid = next(v.stem for v in (raw / "video_data" / "merged").iterdir() if frame_index_offset(v.stem) == codes[0])
+        frames = probe(raw / "video_data" / "merged" / f"{vid}.mp4").num_frames
+        assert codes == [codes[0] + 3 * k for k in range(math.ceil(frames / 3))], vid
+    assert record["settings"]["long_video"] == {"segments": "concat", "window_s": None, "aggregate": None}
+    assert record["settings"]["frame_stride"] == 3 and validate_file(out, require_all_tasks=False)["settings"]["long_video"]["segments"] == "concat"
+    assert {t: task["metrics"]["R@1"] for t, task in record["tasks"].items()} == {"t2v": 100.0, "v2t": 100.0}
+
+
+def test_lovr_official_says_when_full_videos_are_not_built_its_way(repos, caplog):
+    with caplog.at_level("WARNING"):
+        run("lovr", repos["lovr"], "oracle", protocol="official", tasks="t2v")
+    said = [r.getMessage() for r in caplog.records if "reference code embeds a full video" in r.getMessage()]
+    assert said == [
+        "the official protocol's reference code embeds a full video as --long-video concat; this run uses "
+        "--long-video clips (recorded in settings.long_video)"
+    ]
 
 
 def test_tfcovr_official_counts_the_duplicated_gallery(repos, tmp_path):

@@ -66,7 +66,7 @@ def test_cli_sampling_flags(capsys):
     for bad in (["--fps", "-1"], ["--fps", "inf"], ["--frame-stride", "0"], ["--max-frames", "x"]):
         with pytest.raises(SystemExit):
             parser.parse_args([*base, *bad])
-    assert "expected a positive number, got '-1'" in capsys.readouterr().err
+    assert "expected a number > 0 and <= 1000 (vidret.video.timeline.MAX_SAMPLE_FPS), got '-1'" in capsys.readouterr().err
 
 
 def test_segment_decoder_samples_by_rate(tmp_path):

@@ -9,14 +9,14 @@ from pathlib import Path
 import pytest
 from builders_helpers import read_parquet
 
+from vidret.benchmarks.lovr.sample import make_release as make_lovr_release
+from vidret.benchmarks.tf_covr.sample import make_release as make_tfcovr_release
 from vidret.testing.samples import (
     FRAME_BLOCK,
-    _unique_block_ids,
-    _write_split_archive,
     frame_index_offset,
-    make_lovr_release,
-    make_tfcovr_release,
+    unique_block_ids,
     video_id_for_frame,
+    write_split_archive,
 )
 from vidret.video import probe, sample_frames
 from vidret.testing.synthetic import decode_frame_index
@@ -144,6 +144,6 @@ def test_argument_errors(tmp_path):
     with pytest.raises(ValueError, match="targets_per_query"):
         make_tfcovr_release(tmp_path, labels=("a1", "b2"), targets_per_query=2)
     with pytest.raises(ValueError, match="num_parts"):
-        _write_split_archive([], tmp_path, 0)
+        write_split_archive([], tmp_path, 0)
     with pytest.raises(ValueError, match="distinct frame blocks"):
-        _unique_block_ids(["same", "same"], 2, set())
+        unique_block_ids(["same", "same"], 2, set())

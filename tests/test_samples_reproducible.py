@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vidret.testing.samples import make_lovr_release, make_tfcovr_release
+from vidret.benchmarks.lovr.sample import make_release as make_lovr_release
+from vidret.benchmarks.tf_covr.sample import make_release as make_tfcovr_release
 
 
 def _files(root: Path) -> dict[str, bytes]:

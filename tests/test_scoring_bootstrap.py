@@ -291,7 +291,8 @@ def test_official_composed_per_query_data_is_unrounded_and_unclamped():
         [["a"], ["b", "c"], ["q"]],
         k_values=(5,),
         recall_k_values=(1, 5),
-        protocol="official",
+        count_repeats=True,  # the official protocol's rules
+        decimals=2,
         designated_targets=["a", "b", "q"],
         per_query=True,
         intervals=True,

@@ -11,7 +11,7 @@ from vidret.scoring import composed_map
 
 
 def reference_ap_at_k(ranking: list[str], targets: set[str], k: int) -> float:
-    """AP@K = (1 / min(|G|, K)) * sum_{i<=K} P(i) rel(i), written straight from DESIGN.md."""
+    """AP@K = (1 / min(|G|, K)) * sum_{i<=K} P(i) rel(i), written straight from the definition (TF-CoVR arXiv 2506.05274, CIRCO arXiv 2303.15247)."""
     total, hits = 0.0, 0
     for i, item in enumerate(ranking[:k], start=1):
         if item in targets:
@@ -76,7 +76,7 @@ def test_duplicate_targets_are_merged():
 
 
 def test_mean_over_queries_and_failed_queries():
-    # q0: AP@5 = 0.30 (DESIGN.md example); q1: a at rank 1, |G| = 1 -> 1.0; q2 failed ([]) -> 0.
+    # q0: AP@5 = 0.30 (the composed_map card's worked example); q1: a at rank 1, |G| = 1 -> 1.0; q2 failed ([]) -> 0.
     # mAP@5 = (0.30 + 1.0 + 0) / 3 = 0.4333...; R@1 = 1/3 (only q1 has a target at rank 1).
     out = composed_map(
         [["x", "a", "y", "z", "b"], ["a"], []],

@@ -1,4 +1,5 @@
-"""The official TF-CoVR definition of composed_map (protocol="official"), rule by rule.
+"""The official TF-CoVR definition of composed_map (count_repeats=True, decimals=2: what the
+official protocol's rules declare), rule by rule.
 
 Each hand-worked case spells out its arithmetic. `official_reference` is an independent
 transcription of what the TF-CoVR evaluation code computes (per query: hit labels over the
@@ -19,7 +20,9 @@ KS = (5, 10, 25, 50)
 
 
 def official(rankings, targets, designated, ks=(5,), rks=(5,)):
-    return composed_map(rankings, targets, k_values=ks, recall_k_values=rks, protocol="official", designated_targets=designated)
+    return composed_map(
+        rankings, targets, k_values=ks, recall_k_values=rks, count_repeats=True, decimals=2, designated_targets=designated
+    )
 
 
 def official_reference(rankings, targets, designated, ks, rks):
@@ -97,10 +100,12 @@ def test_failed_query_is_a_miss_in_both_protocols():
 
 
 def test_official_errors():
-    with pytest.raises(ValueError, match="designated_targets"):
+    with pytest.raises(ValueError, match="count_repeats needs designated_targets"):
+        composed_map([["a"]], [["a"]], count_repeats=True)
+    with pytest.raises(ValueError, match="decimals must be an integer >= 0"):
+        composed_map([["a"]], [["a"]], decimals=-1)
+    with pytest.raises(TypeError, match="protocol"):  # a protocol's name no longer reaches the kernel
         composed_map([["a"]], [["a"]], protocol="official")
-    with pytest.raises(ValueError, match="protocol must be one of"):
-        composed_map([["a"]], [["a"]], protocol="paper")
     with pytest.raises(ValueError, match="one id per query"):
         official([["a"]], [["a"]], ["a", "b"])
     with pytest.raises(TypeError, match="single string"):

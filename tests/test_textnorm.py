@@ -1,10 +1,11 @@
-"""The TF-CoVR official text preprocessing (vidret.evaluation.planning.textnorm)."""
+"""The TF-CoVR official text preprocessing (vidret.benchmarks.tf_covr.textnorm), found by name."""
 
 from __future__ import annotations
 
 import pytest
 
-from vidret.evaluation.planning.textnorm import get_normalizer, number_words, tfcovr_official
+from vidret.benchmarks import get_normalizer
+from vidret.benchmarks.tf_covr.textnorm import number_words, tfcovr_official
 
 
 @pytest.mark.parametrize(

@@ -5,14 +5,16 @@ from __future__ import annotations
 import json
 
 import pytest
-from results_helpers import DELETE, make_results, with_change, write_results
+from results_helpers import DELETE, make_results, with_change, with_per_query, write_results
 
 from vidret.benchmarks import BENCHMARKS
 from vidret.cli.main import main
+from vidret.evaluation.results.schema import MAX_RESULTS_BYTES
 from vidret.evaluation.results.validation import (
     Problem,
     ResultsValidationError,
     check_results,
+    load_record,
     load_results,
     summarize,
     validate_file,
@@ -382,3 +384,160 @@ def test_printable():
     assert printable("a\x1b[0m\x00\x7f\x9b\u2028b\u202e") == "a\\x1b[0m\\x00\\x7f\\x9b\\u2028b\\u202e"
     assert printable("one\ntwo\t", keep_newlines=True) == "one\ntwo\\t"
     assert printable(3.5) == "3.5"
+
+
+# ------------------------------------------------ numbers, sizes and values no run produces (issue 19)
+
+
+def write_with_literal(path, results: dict, field: str, literal: str):
+    """Write `results` with the dotted `field` set to a raw JSON `literal` (e.g. "1e400", "NaN")."""
+    text = json.dumps(with_change(results, field, "@LITERAL@"), indent=2)
+    path.write_text(text.replace('"@LITERAL@"', literal), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    "field, literal, fragment",
+    [
+        ("tasks.t2v.metrics.MnR", "1" + "0" * 400, "100000000000... (401 characters) is out of range"),
+        ("tasks.t2v.num_queries", "1" + "0" * 400, "is out of range"),
+        ("tasks.t2v.gallery_size", "1" + "0" * 400, "is out of range"),
+        ("settings.fps", "1" + "0" * 400, "is out of range"),
+        ("wall_time_s", "1" + "0" * 5000, "(5001 characters) is out of range"),  # past Python's 4,300 digits
+        ("tasks.t2v.metrics.R@1", "1e400", "1e400 is out of range"),
+        ("tasks.t2v.ci_high", '{"R@1": 1e308}', "1e308 is out of range"),
+        ("tasks.t2v.metrics.MdR", "NaN", "NaN is not a finite number"),
+        ("tasks.t2v.metrics.MnR", "Infinity", "Infinity is not a finite number"),
+        ("wall_time_s", "-Infinity", "-Infinity is not a finite number"),
+    ],
+)
+def test_numbers_past_range_are_problems_naming_the_field(tmp_path, capsys, field, literal, fragment):
+    path = write_with_literal(tmp_path / "r.json", make_results("lovr"), field, literal)
+    with pytest.raises(ResultsValidationError) as caught:
+        load_record(path)
+    shown = field if field != "tasks.t2v.ci_high" else "tasks.t2v.ci_high.R@1"
+    assert any(p.path == shown and fragment in p.message for p in caught.value.problems), caught.value.problems
+    # `vidret validate`: the problem, exit status 1, no traceback (10**400 was a raw OverflowError).
+    assert main(["validate", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert f"  - {shown}: " in err and "Traceback" not in err
+
+
+def test_non_finite_and_huge_numbers_in_a_python_object_are_problems_too():
+    # Results built in Python (not read from a file) go through the same walk.
+    problems = check_results(with_change(make_results("lovr"), "tasks.t2v.metrics.R@1", float("inf")))
+    assert [str(p) for p in problems] == ["tasks.t2v.metrics.R@1: inf is not a finite number"]
+    problems = check_results(with_change(make_results("lovr"), "settings.fps", 10**400))
+    assert paths(problems) == ["settings.fps"] and "out of range" in problems[0].message
+
+
+def test_a_file_past_the_size_limit_is_refused_before_reading(tmp_path):
+    path = tmp_path / "huge.json"
+    with path.open("wb") as file:
+        file.truncate(MAX_RESULTS_BYTES + 1)  # sparse: nothing to read, and reading it would say "not JSON"
+    with pytest.raises(ResultsValidationError) as caught:
+        load_record(path)
+    message = str(caught.value)
+    assert message.startswith(f"{path}: {MAX_RESULTS_BYTES + 1:,} bytes; a results file is at most {MAX_RESULTS_BYTES:,} bytes")
+    assert "MAX_RESULTS_BYTES" in message
+
+
+def test_per_query_data_past_the_query_limit_is_refused_by_name(tmp_path, monkeypatch):
+    from vidret.evaluation.results import schema
+
+    monkeypatch.setattr(schema, "MAX_QUERIES", 150)
+    results = with_per_query(make_results("lovr"), 0.4, num_queries=100)  # 4 tasks x 100 queries
+    problems = check_results(results)
+    assert [str(p) for p in problems] == [
+        "tasks: per-query data for 400 queries (t2v: 100, v2t: 100, t2c: 100, c2t: 100); a results file holds "
+        "at most 150 over all its tasks (vidret.evaluation.results.schema.MAX_QUERIES)"
+    ]
+    with pytest.raises(ResultsValidationError, match=r"r.json: 1 problem\(s\) in results\n  - tasks: per-query data for 400 queries"):
+        load_record(write_results(tmp_path / "r.json", results))
+
+
+def test_the_schema_declares_the_ranges_the_code_enforces():
+    from vidret.adapters.preprocess import MAX_RESOLUTION
+    from vidret.cli.argtypes import MAX_SEED
+    from vidret.evaluation.results.schema import MAX_GALLERY_SIZE, MAX_QUERIES, load_schema
+    from vidret.evaluation.running.limits import MAX_LIMIT, MAX_TEXT_MAX_LENGTH
+    from vidret.scoring.bootstrap import MAX_RESAMPLES
+    from vidret.video.timeline import MAX_FRAME_STRIDE, MAX_FRAMES, MAX_SAMPLE_FPS
+
+    schema = load_schema()
+    settings = schema["properties"]["settings"]["properties"]
+    task = schema["properties"]["tasks"]["additionalProperties"]["properties"]
+    declared = {
+        "settings.frames": (settings["frames"], MAX_FRAMES),
+        "settings.max_frames": (settings["max_frames"], MAX_FRAMES),
+        "settings.fps": (settings["fps"], MAX_SAMPLE_FPS),
+        "settings.frame_stride": (settings["frame_stride"], MAX_FRAME_STRIDE),
+        "settings.resolution": (settings["resolution"]["items"], MAX_RESOLUTION),
+        "settings.text_max_length": (settings["text_max_length"], MAX_TEXT_MAX_LENGTH),
+        "settings.limit": (settings["limit"], MAX_LIMIT),
+        "num_queries": (schema["properties"]["num_queries"], MAX_QUERIES),
+        "tasks.*.num_queries": (task["num_queries"], MAX_QUERIES),
+        "tasks.*.num_failed": (task["num_failed"], MAX_QUERIES),
+        "tasks.*.gallery_size": (task["gallery_size"], MAX_GALLERY_SIZE),
+        "tasks.*.ci.num_resamples": (task["ci"]["properties"]["num_resamples"], MAX_RESAMPLES),
+        "tasks.*.ci.seed": (task["ci"]["properties"]["seed"], MAX_SEED),
+        "tasks.*.ci.num_clusters": (task["ci"]["properties"]["num_clusters"], MAX_QUERIES),
+    }
+    assert {name: rule["maximum"] for name, (rule, _) in declared.items()} == {
+        name: limit for name, (_, limit) in declared.items()
+    }
+
+
+def t2v_intervals(**bounds) -> dict:
+    """Valid LoVR results whose t2v R@1 (20.0 here) has the interval `bounds` (ci_low, ci_high)."""
+    results = make_results("lovr")
+    task = results["tasks"]["t2v"]
+    assert task["metrics"]["R@1"] == 20.0
+    task["ci_low"], task["ci_high"] = {"R@1": bounds["low"]}, {"R@1": bounds["high"]}
+    task["ci"] = {"method": "percentile bootstrap over queries", "level": 0.95, "num_resamples": 1000, "seed": 0}
+    return results
+
+
+@pytest.mark.parametrize(
+    "results, expected",
+    [
+        (t2v_intervals(low=10.0, high=30.0), None),
+        (t2v_intervals(low=20.004, high=20.004), None),  # rounding slack
+        (t2v_intervals(low=-1e15, high=1e15), "tasks.t2v.ci_high.R@1: 1000000000000000.0 is outside [0, 100]"),
+        (t2v_intervals(low=0.0, high=150.0), "tasks.t2v.ci_high.R@1: 150.0 is outside [0, 100] (R@1 is a percentage)"),
+        (t2v_intervals(low=30.0, high=40.0), "tasks.t2v.ci_low.R@1: the interval [30.0, 40.0] excludes the reported R@1 = 20.0"),
+        (t2v_intervals(low=0.0, high=10.0), "tasks.t2v.ci_low.R@1: the interval [0.0, 10.0] excludes the reported R@1 = 20.0"),
+    ],
+)
+def test_intervals_lie_within_bounds_and_hold_their_metric(results, expected):
+    problems = [str(p) for p in check_results(results)]
+    if expected is None:
+        assert problems == []
+    else:
+        assert any(p.startswith(expected) for p in problems), problems
+
+
+@pytest.mark.parametrize(
+    "field, value, expected",
+    [
+        ("tasks.t2v.ci", {"method": "percentile bootstrap over queries", "level": 0.95, "num_resamples": 10**12, "seed": 0},
+         "tasks.t2v.ci.num_resamples: 1000000000000 is greater than the maximum of 100000"),
+        ("created_at", "2999-01-01T00:00:00Z", "created_at: '2999-01-01T00:00:00Z' is in the future"),
+        ("settings.fps", 5000.0, "settings.fps: 5000.0 is greater than the maximum of 1000"),
+        ("tasks.t2v.num_queries", 2_000_000, "tasks.t2v.num_queries: 2000000 is greater than the maximum of 1000000"),
+    ],
+)
+def test_values_no_run_produces_are_problems(field, value, expected):
+    problems = [str(p) for p in check_results(with_change(make_results("lovr"), field, value))]
+    assert any(p.startswith(expected) for p in problems), problems
+
+
+def test_a_task_without_queries_reports_no_metrics():
+    results = with_change(make_results("lovr"), "tasks.t2v.num_queries", 0)
+    results["tasks"]["t2v"]["metrics"]["R@1"] = 33.33
+    results["num_queries"] = sum(task["num_queries"] for task in results["tasks"].values())
+    problems = [str(p) for p in check_results(results)]
+    assert (
+        "tasks.t2v.num_queries: 0, but the task reports metrics: each is a statistic over its queries, "
+        "and the scoring kernels refuse a task without any"
+    ) in problems

@@ -145,3 +145,51 @@ def test_collect_still_raises_on_bad_arguments(small_video):
 
 def test_decode_errors_are_the_data_failures():
     assert set(DECODE_ERRORS) == {VideoDecodeError, ValueError, OSError}
+
+
+# -- the grouped segment decoder (`vidret.video.segments`), built on errors="collect" -------------
+
+
+def test_group_segments_groups_by_source_orders_by_start_and_caps_a_group():
+    from vidret.video import VideoSegment, group_segments
+
+    segs = [VideoSegment("b", 3.0, 4.0), VideoSegment("a", None, None), VideoSegment("b", 1.0, 2.0),
+            VideoSegment("a", 2.0, 3.0), VideoSegment("b", 0.0, 1.0)]
+    assert group_segments(segs) == [[segs[4], segs[2], segs[0]], [segs[1], segs[3]]]  # first seen first
+    assert group_segments(segs, max_per_group=2) == [[segs[4], segs[2]], [segs[0]], [segs[1], segs[3]]]
+    with pytest.raises(ValueError, match="max_per_group must be >= 1"):
+        group_segments(segs, max_per_group=0)
+
+
+def test_decode_segments_fails_a_bad_segment_alone_and_answers_in_order(tmp_path, small_video, opens):
+    from vidret.video import VideoSegment, decode_segments, decode_settings
+
+    missing = str(tmp_path / "absent.mp4")
+    segs = [VideoSegment(str(small_video), 5.0, 6.0, "ok-late"), VideoSegment(missing, 0.0, 1.0, "gone-1"),
+            VideoSegment(str(small_video), 19.0, 21.0, "past-end"), VideoSegment(missing, 1.0, 2.0, "gone-2"),
+            VideoSegment(str(small_video), 0.0, 1.0, "ok-early")]
+    out = decode_segments(segs, decode_settings(2, size=(32, 24)))
+    assert len(opens) == 2  # one open per video: no retry per segment of the missing one
+    assert [r.segment for r in out] == segs
+    assert np.array_equal(out[0].frames, sample_frames(small_video, 2, 5.0, 6.0, size=(32, 24)))
+    assert np.array_equal(out[4].frames, sample_frames(small_video, 2, 0.0, 1.0, size=(32, 24)))
+    assert out[0].error is None and out[4].error is None
+    assert out[2].frames is None and out[2].error.startswith("ValueError: ") and "past the end" in out[2].error
+    for gone in (out[1], out[3]):
+        assert gone.frames is None and gone.error == f"VideoNotFoundError: {missing}: no such file"
+
+
+def test_decode_group_takes_one_video_and_settings_are_checked_once(small_video):
+    from vidret.video import VideoSegment, decode_group, decode_settings
+
+    with pytest.raises(ValueError, match="one group holds segments of one video"):
+        decode_group([VideoSegment(str(small_video)), VideoSegment("other.mp4")], decode_settings(2))
+    assert decode_group([], decode_settings(2)) == []
+    with pytest.raises(ValueError, match="pass exactly one of num_frames, fps, frame_stride"):
+        decode_settings(4, fps=1.0)
+    with pytest.raises(ValueError, match="size must be two positive integers"):
+        decode_settings(size=(0, 1))
+    with pytest.raises(ValueError, match="mode must be one of"):
+        decode_settings(mode="approx")
+    with pytest.raises(ValueError, match="timeout must be a positive number"):
+        decode_settings(timeout=0)

@@ -1,6 +1,7 @@
 """Entry point of the `tf_covr` dataset repo: `python -m vidret.dataset_repos.tf_covr.build --raw RAW --out OUT`.
 
-The same as `vidret build tf-covr ...`; the logic lives in `vidret.builders.tf_covr`.
+The same as `vidret build tf-covr ...`; the benchmark is the one registered under this folder's name
+and its logic lives in its package, `vidret.benchmarks.tf_covr`.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from collections.abc import Sequence
 def main(argv: Sequence[str] | None = None) -> int:
     from vidret.cli.build import benchmark_main
 
-    return benchmark_main("tf-covr", "vidret.dataset_repos.tf_covr.build", __doc__, argv)
+    package = __spec__.parent if __spec__ is not None else __package__
+    return benchmark_main(package.rpartition(".")[2], f"{package}.build", __doc__, argv)
 
 
 if __name__ == "__main__":

@@ -1,11 +1,45 @@
 """composed_map: CIRCO-style mAP@K and Recall@K for composed video retrieval (TF-CoVR).
 
-The math is `vidret.scoring.composed_map`; this module only adapts it to `evaluate`.
+The math is `vidret.scoring.composed_map`; this module only adapts it to `evaluate`. Its defaults
+are TF-CoVR's declaration (`vidret.benchmarks`), the one `vidret evaluate` scores with: per
+protocol, the task's cut-offs and its rules' kernel behaviour (repeats counted, rounding).
 """
+
+import warnings
 
 import datasets
 import evaluate
+from vidret.benchmarks import get_protocol
 from vidret.scoring import composed_map
+
+#: The benchmark task this module is the published metric of: its declaration gives the defaults.
+DECLARED_BY = ("tf-covr", "cvr")
+
+
+def declared_task(protocol="vidret"):
+    """The `TaskSpec` of `DECLARED_BY` under `protocol` (its metrics, cut-offs and rules).
+
+    Raises:
+        ValueError: a protocol the benchmark does not declare (the choices are listed).
+    """
+    benchmark, task_id = DECLARED_BY
+    return get_protocol(benchmark, protocol).tasks[task_id]
+
+
+def _designated_targets(designated_targets, designated):
+    """`designated_targets`, or the value given under its old name `designated` (with a warning).
+
+    Raises:
+        TypeError: both names given.
+    """
+    if designated is None:
+        return designated_targets
+    if designated_targets is not None:
+        raise TypeError("pass designated_targets only: designated is its deprecated old name")
+    warnings.warn(
+        "composed_map: `designated` is deprecated, pass `designated_targets` (the same list)", DeprecationWarning, stacklevel=4
+    )
+    return designated
 
 _DESCRIPTION = """
 Mean average precision at K (mAP@K) and Recall@K for retrieval with several valid targets per
@@ -22,7 +56,10 @@ and is counted in `num_failed`. An id may appear at most once per ranking, so AP
 `protocol="official"` computes what the TF-CoVR evaluation code computes instead: its gallery
 holds one entry per annotation row, so a ranking may repeat an id and each copy is a hit; |G| is
 the target list as written; R@K is the mean number of copies of each row's designated target
-(`designated`) in the top K. AP and R@K can then exceed 100. Values are rounded to 2 decimals.
+(`designated_targets`) in the top K. AP and R@K can then exceed 100. Values are rounded to 2 decimals.
+
+The default cut-offs are the ones `vidret evaluate` reports for TF-CoVR under the protocol:
+mAP@5/10/25/50 and R@1/5/10/50 (vidret), mAP@5/10/25/50 and R@5/10/25/50 (official).
 """
 
 _KWARGS_DESCRIPTION = """
@@ -30,13 +67,17 @@ Args:
     predictions (`list` of `list` of `str`): ranked gallery ids per query, best first (at least
         max(K) ids, or all of them when the gallery is smaller). `[]` marks a failed query.
     references (`list` of `list` of `str`): the valid target ids of each query (non-empty).
-    k_values (`tuple` of `int`, defaults to `(5, 10, 25, 50)`): cut-offs for mAP@K.
-    recall_k_values (`tuple` of `int`, defaults to `(1, 5, 10, 50)`): cut-offs for R@K.
+    k_values (`tuple` of `int`, optional): cut-offs for mAP@K; defaults to the protocol's
+        declared ones, `(5, 10, 25, 50)`.
+    recall_k_values (`tuple` of `int`, optional): cut-offs for R@K; defaults to the protocol's
+        declared ones: `(1, 5, 10, 50)` (vidret) or `(5, 10, 25, 50)` (official).
     protocol (`str`, defaults to `"vidret"`): `"vidret"` (targets form a set, each id at most once
-        per ranking) or `"official"` (the TF-CoVR code: repeated ids counted, rounded to 2 decimals).
-    designated (`list` of `str`, optional): one id per query (TF-CoVR's `target_video`), given
-        to `compute` for all queries at once (also after `add_batch`). R@K is then about that id
-        only. Required with `protocol="official"`.
+        per ranking) or `"official"` (the TF-CoVR code: repeated ids counted, rounded to 2 decimals);
+        the behaviour is what the protocol's rules declare for TF-CoVR.
+    designated_targets (`list` of `str`, optional): one id per query (TF-CoVR's `target_video`),
+        given to `compute` for all queries at once (also after `add_batch`). R@K is then about
+        that id only. Required with `protocol="official"`. (`designated`, its old name, still
+        works and warns.)
     intervals (`bool`, defaults to `False`): also return a percentile bootstrap interval of every
         metric, resampling the queries (`vidret.scoring.bootstrap`).
     num_resamples (`int`, defaults to `1000`): bootstrap resamples (with `intervals`).
@@ -71,10 +112,16 @@ Examples:
     ...     k_values=(5,),
     ...     recall_k_values=(5,),
     ...     protocol="official",
-    ...     designated=["a"],
+    ...     designated_targets=["a"],
     ... )
     >>> print(results)
     {'mAP@5': 200.0, 'R@5': 200.0, 'num_queries': 1, 'num_failed': 0}
+
+    Without cut-offs, the protocol's declared ones (official: R@5/10/25/50, as `vidret evaluate`):
+
+    >>> results = metric.compute(predictions=[["a", "x"]], references=[["a"]], protocol="official", designated_targets=["a"])
+    >>> [name for name in results if name.startswith("R@")]
+    ['R@5', 'R@10', 'R@25', 'R@50']
 
     With intervals (here over three queries: wide, as three queries tell little):
 
@@ -135,22 +182,32 @@ class ComposedMAP(evaluate.Metric):
         self,
         predictions,
         references,
-        k_values=(5, 10, 25, 50),
-        recall_k_values=(1, 5, 10, 50),
+        k_values=None,
+        recall_k_values=None,
         protocol="vidret",
-        designated=None,
+        designated_targets=None,
         intervals=False,
         num_resamples=1000,
         level=0.95,
         seed=0,
+        designated=None,
     ):
+        designated_targets = _designated_targets(designated_targets, designated)
+        # The protocol reaches the kernel as the behaviour its rules declare, never as a name.
+        task = declared_task(protocol)
+        if task.rules.count_repeats and designated_targets is None:
+            raise ValueError(
+                f"protocol={protocol!r} needs designated_targets: one id per query (TF-CoVR's target_video), "
+                "passed to compute(); R@K counts the copies of that id in the top K"
+            )
         return composed_map(
             predictions,
             references,
-            k_values=k_values,
-            recall_k_values=recall_k_values,
-            protocol=protocol,
-            designated_targets=designated,
+            k_values=task.cutoffs("mAP") if k_values is None else k_values,
+            recall_k_values=task.cutoffs("R") if recall_k_values is None else recall_k_values,
+            count_repeats=task.rules.count_repeats,
+            decimals=task.rules.decimals,
+            designated_targets=designated_targets,
             intervals=intervals,
             num_resamples=num_resamples,
             level=level,

@@ -1,11 +1,28 @@
 """video_retrieval: Recall@K, median rank and mean rank for text-video retrieval (LoVR).
 
-The math is `vidret.scoring.retrieval_metrics`; this module only adapts it to `evaluate`.
+The math is `vidret.scoring.retrieval_metrics`; this module only adapts it to `evaluate`. Its
+default cut-offs are LoVR's declaration (`vidret.benchmarks`) under the chosen protocol, the ones
+`vidret evaluate` reports.
 """
 
 import datasets
 import evaluate
+from vidret.benchmarks import get_protocol
 from vidret.scoring import retrieval_metrics
+
+#: The benchmark task this module is the published metric of (every LoVR task declares the same
+#: metrics): its declaration gives the defaults.
+DECLARED_BY = ("lovr", "t2v")
+
+
+def declared_task(protocol="vidret"):
+    """The `TaskSpec` of `DECLARED_BY` under `protocol` (its metrics and cut-offs).
+
+    Raises:
+        ValueError: a protocol the benchmark does not declare (the choices are listed).
+    """
+    benchmark, task_id = DECLARED_BY
+    return get_protocol(benchmark, protocol).tasks[task_id]
 
 _DESCRIPTION = """
 Recall@K, median rank (MdR) and mean rank (MnR) for text-to-video, video-to-text, text-to-clip
@@ -23,7 +40,11 @@ Args:
     predictions (`list` of `list` of `str`): ranked gallery ids per query, best first, each id
         at most once; the complete ranking for exact MdR/MnR. `[]` marks a failed query.
     references (`list` of `list` of `str`): the relevant gallery ids of each query (non-empty).
-    k_values (`tuple` of `int`, defaults to `(1, 5, 10, 50)`): cut-offs for R@K.
+    k_values (`tuple` of `int`, optional): cut-offs for R@K; defaults to the protocol's declared
+        ones: `(1, 5, 10, 50)` (vidret) or `(1, 5, 10)` (official, as LoVR's scripts report).
+    protocol (`str`, defaults to `"vidret"`): whose cut-offs are the default: `"vidret"` or
+        `"official"` (LoVR's official rules change which queries and gallery items a run ranks,
+        not this arithmetic).
     gallery_size (`int`, optional): number of rankable gallery items; required when a query
         failed, and marks a ranking of that length as complete.
     intervals (`bool`, defaults to `False`): also return a percentile bootstrap interval of every
@@ -101,8 +122,9 @@ class VideoRetrieval(evaluate.Metric):
         self,
         predictions,
         references,
-        k_values=(1, 5, 10, 50),
+        k_values=None,
         gallery_size=None,
+        protocol="vidret",
         intervals=False,
         num_resamples=1000,
         level=0.95,
@@ -111,7 +133,7 @@ class VideoRetrieval(evaluate.Metric):
         return retrieval_metrics(
             rankings=predictions,
             relevant=references,
-            k_values=k_values,
+            k_values=declared_task(protocol).cutoffs("R") if k_values is None else k_values,
             gallery_size=gallery_size,
             intervals=intervals,
             num_resamples=num_resamples,

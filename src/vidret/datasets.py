@@ -5,11 +5,16 @@ A vidret dataset repo (see `vidret.builders`) stores each video as a plain strin
 a `datasets.Video` feature: `load_dataset(...)` and ``streaming=True`` then work without
 torchcodec, and frames are decoded here, with PyAV (`vidret.video`), only for the segment a row
 needs. LoVR clip rows carry ``start``/``end`` (seconds) and point at the full video; a clip whose
-timestamps are unknown (null) is decoded whole from its own file, ``clip_video``.
+timestamps are unknown (null) is decoded whole from its own file, ``clip_video`` (`clip_location`
+is that rule, shared with the evaluation's planner).
 
 `with_frames` adds two columns, computed when a row is read (never stored):
-    ``frames``        uint8 numpy array (num_frames, H, W, 3), RGB, temporal order; None on failure
+    ``frames``        uint8 numpy array (T, H, W, 3), RGB, temporal order, native size unless
+                      ``size=`` is given; None on failure
     ``decode_error``  None, or ``"<ExceptionType>: <message>"`` naming the video
+Frames come from the grouped segment decoder `vidret.video.segments`, the one ``vidret evaluate``
+uses, and are exactly what `vidret.video.sample_frames` returns for the row's span with the same
+``num_frames`` | ``fps`` | ``frame_stride`` (+ ``max_frames``), ``size`` and ``mode``.
 A failed decode never drops the row: the evaluation counts rows with a ``decode_error``. Note that
 the default DataLoader collate cannot batch ``None``; collate rows yourself (the vidret runner
 does) or filter on ``decode_error`` explicitly.
@@ -27,12 +32,12 @@ map-style dataset does not remember where it was loaded from, so pass it (the er
 from __future__ import annotations
 
 import os
-from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from vidret.common import is_absolute_path, is_url
 from vidret.video.containment import check_inside
 
 DEFAULT_ORG = "vidret"
@@ -94,9 +99,6 @@ def load(
     return load_dataset(repo_id(benchmark, org), config, split=split, revision=revision, **kwargs)
 
 
-def _is_url(text: str) -> bool:
-    return "://" in text
-
 
 #: Where a raw release keeps full videos / clips, relative to a ``video_root`` the user points at it:
 #: the root itself (a flat folder), LoVR's ``video_data/merged/`` (root = video_data/ or the release
@@ -131,10 +133,10 @@ def resolve_video_path(path: str, video_root: str | os.PathLike | None, *, allow
     """
     if video_root is not None:
         check_inside(path, video_root, allow_external=allow_external)
-    if _is_url(path) or os.path.isabs(path) or video_root is None:
+    if is_url(path) or is_absolute_path(path) or video_root is None:
         return path
     root = os.fspath(video_root)
-    if _is_url(root):
+    if is_url(root):
         return root.rstrip("/") + "/" + path.lstrip("/")
     full = Path(root) / path
     parts = Path(path).parts
@@ -165,76 +167,115 @@ def infer_video_root(ds: Any) -> str | None:
     return None
 
 
+#: The release's own folder of LoVR clip files, relative to a ``video_root``: where a clip whose
+#: timestamps are unknown is read from when its row names no ``clip_video`` (builds before that column).
+CLIP_FILE_PATTERN = "long_video_clip/{video_id}/{clip_id}.mp4"
+
+
+def clip_location(row: Mapping[str, Any], video_column: str = "video") -> tuple[str, Any, Any]:
+    """Where a row's frames are read from: ``(video reference, start, end)``, before resolution.
+
+    The one rule, used by `with_frames` and by the evaluation's planner alike:
+
+    - a clip row (it has ``start`` and ``end`` columns) with both timestamps: that span of its
+      full video, ``row[video_column]``;
+    - a clip row whose timestamps are unknown (null; a clip missing from the release's full video
+      when the dataset was built): its own file, whole: ``clip_video``, else the release's
+      ``long_video_clip/<video_id>/<clip_id>.mp4`` (decoding then fails like any missing video
+      if that file is absent too);
+    - any other row (a full video, a TF-CoVR video): the whole of ``row[video_column]``.
+
+    Raises:
+        ValueError: a clip row without timestamps that names neither ``clip_video`` nor its
+            ``video_id``/``clip_id``.
+    """
+    path = row.get(video_column)
+    if "start" in row and "end" in row:
+        start, end = row["start"], row["end"]
+        if start is not None and end is not None:
+            return str(path), start, end
+        own = row.get("clip_video")
+        if not own:
+            if row.get("video_id") is None or row.get("clip_id") is None:
+                raise ValueError(
+                    "the row has no timestamps (a clip of this video was missing when the dataset was built)"
+                )
+            own = CLIP_FILE_PATTERN.format(video_id=row["video_id"], clip_id=row["clip_id"])
+        return str(own), None, None
+    return str(path), None, None
+
+
 @dataclass
 class FrameDecoder:
     """Picklable batch function that decodes frames for rows (used by `with_frames`).
 
-    Rows of one video in a batch are decoded in one pass with `vidret.video.sample_segments`
-    (``errors="collect"``): one bad segment fails only its own row, and a video that cannot be
-    opened fails every row of the group at once.
+    Each row becomes a segment (`clip_location`, resolved with `resolve_video_path`) and the
+    batch goes through the grouped segment decoder `vidret.video.decode_segments` -- the one the
+    evaluation runner uses: rows of one video are decoded in one pass, one bad segment fails
+    only its own row, and a video that cannot be opened fails every row of the group at once.
+
+    Exactly one of `num_frames`, `fps`, `frame_stride` picks the frames (none: 8 uniform frames),
+    as for `vidret.video.sample_frames`; `max_frames` caps `fps` / `frame_stride`.
     """
 
-    num_frames: int
+    num_frames: int | None
     size: tuple[int, int] | None
     video_root: str | None
     mode: str
     video_column: str = "video"
     allow_external: bool = False
     timeout: float | None = None
+    fps: float | None = None
+    frame_stride: int | None = None
+    max_frames: int | None = None
 
-    def segment(self, row: Mapping[str, Any]) -> tuple[str | None, float | None, float | None]:
-        """(video path, start, end) of a row: a LoVR clip's timestamps in its full video, the clip's own
-        file when they are unknown (``clip_video``, decoded whole), or the whole video (None, None).
+    def settings(self) -> Any:
+        """The validated `vidret.video.DecodeSettings` of this decoder.
 
         Raises:
-            ValueError: a clip row with neither timestamps nor its own file.
+            ValueError: bad sampling, size, mode or timeout.
         """
-        path = row.get(self.video_column)
-        if "start" in row and "end" in row:
-            start, end = row["start"], row["end"]
-            if start is None or end is None:
-                if row.get("clip_video"):
-                    return str(row["clip_video"]), None, None
-                raise ValueError("the row has no timestamps (a clip of this video was missing when the dataset was built)")
-            return (str(path) if path else None), float(start), float(end)
-        return (str(path) if path else None), None, None
+        from vidret.video.segments import decode_settings
+
+        return decode_settings(
+            self.num_frames,
+            fps=self.fps,
+            frame_stride=self.frame_stride,
+            max_frames=self.max_frames,
+            size=self.size,
+            mode=self.mode,
+            timeout=self.timeout,
+        )
 
     def decode_rows(self, rows: Sequence[Mapping[str, Any]]) -> list[tuple[Any, str | None]]:
         """``(frames or None, error or None)`` for each row, in order.
 
-        The error is ``"<ExceptionType>: <message>"``; per-segment isolation (and failing every
-        row of an absent video at once) is `sample_segments`'s ``errors="collect"``.
+        The error is ``"<ExceptionType>: <message>"``: a row whose video cannot be named or is
+        refused (`allow_external`) fails here, without a request; the rest fail or decode in
+        `vidret.video.decode_segments`.
         """
-        from vidret.video import sample_segments
         from vidret.video.containment import ExternalVideoError
+        from vidret.video.segments import VideoSegment, decode_segments
 
         results: list[tuple[Any, str | None]] = [(None, None)] * len(rows)
-        groups: dict[str, list[tuple[int, tuple[float | None, float | None]]]] = defaultdict(list)
+        segments: list[VideoSegment] = []
         for i, row in enumerate(rows):
             path = row.get(self.video_column)
             if not path:
                 results[i] = (None, f"ValueError: empty {self.video_column!r} value")
                 continue
             try:
-                own, start, end = self.segment(row)
-                source = resolve_video_path(str(own or path), self.video_root, allow_external=self.allow_external)
+                ref, start, end = clip_location(row, self.video_column)
+                source = resolve_video_path(ref, self.video_root, allow_external=self.allow_external)
             except ExternalVideoError as err:  # refused without a request: this row fails, listed
                 results[i] = (None, f"{type(err).__name__}: {err}")
                 continue
             except ValueError as err:
                 results[i] = (None, f"ValueError: {self.video_root}/{path}: {err}")
                 continue
-            groups[source].append((i, (start, end)))
-        for source, items in groups.items():
-            spans = [span for _, span in items]
-            decoded = sample_segments(
-                source, spans, self.num_frames, size=self.size, mode=self.mode, errors="collect", timeout=self.timeout
-            )
-            for (i, _), outcome in zip(items, decoded):
-                if isinstance(outcome, Exception):
-                    results[i] = (None, f"{type(outcome).__name__}: {outcome}")
-                else:
-                    results[i] = (outcome, None)
+            segments.append(VideoSegment(source, start, end, name=i))
+        for segment, frames, error in decode_segments(segments, self.settings()):
+            results[segment.name] = (frames, error)
         return results
 
     def __call__(self, batch: Mapping[str, list]) -> dict[str, list]:
@@ -250,11 +291,14 @@ class FrameDecoder:
 
 def with_frames(
     ds: Any,
-    num_frames: int = 8,
-    size: tuple[int, int] | None = (224, 224),
+    num_frames: int | None = None,
+    size: tuple[int, int] | None = None,
     video_root: str | os.PathLike | None = None,
     mode: str = "exact",
     *,
+    fps: float | None = None,
+    frame_stride: int | None = None,
+    max_frames: int | None = None,
     video_column: str = "video",
     batch_size: int = 8,
     allow_external: bool = False,
@@ -264,48 +308,56 @@ def with_frames(
 
     Works on a `datasets.Dataset` (a transform: frames are decoded on access, e.g. ``ds[3]`` or
     ``ds[0:8]``, never stored) and on an `IterableDataset` (a lazy batched `map`), and in a
-    `torch.utils.data.DataLoader` with workers (the decoder is a picklable object).
+    `torch.utils.data.DataLoader` with workers (the decoder is a picklable object). Frames are
+    those `vidret.video.sample_frames` returns for the row's span, decoded by the same grouped
+    segment decoder as ``vidret evaluate`` (`vidret.video.segments`).
 
     Args:
         ds: a `Dataset` or `IterableDataset` with a `video_column` (LoVR videos/clips, TF-CoVR
-            videos). LoVR clip rows decode ``[start, end)`` of their full video.
-        num_frames: frames per row, uniformly spaced over the segment (>= 1).
-        size: output ``(width, height)``, resized inside FFmpeg; None keeps the native size.
+            videos). Where a row is read from is `clip_location`: LoVR clip rows decode
+            ``[start, end)`` of their full video, or their own file when the timestamps are unknown.
+        num_frames: frames per row, uniformly spaced over the segment (1 .. MAX_FRAMES). Exactly
+            one of `num_frames`, `fps`, `frame_stride` (none: 8 uniform frames).
+        size: output ``(width, height)``, resized inside FFmpeg; None (the default) keeps the
+            native size, as `sample_frames` does.
         video_root: where relative paths resolve: local repo folder, ``hf://datasets/<org>/
             <name>@<revision>``, or a folder of videos (see `resolve_video_path`). Default:
             inferred from a streaming dataset's data files.
         mode: ``"exact"`` (exact frames) or ``"keyframe"`` (faster, up to one GOP early).
+        fps: frames per second of video, from the segment's start (rows of different lengths
+            then get different numbers of frames).
+        frame_stride: every S-th frame of the segment, from its first.
+        max_frames: cap on the frames of `fps` / `frame_stride` sampling (thinned evenly).
         video_column: the column holding the video path.
         batch_size: rows per decode batch for an `IterableDataset`.
         allow_external: read videos that rows name outside `video_root` (other URLs, absolute
             paths, ``..``). Off by default: such a row gets an ``ExternalVideoError`` in
             ``decode_error`` and nothing is requested or opened (`vidret.video.containment`).
         timeout: seconds allowed per remote video (connect, each read, and in total; default
-            `vidret.video.source.DEFAULT_TIMEOUT_S`).
+            ``$VIDRET_HTTP_TIMEOUT``, else `vidret.video.source.DEFAULT_TIMEOUT_S`).
 
     Returns:
-        The same kind of dataset, with ``frames`` (uint8 (num_frames, H, W, 3) RGB, or None)
-        and ``decode_error`` (None or ``"<Type>: <message>"``) on every row.
+        The same kind of dataset, with ``frames`` (uint8 (T, H, W, 3) RGB, or None) and
+        ``decode_error`` (None or ``"<Type>: <message>"``) on every row.
 
     Raises:
         ValueError: the dataset has no `video_column` (e.g. TF-CoVR triplets: use its
-            ``videos`` config), bad `num_frames`/`size`/`mode`, or no `video_root` given or
-            inferable.
+            ``videos`` config), more than one of `num_frames`/`fps`/`frame_stride`, a bad
+            sampling argument, `size`, `mode` or `timeout` (worded as `sample_frames` words
+            them), or no `video_root` given or inferable.
         TypeError: `ds` is neither a Dataset nor an IterableDataset.
     """
     from datasets import Dataset, IterableDataset
 
-    from vidret.video.source import check_timeout
-    from vidret.video.timeline import check_mode, check_num_frames, check_size
-
     if not isinstance(ds, (Dataset, IterableDataset)):
         raise TypeError(f"with_frames expects a datasets.Dataset or IterableDataset, got {type(ds).__name__}")
+    from vidret.video.segments import decode_settings
+
     # The sampler's own checks, here rather than per row: a bad setting would otherwise turn
     # every row into a decode_error.
-    check_num_frames(num_frames)
-    check_mode(mode)
-    size = check_size(size)
-    check_timeout(timeout)
+    checked = decode_settings(
+        num_frames, fps=fps, frame_stride=frame_stride, max_frames=max_frames, size=size, mode=mode, timeout=timeout
+    )
     columns = ds.column_names
     if columns is not None and video_column not in columns:
         raise ValueError(
@@ -327,7 +379,9 @@ def with_frames(
             "cannot tell where the videos are: pass video_root= (the local repo folder, "
             "'hf://datasets/<org>/<name>@<revision>' e.g. vidret.datasets.hub_root('lovr'), or a folder of videos)"
         )
-    decoder = FrameDecoder(num_frames, size, root, mode, video_column, bool(allow_external), timeout)
+    decoder = FrameDecoder(
+        num_frames, checked.size, root, mode, video_column, bool(allow_external), timeout, fps, frame_stride, max_frames
+    )
     if isinstance(ds, Dataset):
         return ds.with_transform(decoder)
     return ds.map(decoder, batched=True, batch_size=batch_size)

@@ -11,13 +11,14 @@ downloaded, is cached in the same folder and shadows ours.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.resources
 import os
 import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+
+from vidret.common import sha256_file
 
 METRIC_NAMES = ("composed_map", "video_retrieval")
 # evaluate's namespace for canonical modules looked up by bare name (see module docstring).
@@ -151,7 +152,7 @@ def install_metrics(
         script = source / name / f"{name}.py"
         if not script.is_file():
             raise FileNotFoundError(f"metric script {script} is missing from this vidret installation")
-        digest = hashlib.sha256(script.read_bytes()).hexdigest()  # 64 hex chars, as evaluate expects
+        digest = sha256_file(script)  # 64 hex chars, as evaluate expects
         target = root / f"{_CANONICAL_PREFIX}{name}" / digest
         _touch_package(target.parent)
         _touch_package(target)

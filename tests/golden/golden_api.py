@@ -10,7 +10,8 @@ def build_samples(work: Path) -> tuple[dict[str, str], str]:
     """Both sample releases built into repos (videos copied) and a tiny random-weight CLIP."""
     from vidret.testing.tiny import build_tiny_clip
     from vidret.builders import build
-    from vidret.testing.samples import make_lovr_release, make_tfcovr_release
+    from vidret.benchmarks.lovr.sample import make_release as make_lovr_release
+    from vidret.benchmarks.tf_covr.sample import make_release as make_tfcovr_release
 
     # The Hub layout plus the official all_clip.jsonl (every other clip listed), so both
     # protocols can score every LoVR task.

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 from vidret.adapters.base import EmbeddingAdapter
 from vidret.adapters.fusion import parse_fusion
-from vidret.adapters.presets import AdapterPreset, available_presets, find_preset, get_preset
+from vidret.adapters.presets import AdapterPreset, available_presets, find_preset, get_preset, is_builtin, warn_shadowed
 from vidret.adapters.preprocess import FrameTransform
 
 if TYPE_CHECKING:
@@ -77,6 +77,12 @@ def resolve_preset(model: str, model_type: str | None, preset: str | None = None
     if found is not None and model_type and found.model_types and model_type not in found.model_types:
         logger.info("preset %s matched %s by name but not its model_type %s", found.name, model, model_type)
         found = None
+    if found is not None and not is_builtin(found) and model_type:
+        # A plug-in's pattern (even "*") does not take a checkpoint a built-in preset handles.
+        claim = find_preset("", model_type)
+        if claim is not None and is_builtin(claim):
+            warn_shadowed(found, claim, model, f"handles its model_type {model_type!r}")
+            found = claim
     if found is None:
         found = find_preset("", model_type)
     if found is None:
@@ -203,6 +209,8 @@ def load_adapter(
     if fusion is not None:
         parse_fusion(fusion)
     named = get_preset(preset) if preset is not None else find_preset(model)
+    if named is not None and named.adapter == "plugin" and preset is None and _builtin_claim(model, named):
+        named = None  # a local checkpoint of a built-in family: read its config like any other
     if named is not None and named.adapter == "plugin":
         # A plug-in loads its model its own way (open_clip, LanguageBind, ...): there may be no
         # transformers config.json to read.
@@ -231,7 +239,49 @@ def load_adapter(
     from vidret.adapters.plugins import check_requirements
 
     check_requirements(chosen)
-    return _builder(chosen.adapter)(chosen, model, revision, config_dict, options)
+    import pickle
+
+    try:
+        return _builder(chosen.adapter)(chosen, model, revision, config_dict, options)
+    except pickle.UnpicklingError as err:  # transformers' torch.load(weights_only=True) refused a .bin
+        from vidret.terminal import printable
+
+        lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+        reason = next((line for line in lines if "WeightsUnpickler error" in line), lines[0] if lines else type(err).__name__)
+        reason = reason.split(". Please use")[0]  # not torch's advice to allow-list what it refused
+        raise ValueError(
+            f"{printable(model)}: its PyTorch weights (pytorch_model.bin) hold objects other than tensors, so "
+            f"torch.load(weights_only=True) refused them (loading them would run code: {printable(reason)}); "
+            "use a checkpoint saved as model.safetensors"
+        ) from None
+
+
+def _builtin_claim(model: str, plugin: AdapterPreset) -> AdapterPreset | None:
+    """The built-in preset a local checkpoint folder names (`vidret_preset`) or whose model type it has.
+
+    A plug-in found by its name pattern loads its model its own way, so no config is read for a
+    Hub id; a local folder's config.json costs nothing to read, and a built-in family found there
+    wins over the plug-in's pattern (with a warning naming the plug-in).
+    """
+    import json
+    from pathlib import Path
+
+    config = Path(model).expanduser() / "config.json"
+    try:
+        found = json.loads(config.read_text(encoding="utf-8")) if config.is_file() else None
+    except (OSError, ValueError, RecursionError):
+        return None  # not readable as a checkpoint config: the plug-in may know better
+    if not isinstance(found, dict):
+        return None
+    declared, model_type = found.get(PRESET_KEY), found.get("model_type")
+    claim = available_presets().get(declared) if isinstance(declared, str) else None
+    if claim is None and isinstance(model_type, str):
+        claim = find_preset("", model_type)
+    if claim is None or not is_builtin(claim):
+        return None
+    why = f"is named by its {PRESET_KEY}" if declared == claim.name else f"handles its model_type {model_type!r}"
+    warn_shadowed(plugin, claim, model, why)
+    return claim
 
 
 def _build_plugin(chosen: AdapterPreset, model: str, revision: str | None, options: LoadOptions) -> EmbeddingAdapter:

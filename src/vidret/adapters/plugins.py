@@ -29,8 +29,9 @@ PLUGIN_ERRORS: list[str] = []
 def entry_point_presets() -> list["AdapterPreset"]:
     """The presets every installed `vidret.adapters` entry point provides.
 
-    An entry point that fails to import or holds something else is skipped with a warning and
-    listed in `PLUGIN_ERRORS` (one broken plug-in must not take every other model down).
+    An entry point that fails to import (anything its import raises, `SystemExit` included: see
+    `vidret.common.load_plugin`) or holds something else is skipped with one warning and listed
+    in `PLUGIN_ERRORS`: one broken plug-in must not take every other model down.
 
     Returns:
         The presets, each with `source` = "entry point NAME (DISTRIBUTION)".
@@ -38,19 +39,29 @@ def entry_point_presets() -> list["AdapterPreset"]:
     from importlib.metadata import entry_points
 
     from vidret.adapters.presets import _module_presets
+    from vidret.common import load_plugin
 
     PLUGIN_ERRORS.clear()
     found: list[AdapterPreset] = []
     for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
         dist = getattr(getattr(ep, "dist", None), "name", None) or "unknown distribution"
         where = f"entry point {ep.name} ({dist})"
-        try:
-            found += _module_presets(ep.load(), where)
-        except Exception as err:  # a plug-in's own bug or missing dependency: report, don't crash
-            message = f"{where}: {type(err).__name__}: {err}"
-            logger.warning("skipping vidret adapter plug-in %s", message)
-            PLUGIN_ERRORS.append(message)
+        loaded, failure = load_plugin(ep)
+        if failure is None:
+            try:
+                found += _module_presets(loaded, where)
+            except Exception as err:  # not AdapterPreset objects: report, don't crash
+                failure = f"{type(err).__name__}: {err}"
+        if failure is not None:
+            skip_plugin(where, failure)
     return found
+
+
+def skip_plugin(where: str, why: str) -> None:
+    """Report a plug-in (or one of its presets) that is not used: one warning, and `PLUGIN_ERRORS`."""
+    message = f"{where}: {why}"
+    logger.warning("skipping vidret adapter plug-in %s", message)
+    PLUGIN_ERRORS.append(message)
 
 
 def missing_requirements(preset: "AdapterPreset") -> list[str]:

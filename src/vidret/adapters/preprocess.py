@@ -23,6 +23,9 @@ logger = logging.getLogger(__name__)
 # PIL resample codes used in preprocessor_config.json -> torch interpolate modes.
 _RESAMPLE = {0: "nearest", 2: "bilinear", 3: "bicubic"}
 _PIL_NAMES = {1: "LANCZOS", 4: "BOX", 5: "HAMMING"}  # no torch kernel: bicubic is the closest
+#: Largest square model input a `resolution` override may ask for (pixels per side): far above any
+#: vision tower's (224 to 1024), while one float32 frame at this size already takes 192 MiB.
+MAX_RESOLUTION = 4096
 
 
 @dataclass(frozen=True)
@@ -68,10 +71,16 @@ class FrameTransform:
             The transform.
 
         Raises:
-            ValueError: a size or resample field this module does not understand, or resolution < 1.
+            ValueError: a size or resample field this module does not understand, or a resolution
+                outside 1 .. MAX_RESOLUTION.
         """
         if resolution is not None and int(resolution) < 1:
             raise ValueError(f"resolution must be a positive number of pixels (--resolution N), got {resolution}")
+        if resolution is not None and int(resolution) > MAX_RESOLUTION:
+            raise ValueError(
+                f"resolution (--resolution N) is above the maximum of {MAX_RESOLUTION} pixels per side "
+                "(vidret.adapters.preprocess.MAX_RESOLUTION)"
+            )
         if config is None:
             edge = int(resolution or default_size)
             return cls(resize_mode="exact", size=(edge, edge), mean=None, std=None)

@@ -4,13 +4,17 @@ The presets themselves are data, one small module per family in the `vidret.mode
 package (the repo's `model_adapters/` folder); each module defines `PRESETS`, a sequence of
 `AdapterPreset`. This module discovers every such module with pkgutil, so adding a family is
 adding a file. Other packages add presets without a change here through the Python entry point
-group `vidret.adapters` (see `vidret.adapters.plugins`).
+group `vidret.adapters` (see `vidret.adapters.plugins`). Built-in presets win every clash: a
+plug-in preset named like one is skipped, and one whose pattern matches a model a built-in
+preset claims (by its pattern, or a local checkpoint by its model type) is not chosen; both with
+a warning naming the plug-in.
 """
 
 from __future__ import annotations
 
 import fnmatch
 import importlib
+import logging
 import pkgutil
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -19,6 +23,10 @@ from typing import Any, Mapping
 #: How each kind of preset becomes an adapter (see `vidret.adapters.loading`).
 ADAPTER_KINDS = ("frame_pooling", "native_video", "blip2_retrieval", "mllm_embedder", "remote_code", "plugin")
 PRESET_PACKAGE = "vidret.model_adapters"
+
+logger = logging.getLogger(__name__)
+#: (plug-in preset, model) pairs already warned about: a run looks its preset up several times.
+_WARNED: set[tuple[str, str]] = set()
 
 
 @dataclass(frozen=True)
@@ -140,13 +148,14 @@ def _module_presets(module: Any, where: str) -> list[AdapterPreset]:
 def available_presets() -> dict[str, AdapterPreset]:
     """Every preset defined under `vidret.model_adapters` and by installed plug-ins, by name.
 
-    Plug-ins that fail to load are skipped with a warning (see `vidret.adapters.plugins`).
+    Plug-ins that fail to load are skipped with a warning (see `vidret.adapters.plugins`); so is a
+    plug-in preset whose name is already taken (a built-in's, or an earlier plug-in's).
 
     Raises:
-        ValueError: a preset module whose `PRESETS` holds something else, or two presets with one
-            name (both sources are named).
+        ValueError: a preset module whose `PRESETS` holds something else, or two built-in presets
+            with one name (both modules are named).
     """
-    from vidret.adapters.plugins import entry_point_presets
+    from vidret.adapters.plugins import entry_point_presets, skip_plugin
 
     package = importlib.import_module(PRESET_PACKAGE)
     presets: dict[str, AdapterPreset] = {}
@@ -159,6 +168,10 @@ def available_presets() -> dict[str, AdapterPreset]:
             declared += _module_presets(module, f"{module.__name__}.PRESETS")
     declared += entry_point_presets()
     for preset in declared:
+        if preset.name in presets and not is_builtin(preset):
+            owner = presets[preset.name].source.removesuffix(".PRESETS")
+            skip_plugin(preset.source, f"its preset {preset.name!r} is skipped: the name is taken by {owner}; rename it")
+            continue
         if preset.name in presets:
             raise ValueError(
                 f"duplicate adapter preset name {preset.name!r} in {preset.source.removesuffix('.PRESETS')} "
@@ -180,8 +193,24 @@ def get_preset(name: str) -> AdapterPreset:
     return presets[name]
 
 
+def is_builtin(preset: AdapterPreset) -> bool:
+    """Whether `preset` is one of vidret's own (declared under `vidret.model_adapters`), not a plug-in's."""
+    return preset.source.startswith(PRESET_PACKAGE + ".")
+
+
+def warn_shadowed(plugin: AdapterPreset, builtin: AdapterPreset, model: str, why: str) -> None:
+    """Warn (once per plug-in preset and model) that a built-in preset won a clash with a plug-in's."""
+    if (plugin.name, model) in _WARNED:
+        return
+    _WARNED.add((plugin.name, model))
+    logger.warning(
+        "plug-in preset %s (%s) matches %s by name, but built-in preset %s %s: using %s (pass --adapter %s to use "
+        "the plug-in)", plugin.name, plugin.source, model, builtin.name, why, builtin.name, plugin.name,
+    )
+
+
 def find_preset(model_id: str, model_type: str | None = None) -> AdapterPreset | None:
-    """The preset for a model: first by Hub-id pattern, then by `config.model_type`.
+    """The preset for a model: first by Hub-id pattern, then by `config.model_type`; built-ins first.
 
     Args:
         model_id: Hub id or local path.
@@ -191,10 +220,13 @@ def find_preset(model_id: str, model_type: str | None = None) -> AdapterPreset |
         The preset, or None when nothing matches (presets with `match_model_type=False` are
         never chosen by model type alone).
     """
-    presets = available_presets().values()
-    for preset in presets:
-        if preset.matches(model_id):
-            return preset
+    presets = available_presets().values()  # built-ins first (see `available_presets`)
+    matching = [preset for preset in presets if preset.matches(model_id)] if model_id else []
+    if matching:
+        for plugin in matching[1:]:
+            if is_builtin(matching[0]) and not is_builtin(plugin):
+                warn_shadowed(plugin, matching[0], model_id, "matches it too")
+        return matching[0]
     if model_type:
         for preset in presets:
             if preset.match_model_type and model_type in preset.model_types:

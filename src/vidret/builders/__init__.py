@@ -3,7 +3,8 @@
 Public API:
     build(benchmark, raw, out, **options) -> BuildReport
     BuildConfig, BuildReport, BuildError, UnsafeArchiveError
-    LoVRBuilder, TFCoVRBuilder, get_builder(benchmark)
+    get_builder(benchmark): the benchmark's `DatasetBuilder` subclass, which lives in its package
+    (`vidret.benchmarks.<name>.builder`); ``vidret.builders.<ClassName>`` finds it by name too.
 
 The repo folder holds Parquet shards under ``data/<config>/``, a dataset card (``README.md``
 with the YAML ``configs:``), ``eval.yaml``, ``manifest.json`` (checksums of every input and
@@ -29,33 +30,27 @@ __all__ = [
     "BuildError",
     "BuildReport",
     "UnsafeArchiveError",
-    "LoVRBuilder",
-    "TFCoVRBuilder",
     "build",
     "get_builder",
 ]
 
 
 def get_builder(benchmark: str) -> type:
-    """The builder class of a benchmark ("lovr", "tf-covr"; aliases as `vidret.benchmarks.get_benchmark`).
+    """The builder class of a registered benchmark (any name `vidret.benchmarks.get_benchmark` accepts).
 
     Raises:
-        ValueError: unknown benchmark.
+        ValueError: unknown benchmark, or one that declares no builder.
     """
     from vidret.benchmarks import get_benchmark
 
-    name = get_benchmark(benchmark).benchmark
-    from vidret.builders.lovr import LoVRBuilder
-    from vidret.builders.tf_covr import TFCoVRBuilder
-
-    return {LoVRBuilder.BENCHMARK: LoVRBuilder, TFCoVRBuilder.BENCHMARK: TFCoVRBuilder}[name]
+    return get_benchmark(benchmark).builder_class()
 
 
 def build(benchmark: str, raw: str | Path, out: str | Path, **options: Any) -> BuildReport:
     """Build a benchmark's Hub dataset repo folder from its raw release.
 
     Args:
-        benchmark: "lovr" or "tf-covr".
+        benchmark: a registered benchmark's id or alias (see `vidret benchmarks`).
         raw: the raw release folder.
         out: the repo folder to write.
         **options: `BuildConfig` fields (version, videos, allow_missing, ...).
@@ -71,12 +66,11 @@ def build(benchmark: str, raw: str | Path, out: str | Path, **options: Any) -> B
 
 
 def __getattr__(name: str) -> Any:
-    if name == "LoVRBuilder":
-        from vidret.builders.lovr import LoVRBuilder
+    """A registered benchmark's builder class by its class name (``vidret.builders.<Class>``)."""
+    if name.endswith("Builder"):  # anything else (e.g. a submodule being imported) is not a builder
+        from vidret.benchmarks import registered
 
-        return LoVRBuilder
-    if name == "TFCoVRBuilder":
-        from vidret.builders.tf_covr import TFCoVRBuilder
-
-        return TFCoVRBuilder
+        for benchmark in registered().values():
+            if benchmark.builder.rpartition(":")[2] == name:
+                return benchmark.builder_class()
     raise AttributeError(f"module 'vidret.builders' has no attribute {name!r}")

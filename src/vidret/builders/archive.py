@@ -9,7 +9,7 @@ contains ``..``, or is a link pointing out of the extraction folder stops the ex
 the checks are explicit here).
 
 Archives are also treated as possible bombs: a builder extracts only the members its
-annotations reference (``wanted``), links are never re-created (a link to a file extracted
+annotations reference (``wanted``) and stops reading once it has them all, links are never re-created (a link to a file extracted
 before it becomes a copy of that file, anything else is refused), and `ArchiveLimits` bounds the
 number of members, the bytes written, the compression ratio and the size of an extended
 header.
@@ -31,6 +31,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from vidret.builders.config import BuildError, UnsafeArchiveError
+from vidret.common import is_absolute_path
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +61,35 @@ class ArchiveLimits:
     ratio_floor: int = 32 << 20
     max_header_bytes: int = 1 << 20
 
+
+
+@dataclass(frozen=True)
+class WantedMembers:
+    """The archive members a build needs, by name: extraction stops once each was found.
+
+    Without it, every member after the last needed one would still be decompressed to reach the
+    end of the archive (a last, unreferenced member of zeros: minutes of CPU for a few MB).
+
+    Attributes:
+        names: member paths relative to the folder the build reads (``merged/<id>.mp4``).
+        max_prefix: how many leading folders a member may have before that path (the release's
+            root may sit that deep in the archive).
+    """
+
+    names: frozenset[str]
+    max_prefix: int = 0
+
+    def match(self, member: str) -> str | None:
+        """The wanted name that the (normalised) member path `member` is, or None."""
+        parts = member.split("/")
+        for drop in range(min(self.max_prefix + 1, len(parts))):
+            name = "/".join(parts[drop:])
+            if name in self.names:
+                return name
+        return None
+
+    def __call__(self, member: str) -> bool:
+        return self.match(member) is not None
 
 
 def find_parts(folder: Path, pattern: str = "part_*") -> list[Path]:
@@ -128,7 +158,8 @@ class ConcatReader(io.RawIOBase):
 
 def _safe_member_path(name: str) -> str:
     """Normalise a member name; refuse absolute names and `..` components."""
-    if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
+    # (any "x:" start too, not only a drive letter: on Windows it names a drive or a stream)
+    if is_absolute_path(name) or name[1:2] == ":":
         raise UnsafeArchiveError(f"archive member {name!r} has an absolute path; refusing to extract it")
     parts = name.replace("\\", "/").split("/")
     if ".." in parts:
@@ -148,7 +179,7 @@ def safe_extract(
     dest: os.PathLike | str,
     *,
     progress: bool = True,
-    wanted: Callable[[str], bool] | None = None,
+    wanted: WantedMembers | Callable[[str], bool] | None = None,
     limits: ArchiveLimits = ArchiveLimits(),
 ) -> dict[Path, str]:
     """Extract a (possibly split) tar.gz into `dest`, streaming, without joining the parts on disk.
@@ -162,8 +193,10 @@ def safe_extract(
         parts: the archive files in concatenation order (one file for an unsplit archive).
         dest: extraction folder (created if needed).
         progress: show a tqdm bar over the compressed bytes read.
-        wanted: ``f(member path) -> bool``: extract only the members it accepts (the ones the
-            annotations reference); None extracts every member. Paths are normalised (no ``./``).
+        wanted: extract only these members (the ones the annotations reference): a `WantedMembers`,
+            after which nothing more is decompressed once each of its names was found (the
+            first member of a name is the one extracted), or ``f(member path) -> bool`` (the
+            whole archive is read); None extracts every member. Paths are normalised (no ``./``).
         limits: bounds on members, bytes written and compression ratio.
 
     Returns:
@@ -182,12 +215,20 @@ def safe_extract(
     bar = tqdm(total=total, unit="B", unit_scale=True, desc="extracting", disable=not progress)
     counted = _CountingReader(reader, bar)
     budget = _Budget(limits, counted)
+    # The names still to find: once none is left the rest is never decompressed.
+    left = set(wanted.names) if isinstance(wanted, WantedMembers) else None
+    accept = wanted if left is None else _first_of(wanted, left)
     try:
         with tarfile.open(fileobj=counted, mode="r|gz", tarinfo=_bounded_tarinfo(limits.max_header_bytes)) as tar:
-            for member in tar:
+            for member in tar if left is None or left else ():
                 budget.member(member)
-                _extract_member(tar, member, dest_path, wanted, budget)
-        # tarfile stops at the end-of-archive blocks; read the padding too so every part is hashed whole.
+                rel = _extract_member(tar, member, dest_path, accept, budget)
+                if left is not None and rel is not None:
+                    left.discard(wanted.match(rel))
+                    if not left:
+                        break  # the rest of the archive is not decompressed
+        # tarfile stops at the end-of-archive blocks (or we stopped early); read the rest as it is
+        # stored, not decompressed, so every part is hashed whole.
         while counted.read(_CHUNK):
             pass
     except (tarfile.TarError, EOFError, OSError) as err:  # UnsafeArchiveError (a ValueError) passes
@@ -277,28 +318,35 @@ class _CountingReader(io.RawIOBase):
         return n
 
 
+def _first_of(wanted: WantedMembers, left: set[str]) -> Callable[[str], bool]:
+    """Accept a member of `wanted` whose name is still in `left` (the first member of each name)."""
+    return lambda rel: wanted.match(rel) in left
+
+
 def _extract_member(
     tar: tarfile.TarFile,
     member: tarfile.TarInfo,
     dest: Path,
     wanted: Callable[[str], bool] | None,
     budget: _Budget,
-) -> None:
+) -> str | None:
+    """Extract one member if `wanted` accepts it; returns its path when it was extracted (a file,
+    or a link copied), else None."""
     rel = _safe_member_path(member.name)  # checked for every member, wanted or not
     if not rel:
-        return
+        return None
     target = dest / rel
     # A folder of dest must not carry a member out of it (e.g. a link planted in dest).
     if not _inside(dest, target.parent):
         raise UnsafeArchiveError(f"archive member {member.name!r} would be written through a link out of the tree")
     if member.isdir() or (wanted is not None and not wanted(rel)):
-        return  # folders are made as the files that need them are written
+        return None  # folders are made as the files that need them are written
     if member.issym() or member.islnk():
         _copy_link_target(member, rel, target, dest, budget)
-        return
+        return rel
     if not member.isfile():
         logger.debug("skipping archive member %s (type %r)", member.name, member.type)
-        return
+        return None  # not what the build needs: a later member of the name may be
     target.parent.mkdir(parents=True, exist_ok=True)
     if not _inside(dest, target.parent):  # mkdir could have gone through a link: check again
         raise UnsafeArchiveError(f"archive member {member.name!r} would be written through a link out of the tree")
@@ -313,6 +361,7 @@ def _extract_member(
             out.write(chunk)
             done += len(chunk)
             budget.write(len(chunk), start + done)
+    return rel
 
 
 def _copy_link_target(member: tarfile.TarInfo, rel: str, target: Path, dest: Path, budget: _Budget) -> None:
@@ -323,7 +372,7 @@ def _copy_link_target(member: tarfile.TarInfo, rel: str, target: Path, dest: Pat
     """
     if member.issym():
         link = member.linkname
-        if posixpath.isabs(link) or link.startswith("\\") or (len(link) > 1 and link[1] == ":"):
+        if is_absolute_path(link) or link[1:2] == ":":
             raise UnsafeArchiveError(
                 f"archive member {member.name!r} is a link to {link!r}, outside the extraction folder; refusing it"
             )
@@ -347,12 +396,3 @@ def _copy_link_target(member: tarfile.TarInfo, rel: str, target: Path, dest: Pat
     if target.is_symlink() or target.exists():
         target.unlink()
     shutil.copyfile(real, target)
-
-
-def sha256_file(path: os.PathLike | str) -> str:
-    """SHA-256 hex digest of a file, read in 1 MiB chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(_CHUNK), b""):
-            digest.update(chunk)
-    return digest.hexdigest()

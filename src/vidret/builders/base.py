@@ -2,10 +2,11 @@
 
 `DatasetBuilder` holds the logic (locating and extracting videos, probing durations in
 threads, the missing-video policy, writing Parquet, videos, card, `eval.yaml`, manifest and
-`missing.json`). A benchmark subclass holds the data: its configs and columns, raw file
-names, splits and card template, plus the two benchmark-specific steps `read_annotations`
-(parse and validate the raw tables) and `make_tables` (turn them and the probed durations
-into the rows of each config).
+`missing.json`). A benchmark's subclass (in its package, `vidret.benchmarks.<name>.builder`)
+holds the data: raw file names and splits, plus the two benchmark-specific steps
+`read_annotations` (parse and validate the raw tables) and `make_tables` (turn them and the
+probed durations into the rows of each config). The columns written are the benchmark's
+`ColumnContract`; its card template, licence and title come from its `Benchmark`.
 
 A build is written into a temporary sibling of OUT and moved into OUT at the end
 (`repo.swap_in`): a build that fails or is interrupted leaves the previous build intact.
@@ -25,9 +26,10 @@ from typing import Any, ClassVar
 
 from tqdm.auto import tqdm
 
-from vidret.benchmarks import BenchmarkSpec, get_benchmark
+from vidret.benchmarks import Benchmark, get_benchmark
 from vidret.builders import repo
-from vidret.builders.archive import ArchiveLimits, safe_extract, sha256_file
+from vidret.builders.archive import ArchiveLimits, WantedMembers, safe_extract
+from vidret.common import sha256_file
 from vidret.builders.config import BuildConfig, BuildError, BuildReport, MissingVideo, few
 
 logger = logging.getLogger(__name__)
@@ -75,11 +77,8 @@ class DatasetBuilder(ABC):
     `make_tables`; `locate_videos` when the videos may come in another form than `VIDEO_DIR`):
 
     Attributes:
-        BENCHMARK: key in `vidret.benchmarks.BENCHMARKS`.
+        BENCHMARK: the benchmark's id in the registry (`vidret.benchmarks.get_benchmark`).
         SPLITS: ``{config: (split, ...)}`` in card order (`splits` may narrow it per release).
-        TEMPLATE_PACKAGE: package holding the card template (``vidret.dataset_repos.<name>``).
-        TEMPLATE_NAME: the template file name.
-        LICENSE: card licence id.
         EVAL_SPLIT: split named in `eval.yaml`.
         VIDEO_DIR: the release's video folder, relative to RAW.
         VIDEO_ROOT_EXAMPLE: the ``--video-root`` the card's evaluate command shows.
@@ -95,9 +94,6 @@ class DatasetBuilder(ABC):
 
     BENCHMARK: ClassVar[str]
     SPLITS: ClassVar[dict[str, tuple[str, ...]]]
-    TEMPLATE_PACKAGE: ClassVar[str]
-    TEMPLATE_NAME: ClassVar[str] = "README.md.jinja"
-    LICENSE: ClassVar[str] = "other"
     EVAL_SPLIT: ClassVar[str] = "test"
     VIDEO_DIR: ClassVar[str] = "videos"
     VIDEO_ROOT_EXAMPLE: ClassVar[str] = "videos"
@@ -108,7 +104,7 @@ class DatasetBuilder(ABC):
         self.raw = Path(raw)
         self.out = Path(out)
         self.config = config or BuildConfig()
-        self.spec: BenchmarkSpec = get_benchmark(self.BENCHMARK)
+        self.spec: Benchmark = get_benchmark(self.BENCHMARK)
         self.report = BuildReport(benchmark=self.BENCHMARK, out=self.out)
         self.input_digests: dict[str, dict[str, Any]] = {}
         self._extracted = False
@@ -118,9 +114,10 @@ class DatasetBuilder(ABC):
 
     # ----- what a subclass provides ---------------------------------------------------------
     @classmethod
-    @abstractmethod
     def schemas(cls) -> dict[str, Any]:
-        """``{config: pyarrow.Schema}``: the columns of each config, in order."""
+        """``{config: pyarrow.Schema}``: the columns of each config, in order (the benchmark's
+        `ColumnContract`, the same one its planner requires)."""
+        return get_benchmark(cls.BENCHMARK).column_contract().arrow_schemas()
 
     @abstractmethod
     def read_annotations(self) -> Any:
@@ -157,6 +154,11 @@ class DatasetBuilder(ABC):
         """Extra variables for the card template."""
         return {}
 
+    def without_videos_advice(self) -> str:
+        """How to evaluate a build made without a video folder: the end of its warning (stored in
+        the manifest, so it names no local path; commands go to `report.next_steps`)."""
+        return "evaluate with --video-root pointing at your copy of the videos"
+
     def evaluate_command(self, data: str, tables: Mapping[str, Any]) -> str:
         """The `vidret evaluate` command the card shows, complete and runnable as printed.
 
@@ -192,8 +194,9 @@ class DatasetBuilder(ABC):
             raise BuildError("the raw release folder must not be inside the output folder", file=self.raw)
         annotations = self.read_annotations()
         self.out.parent.mkdir(parents=True, exist_ok=True)
+        repo.clean_stale_stages(self.out)  # what a killed build of OUT left behind
         # A sibling of OUT (same file system), so the final moves are renames.
-        stage_root = Path(tempfile.mkdtemp(prefix=".vidret-build-", dir=self.out.parent))
+        stage_root = repo.make_stage(self.out)
         try:
             self.stage = stage_root / "out"
             self.stage.mkdir()
@@ -231,7 +234,7 @@ class DatasetBuilder(ABC):
             durations: dict[str, float | None] = dict.fromkeys(refs)
             self.report.warnings.append(
                 f"no video folder ({self.VIDEO_DIR}/): annotations only, {len(refs)} referenced video(s) not probed; "
-                "evaluate with --video-root pointing at your copy of the videos"
+                + self.without_videos_advice()
             )
         else:
             durations = self._probe_all(refs, video_dir)
@@ -240,13 +243,16 @@ class DatasetBuilder(ABC):
         self._place_videos(self.videos_to_place(refs, durations, tables))
         self._write_metadata(annotations, tables)
 
-    def extract_parts(self, parts: list[Path], work: Path, wanted: Callable[[str], bool] | None = None) -> Path:
+    def extract_parts(
+        self, parts: list[Path], work: Path, wanted: WantedMembers | Callable[[str], bool] | None = None
+    ) -> Path:
         """Stream the archive parts into ``work/extracted``; their checksums go to the manifest.
 
         Args:
             parts: the archive parts, in order.
             work: the temporary work folder.
             wanted: selects the members to extract (those the annotations reference); None = all.
+                A `WantedMembers` also stops the extraction once each was found.
         """
         dest = work / "extracted"
         limits = self.config.archive_limits or ArchiveLimits()
@@ -361,12 +367,13 @@ class DatasetBuilder(ABC):
         schemas = {c: s for c, s in self.schemas().items() if c in self.splits()}
         clone_dir = repo_id(self.BENCHMARK).split("/")[-1]
         header = repo.card_yaml(
-            self.spec, self.config.version, schemas, self.report.num_rows, self._num_bytes, self.LICENSE
+            self.spec, self.config.version, schemas, self.report.num_rows, self._num_bytes, self.spec.licence.card_id
         )
         context = {
             "yaml_header": header.rstrip("\n"),
             "version": self.config.version,
             "spec": self.spec,
+            "licence": self.spec.licence,
             "num_rows": self.report.num_rows,
             "schemas": {c: [(f.name, str(f.type)) for f in s] for c, s in schemas.items()},
             "videos_mode": self.config.videos,
@@ -380,7 +387,7 @@ class DatasetBuilder(ABC):
             "video_root_note": self.VIDEO_ROOT_NOTE,
         }
         context.update(self.card_context(annotations, tables))
-        card = repo.render_card(self.TEMPLATE_PACKAGE, self.TEMPLATE_NAME, context)
+        card = repo.render_card(*self.spec.card_template_location(), context)
         (self.stage / "README.md").write_text(card, encoding="utf-8")
         (self.stage / "eval.yaml").write_text(
             repo.eval_yaml(self.spec, self.config.version, self.EVAL_SPLIT, self.spec.title), encoding="utf-8"

@@ -54,8 +54,8 @@ class BuildConfig:
             (default ``"1.0.0"``; publish it under the tag ``v<version>``).
         videos: how videos reach the repo folder: ``"none"`` (default) writes an
             annotations-only repo whose `video` paths the user resolves with a local
-            ``video_root`` (neither benchmark's videos may be re-hosted freely: LoVR's come from
-            LongVideoBench, TF-CoVR's from FineGym/FineDiving); ``"copy"`` copies them to
+            ``video_root`` (a benchmark's videos may not be re-hosted freely: its
+            `vidret.benchmarks.Licence` says where they come from); ``"copy"`` copies them to
             ``videos/``; ``"link"`` makes symbolic links to the raw files (local use only; the
             Hub does not follow links). ``copy`` and ``link`` need the release's video folder.
         allow_missing: when False (default) a video that the annotations reference but that
@@ -147,6 +147,9 @@ class BuildReport:
         videos_included: the repo folder holds video files (``--videos copy`` or ``link``).
         warnings: other non-fatal findings, one line per kind (counts and a few examples; the
             full lists are in ``missing.json`` and the manifest).
+        next_steps: lines `vidret build` prints after the build, e.g. the command that scores a
+            release's precomputed embeddings. Console only, never in the manifest: they name
+            local paths (RAW, OUT) as the user gave them.
     """
 
     benchmark: str
@@ -159,6 +162,7 @@ class BuildReport:
     video_coverage: dict[str, Any] | None = None
     videos_included: bool = False
     warnings: list[str] = field(default_factory=list)
+    next_steps: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -7,20 +7,110 @@ writer options and no timestamps), and the card, `eval.yaml` and manifest carry 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
+import socket
+import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from vidret.common import atomic_write_text
 from vidret.benchmarks import BenchmarkSpec, eval_yaml_tasks
 
 # Paths a build owns inside OUT; a rebuild replaces exactly these and leaves the rest (e.g. .git).
 MANAGED_PATHS = ("data", "videos", "README.md", "eval.yaml", "manifest.json", "missing.json")
 # Card sections shared by every benchmark's card (`{% include %}`d by the templates).
 SHARED_TEMPLATES = "vidret.dataset_repos"
+# A build is staged in a sibling of OUT named so, holding a marker naming its owner (see `make_stage`).
+STAGE_PREFIX = ".vidret-build-"
+STAGE_OWNER = "owner.json"
+
+logger = logging.getLogger(__name__)
+
+
+def make_stage(out: Path) -> Path:
+    """A new, empty staging folder beside `out` (same file system: the final moves are renames),
+    with a marker recording this process, its host and `out`, so that a later build can tell it
+    is stale once this process is gone (`clean_stale_stages`)."""
+    stage_root = Path(tempfile.mkdtemp(prefix=STAGE_PREFIX, dir=out.parent))
+    owner = {"pid": os.getpid(), "host": socket.gethostname(), "out": os.path.realpath(out)}
+    atomic_write_text(stage_root / STAGE_OWNER, json.dumps(owner, sort_keys=True) + "\n")
+    return stage_root
+
+
+def _running(pid: int) -> bool:
+    """False only when no process `pid` exists on this machine (unsure counts as running)."""
+    if pid == os.getpid():
+        return True
+    if os.name != "posix":  # os.kill would end the process on Windows: ask psutil, else keep the folder
+        try:
+            import psutil
+        except ImportError:
+            return True
+        return bool(psutil.pid_exists(pid))
+    try:
+        os.kill(pid, 0)  # signal 0: only checks that the process exists
+    except ProcessLookupError:
+        return False
+    except OSError:  # e.g. PermissionError: it exists, owned by someone else
+        return True
+    return True
+
+
+def _owner(stage_root: Path) -> dict[str, Any] | None:
+    try:
+        with open(stage_root / STAGE_OWNER, "rb") as fh:
+            owner = json.loads(fh.read(4096).decode("utf-8"))  # ours is one short line
+    except (OSError, ValueError, RecursionError):
+        return None
+    return owner if isinstance(owner, dict) else None
+
+
+def clean_stale_stages(out: Path) -> list[Path]:
+    """Remove the staging folders of earlier builds of `out` whose process is gone (killed, e.g.
+    by SIGKILL or a power cut, before it could clean up).
+
+    Only a folder beside `out` named with `STAGE_PREFIX`, whose marker names `out`, this host and a
+    process that no longer exists, is removed. A live build's stage (its process runs) is kept, and
+    so is one without a readable marker (an older vidret's, or one this instant being made) or one
+    holding an earlier build moved aside mid-swap (``previous/``: OUT may need it back); those
+    are named in a warning.
+
+    Returns:
+        The folders removed.
+    """
+    removed: list[Path] = []
+    here, target = socket.gethostname(), os.path.realpath(out)
+    try:
+        candidates = sorted(p for p in out.parent.iterdir() if p.name.startswith(STAGE_PREFIX))
+    except OSError:
+        return removed
+    for stage_root in candidates:
+        if stage_root.is_symlink() or not stage_root.is_dir():
+            continue
+        owner = _owner(stage_root)
+        if owner is None:
+            logger.warning("%s: a build folder without an owner marker (an older vidret's?), left alone; "
+                           "remove it if no build is running", stage_root)
+            continue
+        pid = owner.get("pid")
+        if owner.get("out") != target or owner.get("host") != here or not isinstance(pid, int) or isinstance(pid, bool):
+            continue  # another OUT's, another machine's (a shared disk): not ours to judge
+        if _running(pid):
+            continue
+        previous = stage_root / "previous"
+        if previous.is_dir() and any(previous.iterdir()):
+            logger.warning("%s: left by build process %d, which stopped while swapping it into %s; it holds the "
+                           "earlier build's files (previous/): check %s, then remove it", stage_root, pid, out, out)
+            continue
+        shutil.rmtree(stage_root, ignore_errors=True)
+        logger.info("removed %s, left by build process %d (no longer running)", stage_root, pid)
+        removed.append(stage_root)
+    return removed
 
 
 def swap_in(stage: Path, out: Path, trash: Path) -> None:
@@ -134,13 +224,13 @@ def card_yaml(
 
 
 def render_card(template_package: str, template_name: str, context: Mapping[str, Any]) -> str:
-    """Render a card template shipped in `vidret.dataset_repos.<benchmark>` with Jinja2.
+    """Render a card template shipped in a benchmark's package with Jinja2.
 
     ``{% include "<name>" %}`` in a template loads a section shared by every card from
     `SHARED_TEMPLATES` (``datasets_scripts/<name>`` in the source tree).
 
     Args:
-        template_package: the package holding the template (``vidret.dataset_repos.lovr``).
+        template_package: the package holding the template (``vidret.benchmarks.lovr``).
         template_name: its file name (``README.md.jinja``).
         context: the template variables; a variable the template uses but `context` lacks
             is an error.
@@ -185,8 +275,8 @@ def eval_yaml(spec: BenchmarkSpec, version: str, split: str, description: str) -
 
 
 def write_json(path: Path, data: Any) -> None:
-    """Deterministic JSON (sorted keys, 2-space indent, trailing newline)."""
-    path.write_text(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+    """Deterministic JSON (sorted keys, 2-space indent, trailing newline), written atomically."""
+    atomic_write_text(path, json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
 
 
 def place_video(source: Path, dest: Path, mode: str, move: bool = False) -> None:

@@ -1,26 +1,34 @@
-"""Reading and checking the raw annotation tables (Parquet, CSV); every error names file and row."""
+"""Reading and checking the raw annotation tables (Parquet, CSV, JSON Lines); every error names file and row.
+
+The required columns are a list of names or, for a benchmark's own files, its `RawFile`
+declaration (`vidret.benchmarks.raw_files`): then a missing column is reported with what it
+holds, an example and the README section listing every raw file's columns.
+"""
 
 from __future__ import annotations
 
 import ast
 import csv
-import functools
 import io
 import os
-import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from vidret import common
+from vidret.benchmarks.raw_files import RawFile
 from vidret.builders.config import BuildError
 
+#: Required columns: their names, or a benchmark's declaration of the file.
+Required = Sequence[str] | RawFile
 
-def read_parquet_rows(path: Path, required: Sequence[str]) -> list[dict[str, Any]]:
+
+def read_parquet_rows(path: Path, required: Required) -> list[dict[str, Any]]:
     """All rows of a Parquet file as dicts, after checking its columns.
 
     Args:
         path: the Parquet file.
-        required: columns that must be present.
+        required: columns that must be present (names, or the file's `RawFile` declaration).
 
     Returns:
         The rows, in file order.
@@ -40,7 +48,7 @@ def read_parquet_rows(path: Path, required: Sequence[str]) -> list[dict[str, Any
     return table.to_pylist()
 
 
-def read_csv_rows(path: Path, required: Sequence[str]) -> list[dict[str, str]]:
+def read_csv_rows(path: Path, required: Required) -> list[dict[str, str]]:
     """All rows of a CSV file (UTF-8, optional BOM) as dicts of strings, after checking its header.
 
     Raises:
@@ -68,11 +76,18 @@ def read_csv_rows(path: Path, required: Sequence[str]) -> list[dict[str, str]]:
     return rows
 
 
-def check_columns(columns: Iterable[str], required: Sequence[str], path: os.PathLike | str) -> None:
-    """Raise BuildError naming `path` and the absent columns, if any are absent."""
+def check_columns(columns: Iterable[str], required: Required, path: os.PathLike | str) -> None:
+    """Raise BuildError naming `path` and the absent columns, if any are absent.
+
+    With a `RawFile` as `required` the message also says what each absent column holds, with an
+    example, and points at the README section listing every raw file's columns.
+    """
     present = set(columns)
-    absent = [c for c in required if c not in present]
+    names = required.required if isinstance(required, RawFile) else tuple(required)
+    absent = [c for c in names if c not in present]
     if absent:
+        if isinstance(required, RawFile):
+            raise BuildError(required.describe_missing(absent, present), file=path)
         raise BuildError(f"missing column(s) {absent}; found {sorted(present)}", file=path)
 
 
@@ -164,26 +179,8 @@ def parse_literal(text: str, expected: type, column: str, path: os.PathLike | st
     return value
 
 
-_UNSAFE_CHARACTERS = re.compile(r"[/\\\x00-\x1f\x7f]")
-
-
-@functools.lru_cache(maxsize=1 << 16)  # ids repeat across rows (a TF-CoVR video appears in many triplets)
-def is_safe_component(name: str) -> bool:
-    """True when `name` is usable as ONE file or folder name: no separators, not ``.``/``..``.
-
-    Also refused: control characters (NUL included), and names over 255 bytes (the usual limit of
-    a file name).
-    """
-    return (
-        bool(name)
-        and name not in (".", "..")
-        and _UNSAFE_CHARACTERS.search(name) is None
-        and len(name.encode("utf-8", "surrogatepass")) <= 255
-    )
-
-
 def safe_component(value: str, what: str, path: os.PathLike | str, row: int) -> str:
-    """`value` when it is one safe path component (see `is_safe_component`).
+    """`value` when it is one safe path component (see `vidret.common.is_safe_component`).
 
     Ids that become file names (LoVR video and clip ids, TF-CoVR video stems) go through this:
     a ``vid`` of ``../../x`` would otherwise write ``videos/../../x.mp4`` outside the output folder.
@@ -191,14 +188,10 @@ def safe_component(value: str, what: str, path: os.PathLike | str, row: int) -> 
     Raises:
         BuildError: naming file, row and the value.
     """
-    if not is_safe_component(value):
-        raise BuildError(
-            f"{what} {value!r} is not a safe file name (one path component: no '/', '\\', '..', or control "
-            "characters); refusing it",
-            file=path,
-            row=row,
-        )
-    return value
+    try:
+        return common.safe_component(value, what)
+    except ValueError as err:
+        raise BuildError(f"{err}; refusing it", file=path, row=row) from None
 
 
 def video_id_of(value: str, column: str, path: os.PathLike | str, row: int) -> str:
@@ -231,13 +224,7 @@ def clip_file_parts(value: str, column: str, path: os.PathLike | str, row: int) 
     return folder, clip_id
 
 
-def is_absolute_path(value: str) -> bool:
-    """True for a POSIX or Windows absolute path (``/x``, ``\\x``, ``C:/x``)."""
-    text = str(value).strip()
-    return text.startswith(("/", "\\")) or (len(text) > 2 and text[1] == ":" and text[2] in "/\\")
-
-
-def read_jsonl_rows(path: Path, required: Sequence[str]) -> list[dict[str, Any]]:
+def read_jsonl_rows(path: Path, required: Required) -> list[dict[str, Any]]:
     """All rows of a JSON Lines file (one object per line; blank lines skipped).
 
     Raises:
@@ -263,8 +250,11 @@ def read_jsonl_rows(path: Path, required: Sequence[str]) -> list[dict[str, Any]]
                 raise BuildError(f"not a JSON object ({type(err).__name__}: {err})", file=path, row=line_number) from None
             if not isinstance(value, dict):
                 raise BuildError(f"not a JSON object (got {type(value).__name__})", file=path, row=line_number)
-            absent = [c for c in required if c not in value]
-            if absent:
+            if isinstance(required, RawFile):
+                absent = [c for c in required.required if c not in value]
+                if absent:
+                    raise BuildError(required.describe_missing(absent, value), file=path, row=line_number)
+            elif absent := [c for c in required if c not in value]:
                 raise BuildError(f"missing field(s) {absent}; found {sorted(value)}", file=path, row=line_number)
             rows.append(value)
     if not rows:

@@ -7,6 +7,8 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from vidret.cli.argtypes import int_in_range
+
 logger = logging.getLogger(__name__)
 
 
@@ -15,9 +17,10 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         "build",
         help="build a Hub dataset repo folder (Parquet + card + eval.yaml) from a raw release",
-        description="Build LoVR or TF-CoVR from its raw public release: Parquet shards under data/<config>/, "
-        "a dataset card, eval.yaml and manifest.json with checksums. Annotations only by default (neither "
-        "benchmark's videos may be re-hosted freely); --videos copy|link adds videos/.",
+        description="Build a benchmark from its raw public release: Parquet shards under data/<config>/, "
+        "a dataset card, eval.yaml and manifest.json with checksums. Annotations only by default (a "
+        "benchmark's videos may not be re-hosted freely: `vidret benchmarks` says where they come from); "
+        "--videos copy|link adds videos/.",
     )
     add_arguments(parser)
     parser.set_defaults(func=run)
@@ -27,7 +30,9 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
 def add_arguments(parser: argparse.ArgumentParser, benchmark: str | None = None) -> None:
     """The build options; `benchmark` fixes the benchmark (per-benchmark entry points)."""
     if benchmark is None:
-        parser.add_argument("benchmark", choices=["lovr", "tf-covr"], help="which benchmark")
+        from vidret.benchmarks import registered
+
+        parser.add_argument("benchmark", choices=list(registered()), help="which benchmark (see `vidret benchmarks`)")
     else:
         parser.set_defaults(benchmark=benchmark)
     parser.add_argument("--raw", required=True, metavar="RAW", help="the raw release folder, as published")
@@ -46,7 +51,9 @@ def add_arguments(parser: argparse.ArgumentParser, benchmark: str | None = None)
         help="build even when referenced videos are absent or unreadable in the release's video folder; "
         "list them in missing.json (the card and the console give counts)",
     )
-    parser.add_argument("--workers", type=int, default=None, help="threads probing video durations")
+    parser.add_argument(
+        "--workers", type=int_in_range(1, 256), default=None, help="threads probing video durations (1 to 256)"
+    )
     parser.add_argument("--work-dir", default=None, help="where archive parts are extracted (default: next to OUT)")
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
 
@@ -80,6 +87,8 @@ def run(args: argparse.Namespace) -> int:
     for warning in report.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     print(f"wrote {args.out}")
+    for line in report.next_steps:  # e.g. the command scoring a release's precomputed embeddings
+        print(line)
     return 0
 
 
@@ -87,7 +96,7 @@ def benchmark_main(benchmark: str, module: str, description: str | None, argv: S
     """A dataset repo's entry point (``python -m <module>``): `vidret build` with the benchmark fixed.
 
     Args:
-        benchmark: "lovr" or "tf-covr".
+        benchmark: a registered benchmark's id or alias.
         module: the entry point's module, shown as the program name.
         description: help text.
         argv: arguments (default: the command line).

@@ -31,7 +31,8 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "DIR --repo ORG/NAME --tag v<version>` uploads it and `vidret evaluate --embeddings DIR` scores it.",
     )
     export.add_argument("results", metavar="RESULTS.json", help="results file of the run (names its cache namespace)")
-    export.add_argument("--out", required=True, metavar="DIR", help="folder to write")
+    export.add_argument("--out", required=True, metavar="DIR",
+                        help="folder to write: new, empty, or an earlier export (replaced; anything else is refused untouched)")
     export.add_argument("--dtype", default="float32", choices=("float32", "float16"),
                         help="stored precision (float32 default: scores identical to the run; float16: half the size)")
     export.add_argument("--cache-dir", default=None, help="the run's cache folder (default: the one it recorded)")
@@ -42,7 +43,7 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
     convert = actions.add_parser(
         "convert",
-        help="convert a pickle stream of {id: tensor} dicts (TF-CoVR .pkl) into .safetensors",
+        help="convert a pickle stream of {id: tensor} dicts (a released .pkl of embeddings) into .safetensors",
         description="Unpickling RUNS CODE from the file: convert only a file you trust, and say so with --allow-pickle.",
     )
     convert.add_argument("source", metavar="FILE.pkl", help="the pickle stream")

@@ -10,17 +10,19 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         "leaderboard",
         help="build a static leaderboard site (sortable tables + plots) from a folder of results",
-        description="Read every results JSON under RESULTS_DIR and write SITE/index.html plus one page per "
-        "benchmark with a sortable table and matplotlib plots. Rows on a dataset revision other than the "
-        "most common one are flagged.",
+        description="Read every results JSON under RESULTS_DIR and write SITE/index.html (each benchmark's top "
+        "runs) plus one page per registered benchmark and protocol with results: a sortable table per task "
+        "and matplotlib plots. Random-weight models, subsets (--limit), the oracle (a check) and rows on a "
+        "dataset revision other than the most common one are flagged.",
     )
     parser.add_argument("results_dir", metavar="RESULTS_DIR", help="folder of results files (searched recursively)")
     parser.add_argument("--out", required=True, metavar="SITE", help="folder to write the site to")
     parser.add_argument(
         "--on-invalid",
         choices=("error", "warn", "skip"),
-        default="error",
-        help="an invalid results file stops the build (default), is skipped with a warning, or skipped silently",
+        default="warn",
+        help="an invalid results file is skipped with a warning naming it and why (default: one bad file never "
+        "takes the site down), stops the build (error), or is skipped silently",
     )
     parser.set_defaults(func=run)
     return parser

@@ -23,6 +23,7 @@ INTERRUPTED_EXIT_CODE = 128 + int(signal.SIGINT)
 COMMAND_MODULES = (
     "vidret.cli.env",
     "vidret.cli.sample",
+    "vidret.cli.benchmarks",
     "vidret.cli.build",
     "vidret.cli.publish",
     "vidret.cli.metrics",
@@ -49,12 +50,28 @@ class Parser(argparse.ArgumentParser):
         super().__init__(*args, **kwargs)
 
 
+def vidret_version() -> str:
+    """The installed vidret's version, as `vidret env` shows it (the source tree's when not installed)."""
+    import importlib.metadata
+
+    try:
+        return importlib.metadata.version("vidret")
+    except importlib.metadata.PackageNotFoundError:
+        from vidret import __version__
+
+        return __version__
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(
         prog="vidret",
-        description="Video-text retrieval benchmarks (LoVR, TF-CoVR) on Hugging Face datasets + evaluate.",
+        description="Video-text retrieval benchmarks on Hugging Face datasets + evaluate (`vidret benchmarks` "
+        "lists them).",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log at debug level")
+    parser.add_argument(
+        "--version", action="version", version=f"vidret {vidret_version()}", help="print vidret's version and exit"
+    )
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND", dest="command")
     for module_name in COMMAND_MODULES:
         importlib.import_module(module_name).register(subparsers)

@@ -16,7 +16,7 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "batches), and tag the commit. The token is never printed.",
     )
     parser.add_argument("folder", metavar="OUT", help="folder written by `vidret build`")
-    parser.add_argument("--repo", required=True, metavar="ORG/NAME", help="dataset repo id, e.g. vidret/lovr")
+    parser.add_argument("--repo", required=True, metavar="ORG/NAME", help="dataset repo id, e.g. vidret/<benchmark>")
     parser.add_argument("--tag", required=True, help="version tag, v<version> of the build (e.g. v1.0.0)")
     parser.add_argument("--private", action="store_true", help="create the repo private")
     parser.add_argument("--create-pr", action="store_true", help="open a pull request instead of committing (no tag)")
@@ -24,11 +24,19 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument(
         "--include-videos",
         action="store_true",
-        help="also upload the build's videos (off by default: LoVR's come from LongVideoBench, TF-CoVR's from "
-        "FineGym/FineDiving, and may not be re-hosted; use it only for videos you have the right to share)",
+        help="also upload the build's videos (off by default: " + _provenance() + "; use it only for videos "
+        "you have the right to share)",
     )
     parser.set_defaults(func=run)
     return parser
+
+
+def _provenance() -> str:
+    """Where each registered benchmark's videos come from (their `Licence.videos`), for the help."""
+    from vidret.benchmarks import registered
+
+    said = [b.licence.videos for b in registered().values() if b.licence.videos]
+    return "; ".join(said) if said else "a benchmark's videos may not be re-hosted"
 
 
 def run(args: argparse.Namespace) -> int:

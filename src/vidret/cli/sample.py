@@ -16,6 +16,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from vidret.cli.argtypes import int_in_range
+
 if TYPE_CHECKING:  # numpy and Pillow load only when the command runs
     import numpy as np
     from PIL import Image
@@ -43,13 +45,19 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("video", nargs="?", help="path, http(s):// URL or hf:// path (default: a generated demo video)")
-    parser.add_argument("--frames", type=int, default=8, help="number of uniformly spaced frames (default 8)")
+    parser.add_argument(
+        "--frames", type=int_in_range(1, "vidret.video.timeline:MAX_FRAMES"), default=8,
+        help="number of uniformly spaced frames (default 8)",
+    )
     parser.add_argument("--start", type=float, default=None, help="range start in seconds (default 0)")
     parser.add_argument("--end", type=float, default=None, help="range end in seconds (default: end of video)")
     parser.add_argument("--size", type=_size, default=None, metavar="WxH", help="resize frames, e.g. 224x224")
     parser.add_argument("--mode", choices=("exact", "keyframe"), default="exact", help="exact frames or nearest preceding keyframes")
     parser.add_argument("--out", type=Path, default=Path("contact_sheet.png"), help="output image (default contact_sheet.png)")
-    parser.add_argument("--columns", type=int, default=4, help="frames per row of the sheet (default 4)")
+    parser.add_argument(
+        "--columns", type=int_in_range(1, "vidret.video.timeline:MAX_FRAMES"), default=4,
+        help="frames per row of the sheet (default 4)",
+    )
     parser.set_defaults(func=run)
     return parser
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
 
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -23,21 +24,23 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     return parser
 
 
-def partial_hint(results: dict) -> str | None:
+def partial_hint(results: Any) -> str | None:
     """What `--allow-partial` would change for `results`, when default tasks are missing (a `--tasks` run).
 
     Args:
-        results: parsed results that failed validation with every default task required.
+        results: the JSON object of results that failed validation with every default task
+            required (it may not parse: the hint reads only `benchmark` and the task ids).
 
     Returns:
         e.g. "scores only t2v of lovr's default tasks t2v, v2t, t2c, c2t (a --tasks run): pass
         --allow-partial to accept it"; None when no default task is missing.
     """
-    from vidret.benchmarks import BENCHMARKS
+    from vidret.benchmarks import registered
     from vidret.evaluation.results.validation import check_results
 
-    spec = BENCHMARKS.get(results.get("benchmark"))  # type: ignore[arg-type]
-    tasks = results.get("tasks")
+    benchmark = results.get("benchmark") if isinstance(results, dict) else None
+    spec = registered().get(benchmark) if isinstance(benchmark, str) else None
+    tasks = results.get("tasks") if spec is not None else None
     if spec is None or not isinstance(tasks, dict) or all(t in tasks for t in spec.default_tasks()):
         return None
     scored = ", ".join(tasks) or "none"
@@ -57,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
         results = None
         try:
             results = load_results(path)
-            validate_results(results, require_all_tasks=not args.allow_partial, source=str(path))
+            record = validate_results(results, require_all_tasks=not args.allow_partial, source=str(path))
         except FileNotFoundError as err:
             failed += 1
             print(f"INVALID {shown}: {err}", file=sys.stderr)
@@ -71,5 +74,5 @@ def run(args: argparse.Namespace) -> int:
             if hint:
                 print(f"  {shown} {printable(hint)}", file=sys.stderr)
             continue
-        print(f"OK {shown}: {summarize(results)}")
+        print(f"OK {shown}: {summarize(record)}")
     return 1 if failed else 0

@@ -8,9 +8,9 @@ Only what the build made goes up: the manifest, the files its ``outputs`` list (
 card, `eval.yaml`, `missing.json`), and, only with ``include_videos=True``
 (``--include-videos``), the videos its ``videos.files`` list names. Anything else in the folder (a
 stray ``.env``, ``id_rsa``, ``notes/``, ``.git/``) is skipped and listed as skipped. Videos are
-off by default because neither benchmark's videos may be re-hosted freely (LoVR's come from
-LongVideoBench, TF-CoVR's from FineGym/FineDiving): publishing them is the user's explicit
-choice, for videos they have the right to share.
+off by default because a benchmark's videos may not be re-hosted freely (its `Licence.videos`
+says where they come from, and is what a publish that leaves them out says): publishing them is
+the user's explicit choice, for videos they have the right to share.
 
 Large folders upload resumably: the files under ``videos/`` go in commits of at most
 `batch_bytes` / `batch_files`, and each batch skips files the repo already holds with the same
@@ -29,14 +29,11 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from vidret.common import is_safe_component, sha256_file
+
 logger = logging.getLogger(__name__)
 
 REQUIRED_FILES = ("README.md", "eval.yaml", "manifest.json")
-# Why a benchmark's videos stay off the Hub unless asked for (said when they are skipped).
-VIDEO_PROVENANCE = {
-    "lovr": "LoVR's videos come from LongVideoBench, which publishes an index only (gated, non-commercial use)",
-    "tf-covr": "TF-CoVR's videos come from FineGym and FineDiving, which the benchmark's authors may not redistribute",
-}
 # The files each kind of folder must hold, by manifest.json's "kind" (a build's manifest has none):
 # an export of embeddings (`vidret embeddings export`) is a dataset repo but no benchmark (no eval.yaml).
 FOLDER_KINDS = {
@@ -156,8 +153,7 @@ def _check_listed_path(folder: Path, rel: str, allowed_tops: tuple[str, ...]) ->
     parts = rel.split("/")
     folders = ("data", "videos")  # the build's only folders; its other outputs are top-level files
     if (
-        "\\" in rel
-        or any(part in ("", ".", "..") for part in parts)
+        not all(is_safe_component(part) for part in parts)
         or parts[0] not in allowed_tops
         or (parts[0] in folders) != (len(parts) > 1)
     ):
@@ -185,7 +181,6 @@ def plan_upload(folder: str | Path, manifest: dict, include_videos: bool = False
             from the manifest (the folder changed after the build), or `include_videos` is set
             and the build has no videos.
     """
-    from vidret.builders.archive import sha256_file
     from vidret.builders.repo import MANAGED_PATHS
 
     root = Path(folder)
@@ -239,7 +234,7 @@ def plan_upload(folder: str | Path, manifest: dict, include_videos: bool = False
 def _log_left_out(plan: UploadPlan, benchmark: str | None) -> None:
     """One warning per kind of file left out: videos (and why), then the files the manifest does not list."""
     if plan.withheld_videos:
-        why = VIDEO_PROVENANCE.get(benchmark or "", "this benchmark's videos may not be re-hosted")
+        why = video_provenance(benchmark)
         logger.warning(
             "%d video(s) not uploaded: %s. Pass --include-videos (include_videos=True) only for videos you have "
             "the right to share; the dataset works without them (users point vidret at their own copies).",
@@ -249,6 +244,21 @@ def _log_left_out(plan: UploadPlan, benchmark: str | None) -> None:
     if plan.skipped:
         shown = ", ".join(plan.skipped[:10]) + (f" and {len(plan.skipped) - 10} more" if len(plan.skipped) > 10 else "")
         logger.warning("%d file(s) not listed in manifest.json, not uploaded: %s", len(plan.skipped), shown)
+
+
+def video_provenance(benchmark: str | None) -> str:
+    """Why a benchmark's videos stay off the Hub unless asked for: its `Licence.videos` (generic
+    words for a build of a benchmark this vidret does not know, or one that says nothing)."""
+    from vidret.benchmarks import get_benchmark
+
+    fallback = "this benchmark's videos may not be re-hosted"
+    if not benchmark:
+        return fallback
+    try:
+        said = get_benchmark(benchmark).licence.videos
+    except ValueError:
+        return fallback
+    return said or fallback
 
 
 def _folder_kind(folder: Path) -> str:
@@ -265,8 +275,6 @@ def _video_batches(
     folder: Path, videos: list[str], remote: dict[str, tuple[int, str | None]], batch_bytes: int, batch_files: int
 ):
     """Lists of the repo paths in `videos` still to upload, in batches; and the number skipped."""
-    from vidret.builders.archive import sha256_file
-
     batches: list[list[str]] = [[]]
     size_in_batch, skipped = 0, 0
     for rel in videos:
@@ -353,7 +361,7 @@ def publish(
         batch_bytes: most bytes of videos per commit.
         batch_files: most video files per commit.
         include_videos: also upload the build's videos. Off by default: the benchmarks'
-            videos may not be re-hosted (see `VIDEO_PROVENANCE`); turn it on only for videos
+            videos may not be re-hosted (see `video_provenance`); turn it on only for videos
             you have the right to share.
 
     Returns:

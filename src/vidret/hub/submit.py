@@ -22,7 +22,16 @@ they occur, whatever characters their folders hold), then any other absolute, ho
 it runs to its last separator before the end of the line, a quote or a ``": "``-style break, so
 folder names with spaces or parentheses go with it (erring toward cutting too much text, never
 too little). URLs with another scheme (``hf://``, ``https://``) are kept. The pull request's
-description lists the fields that were changed.
+description lists the fields that were changed. The cutting is `vidret.common.redact`, with the
+record's paths from `vidret.evaluation.results.provenance.record_local_paths`: `vidret embeddings
+export` publishes through the same two, so both give the same text.
+
+`prepare_submission` finds every problem in one pass (`vidret.hub.submit_checks`: identities,
+the oracle and random weights, subsets, a local build compared with the Hub dataset's manifest)
+and plans the uploads it can; `plan_submission` raises when there is any. A subset (a `--limit`
+run, or fewer queries than the split) is refused unless `allow_subset`, which files it labelled:
+task ids and file names end in ``_subset`` and its notes say "SUBSET, not the split's score". The
+words (notes, pull request texts, the dry run's summary) are in `vidret.hub.submit_text`.
 
 Nothing here prints or stores the token: it is passed to huggingface_hub and nowhere else.
 """
@@ -30,45 +39,68 @@ Nothing here prints or stores the token: it is passed to huggingface_hub and now
 from __future__ import annotations
 
 import copy
-import json
 import logging
-import re
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import Any
 
-from vidret.benchmarks import RELEASE_SPLIT, ProtocolSpec, get_benchmark
+from vidret.benchmarks import RELEASE_SPLIT
+from vidret.common import redact_tree
+from vidret.evaluation.results.model import ResultsRecord, as_record
+from vidret.evaluation.results.provenance import record_local_paths
 from vidret.evaluation.results.record import results_json
-from vidret.evaluation.results.validation import validate_results
-from vidret.terminal import printable
+from vidret.evaluation.results.schema import Problem, ResultsValidationError
+from vidret.evaluation.results.validation import check_results
+from vidret.hub import submit_text
+from vidret.hub.submit_checks import (
+    SUBSET_SUFFIX,
+    ManifestFetcher,
+    compare_with_hub,
+    dataset_id_problem,
+    fetch_hub_manifest,
+    hub_dataset_id,
+    identity_problems,
+    local_subset_check,
+    repo_id_problem,
+    subset_label,
+    subset_reasons,
+    unsafe_name_problems,
+)
+from vidret.hub.submit_text import format_plan, format_problems, format_summary
+
+__all__ = [
+    "NO_REVISION",
+    "SubmissionError",
+    "SubmissionPlan",
+    "Upload",
+    "eval_result_entries",
+    "eval_results_yaml",
+    "format_plan",
+    "format_problems",
+    "format_summary",
+    "hub_dataset_id",
+    "plan_submission",
+    "prepare_submission",
+    "publishable_results",
+    "resolve_dataset_id",
+    "results_repo_path",
+    "submit",
+]
 
 logger = logging.getLogger(__name__)
 
 NO_REVISION = "no_revision_available"  # mteb's folder name for results without a model revision
-LOCAL = "<local>"  # what a local folder becomes in uploaded text
-
-# Where a local path starts inside free text: a URL scheme (checked first, so "hf://..." and
-# "https://..." are skipped whole; "file://" is a local path), a Windows drive or UNC root
-# (``\\\\nas\\`` or ``//nas/``), "~/",
-# "~user/" or a POSIX "/". A root right after a word character, ">", "/", ".", "~", "\" or "-" is
-# not a path start: "t2v/R@1", "org/name", "3/4" and an already redacted "<local>/x.mp4" stay.
-_PATH_START = re.compile(
-    r"(?P<url>\b[A-Za-z][A-Za-z0-9+.-]*://)"
-    r"|(?<![\w>/.~\\-])(?P<root>[A-Za-z]:[\\/]|\\\\(?=\w)|//(?=\w)|~[\w.-]*[/\\]|/(?=[^\s/]))"
-)
-_URL_END = re.compile(r"[\s'\"<>]|$")
-# What ends an unquoted path's folders: a line break, a quote, a pipe or angle bracket, or a
-# ":", ";" or "," followed by a space (how messages separate a path from what follows).
-_PATH_STOP = re.compile(r"[\n\r\t'\"<>|]|[:;,]\s")
-_SEPARATORS = re.compile(r"[/\\]")
-# The file name after the last separator: kept, up to a space, a bracket or punctuation.
-_FILE_NAME = re.compile(r"[^\s()\[\]{}'\"<>|,;:]*")
-# Revisions and splits become folder and file names in the results repo.
-_SAFE_COMPONENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
 class SubmissionError(ValueError):
-    """Results that must not be submitted as they are; the message names the field and the fix."""
+    """Results that must not be submitted as they are; `problems` lists every one, each naming the
+    field or flag and the fix."""
+
+    def __init__(self, problems: str | list[str]) -> None:
+        self.problems = [problems] if isinstance(problems, str) else list(problems)
+        if len(self.problems) == 1:
+            super().__init__(self.problems[0])
+        else:
+            super().__init__(f"{len(self.problems)} problems:\n" + "\n".join(f"  - {p}" for p in self.problems))
 
 
 @dataclass(frozen=True)
@@ -92,29 +124,42 @@ class Upload:
     commit_description: str
 
 
-def hub_dataset_id(repo: str) -> str | None:
-    """The Hub id of a dataset reference from a results file, or None for a local folder.
+@dataclass
+class SubmissionPlan:
+    """Everything a submission would do, and everything that stops it.
 
-    Args:
-        repo: `dataset.repo` of a results file: "<org>/<name>", "hf://datasets/<org>/<name>[@rev]",
-            or a local path.
-
-    Returns:
-        "<org>/<name>", or None when `repo` is a local folder.
+    Attributes:
+        record: the results.
+        uploads: the pull requests that could be prepared, model repo first (some may be missing
+            when a problem prevents them).
+        problems: why it must not be submitted as it is (each names the field or flag and the fix).
+        invalid: validation problems of the results (`vidret validate`'s).
+        rewritten: fields of the results-repo JSON changed (local paths removed, the subset label).
+        checks: what was verified and passed (e.g. the local build is the Hub dataset).
+        notes: what could not be checked, and why.
+        subset: the label the results are filed with when they are a subset (None: the split's score).
     """
-    if repo.startswith("hf://datasets/"):
-        repo = repo[len("hf://datasets/") :].split("@", 1)[0]
-    parts = repo.split("/")
-    if len(parts) != 2 or not all(parts) or repo.startswith((".", "~")) or Path(repo).exists():
-        return None
-    return repo
+
+    record: ResultsRecord
+    uploads: list[Upload] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    invalid: list[Problem] = field(default_factory=list)
+    rewritten: list[str] = field(default_factory=list)
+    checks: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    subset: str | None = None
+
+    @property
+    def refused(self) -> bool:
+        """Whether anything stops the submission."""
+        return bool(self.problems or self.invalid)
 
 
-def resolve_dataset_id(results: dict[str, Any], dataset_id: str | None = None) -> str:
+def resolve_dataset_id(results: ResultsRecord | dict[str, Any], dataset_id: str | None = None) -> str:
     """The Hub id of the benchmark dataset the results were computed on.
 
     Args:
-        results: valid results.
+        results: a valid record (or its JSON object).
         dataset_id: `--dataset-id`: the published dataset a local build corresponds to.
 
     Returns:
@@ -124,101 +169,11 @@ def resolve_dataset_id(results: dict[str, Any], dataset_id: str | None = None) -
         SubmissionError: when `dataset_id` is not "<org>/<name>", when `dataset.repo` is a Hub id
             other than `dataset_id`, or when it is a local folder and no `dataset_id` is given.
     """
-    repo = results["dataset"]["repo"]
-    evaluated = hub_dataset_id(repo)
-    if dataset_id is not None:
-        _check_repo_id(dataset_id, "--dataset-id")
-        if evaluated is not None and evaluated != dataset_id:
-            raise SubmissionError(f"dataset.repo is {repo!r} but --dataset-id is {dataset_id!r}; they must name the same dataset")
-        return dataset_id
-    if evaluated is None:
-        raise SubmissionError(
-            f"dataset.repo is the local folder {repo!r}; pass --dataset-id <org>/<name> "
-            "naming the published benchmark dataset these results correspond to"
-        )
-    return evaluated
-
-
-def _local_name(path: str) -> str:
-    """``<local>/<last component>`` of a local path (``<local>`` alone when it has none)."""
-    parts = [p for p in _SEPARATORS.split(path) if p and p not in ("file:", "~")]
-    return f"{LOCAL}/{parts[-1]}" if parts else LOCAL
-
-
-def redact_paths(text: str, known: list[str] | tuple[str, ...] = ()) -> str:
-    """`text` with every local path cut to ``<local>/<file name>``.
-
-    Args:
-        text: free text (an error message, a field value).
-        known: local paths to replace wherever they occur, first and longest first (the paths
-            a results record names itself: their folders may hold any character).
-
-    Returns:
-        The text; URLs other than ``file://`` and relative ids such as ``org/name`` are kept.
-    """
-    for path in sorted(known, key=len, reverse=True):
-        if path in text:
-            text = text.replace(path, _local_name(path))
-    out: list[str] = []
-    done = search_from = 0
-    while (match := _PATH_START.search(text, search_from)) is not None:
-        start = match.start()
-        if match.group("url") and match.group("url").lower() != "file://":
-            search_from = max(_URL_END.search(text, match.end()).start(), match.end())
-            continue
-        quote = text[start - 1] if start and text[start - 1] in "'\"" else None
-        if quote:  # a quoted path runs to its closing quote, spaces and punctuation included
-            ends = [i for i in (text.find(quote, match.end()), text.find("\n", match.end())) if i >= 0]
-            stop = min(ends, default=len(text))
-        else:
-            found = _PATH_STOP.search(text, match.end())
-            stop = found.start() if found else len(text)
-        last_separator = max(text.rfind("/", start, stop), text.rfind("\\", start, stop))
-        name = _FILE_NAME.match(text, last_separator + 1, stop).group(0)
-        end = last_separator + 1 + len(name)
-        out += [text[done:start], _local_name(text[start:end])]
-        done = search_from = end
-    return "".join(out) + text[done:]
-
-
-def _known_local_paths(results: dict[str, Any]) -> list[str]:
-    """The local paths a record names in its path fields (the roots of what its texts quote)."""
-    candidates = [results["dataset"]["repo"], results["model"]["id"]]
-    if isinstance(results.get("cache"), dict):
-        candidates.append(results["cache"].get("dir"))
-    for failure in results.get("failures", []):
-        if isinstance(failure, dict):
-            candidates.append(failure.get("source"))
-    sides = results.get("embeddings")  # where each side's embeddings came from: folders, model ids
-    for side in sides.values() if isinstance(sides, dict) else ():
-        if isinstance(side, dict):
-            candidates += [side.get("path"), side.get("model"), side.get("dataset")]
-    known = []
-    for value in candidates:
-        if not isinstance(value, str) or ("://" in value and not value.lower().startswith("file://")):
-            continue  # a URL or an hf:// path: public by nature
-        if hub_dataset_id(value) is not None:
-            continue  # "<org>/<name>": a Hub id, not a folder
-        value = value.rstrip("/\\")
-        if _SEPARATORS.search(value):  # a bare name would replace every word like it
-            known.append(value)
-    return known
-
-
-def _redact_strings(node: Any, path: str, changed: list[str], known: list[str]) -> Any:
-    if isinstance(node, dict):
-        return {
-            key: _redact_strings(value, f"{path}.{key}" if path else str(key), changed, known)
-            for key, value in node.items()
-        }
-    if isinstance(node, list):
-        return [_redact_strings(value, f"{path}.{i}", changed, known) for i, value in enumerate(node)]
-    if isinstance(node, str):
-        redacted = redact_paths(node, known)
-        if redacted != node:
-            changed.append(path)
-        return redacted
-    return node
+    record = as_record(results)
+    problem = dataset_id_problem(record, dataset_id)
+    if problem:
+        raise SubmissionError(problem)
+    return dataset_id if dataset_id is not None else hub_dataset_id(record.dataset.repo)  # type: ignore[return-value]
 
 
 def publishable_results(
@@ -243,7 +198,7 @@ def publishable_results(
     """
     public = copy.deepcopy(results)
     changed: list[str] = []
-    known = _known_local_paths(results)
+    known = record_local_paths(results)
     hub_id = resolve_dataset_id(results, dataset_id)
     if public["dataset"]["repo"] != hub_id:
         public["dataset"]["repo"] = hub_id
@@ -254,47 +209,39 @@ def publishable_results(
     if isinstance(public.get("cache"), dict) and public["cache"].get("dir") is not None:
         public["cache"]["dir"] = None
         changed.append("cache.dir")
-    return _redact_strings(public, "", changed, known), changed
+    return redact_tree(public, known, changed), changed
 
 
-def _protocol(results: dict[str, Any]) -> ProtocolSpec:
-    return get_benchmark(results["benchmark"]).protocol(results["settings"].get("protocol"))
-
-
-def _variant(results: dict[str, Any]) -> str:
+def _variant(record: ResultsRecord, subset: bool = False) -> str:
     # The test split is the leaderboard (a protocol that reads the whole release records its
     # split as RELEASE_SPLIT); another split gets its own file so it never mixes in. Each
-    # protocol gets its own file too: official scores never land in ours.
-    split = results["split"]
-    name = results["benchmark"] + _protocol(results).hub_suffix
-    return name if split in ("test", RELEASE_SPLIT) else f"{name}_{split}"
+    # protocol gets its own file too: official scores never land in ours; nor a subset's.
+    name = record.benchmark + record.protocol_spec.hub_suffix
+    name = name if record.split in ("test", RELEASE_SPLIT) else f"{name}_{record.split}"
+    return name + (SUBSET_SUFFIX if subset else "")
 
 
-def _setup_notes(results: dict[str, Any]) -> str:
-    model, settings = results["model"], results["settings"]
-    notes = [
-        f"vidret; protocol={_protocol(results).name}; split={results['split']}",
-        f"adapter={model['adapter']}",
-        f"frames={settings['frames']}",
-    ]
-    if settings.get("resolution"):
-        notes.append("resolution={}x{}".format(*settings["resolution"]))
-    if settings.get("fusion"):
-        notes.append(f"fusion={settings['fusion']}")
-    if results["num_failed"]:
-        notes.append(f"failed_items={results['num_failed']}")
-    return ", ".join(notes)
+def _hub_task_ids(record: ResultsRecord, subset: bool) -> dict[str, str]:
+    protocol = record.protocol_spec
+    return {task_id: protocol.hub_task_id(task_id) + (SUBSET_SUFFIX if subset else "") for task_id in record.tasks}
 
 
-def eval_result_entries(results: dict[str, Any], dataset_id: str | None = None) -> list[Any]:
+def eval_result_entries(
+    results: ResultsRecord | dict[str, Any], dataset_id: str | None = None, *, subset: str | None = None
+) -> list[Any]:
     """The `.eval_results` entries of valid results: one per scored task, valued by its headline score.
 
     Args:
-        results: valid results (see `vidret.evaluation.results.validation`).
+        results: a valid record (see `vidret.evaluation.results.validation.load_record`), or its
+            JSON object.
         dataset_id: Hub id of the benchmark dataset; defaults to `dataset.repo` when that is a Hub id.
+        subset: `vidret.hub.submit_checks.subset_label` to file a subset: its task ids end in
+            ``_subset`` (the dataset declares none such, so the Hub never counts it as the split's
+            score) and its notes begin with the label.
 
     Returns:
-        A list of `huggingface_hub.EvalResultEntry`.
+        A list of `huggingface_hub.EvalResultEntry`; each one's notes give the setup, the task's
+        queries and gallery size, and where the embeddings came from.
 
     Raises:
         SubmissionError: see `resolve_dataset_id`; also when `dataset.revision` is null (a
@@ -302,34 +249,35 @@ def eval_result_entries(results: dict[str, Any], dataset_id: str | None = None) 
     """
     from huggingface_hub import EvalResultEntry
 
-    dataset_id = resolve_dataset_id(results, dataset_id)
+    record = as_record(results)
+    dataset_id = resolve_dataset_id(record, dataset_id)
     # The Hub wants the dataset's git commit; a run that recorded it says which data exactly.
-    revision = results["dataset"].get("commit") or results["dataset"]["revision"]
+    revision = record.dataset.exact_revision
     if not revision:
         raise SubmissionError("dataset.revision is null; evaluate a published (tagged) dataset revision to submit")
-    notes = _setup_notes(results)
-    protocol = _protocol(results)
-    entries = []
-    for task_id, task in results["tasks"].items():
-        entries.append(
-            EvalResultEntry(
-                dataset_id=dataset_id,
-                task_id=protocol.hub_task_id(task_id),
-                value=round(float(task["metrics"][task["main_score"]]), 4),
-                dataset_revision=revision,
-                date=results["created_at"],
-                notes=notes,
-            )
+    task_ids = _hub_task_ids(record, subset is not None)
+    return [
+        EvalResultEntry(
+            dataset_id=dataset_id,
+            task_id=task_ids[task_id],
+            value=round(float(task.headline), 4),
+            dataset_revision=revision,
+            date=record.created_at,
+            notes=submit_text.entry_notes(record, task_id, subset),
         )
-    return entries
+        for task_id, task in record.tasks.items()
+    ]
 
 
-def eval_results_yaml(results: dict[str, Any], dataset_id: str | None = None) -> str:
+def eval_results_yaml(
+    results: ResultsRecord | dict[str, Any], dataset_id: str | None = None, *, subset: str | None = None
+) -> str:
     """The text of `.eval_results/<benchmark>.yaml` for valid results.
 
     Args:
-        results: valid results.
+        results: a valid record, or its JSON object.
         dataset_id: see `eval_result_entries`.
+        subset: see `eval_result_entries`.
 
     Returns:
         YAML, as huggingface_hub's `eval_result_entries_to_yaml` lays the entries out.
@@ -340,16 +288,17 @@ def eval_results_yaml(results: dict[str, Any], dataset_id: str | None = None) ->
     import yaml
     from huggingface_hub import eval_result_entries_to_yaml
 
-    entries = eval_result_entries(results, dataset_id)
+    entries = eval_result_entries(results, dataset_id, subset=subset)
     return yaml.safe_dump(eval_result_entries_to_yaml(entries), sort_keys=False, allow_unicode=True)
 
 
-def results_repo_path(results: dict[str, Any], model_repo: str) -> str:
+def results_repo_path(results: ResultsRecord | dict[str, Any], model_repo: str, *, subset: bool = False) -> str:
     """Where the full results JSON goes in a results repo: results/<org>__<model>/<revision>/<benchmark>.json.
 
     Args:
-        results: valid results.
+        results: a valid record, or its JSON object.
         model_repo: the model's Hub id, "<org>/<name>".
+        subset: a subset's file name ends in ``_subset`` (it never replaces the split's).
 
     Returns:
         The path inside the results dataset repo.
@@ -358,124 +307,163 @@ def results_repo_path(results: dict[str, Any], model_repo: str) -> str:
         SubmissionError: when `model.revision` or `split` is not one safe file name (they become
             a folder and a file name in the repo).
     """
-    revision = results["model"].get("revision")
+    record = as_record(results)
+    revision = record.model.revision
     if not revision:
         logger.warning("model.revision is null: filing the results under %r", NO_REVISION)
-    for field, value in (("model.revision", revision), ("split", results["split"])):
-        if value and not _SAFE_COMPONENT.match(value):
-            raise SubmissionError(
-                f"{field} is {value!r}; it names a folder or file in the results repo, so it may hold only letters, "
-                "digits, '.', '_' and '-' (pin the model by its commit hash)"
+    problems = unsafe_name_problems(record)
+    if problems:
+        raise SubmissionError(problems)
+    return f"results/{model_repo.replace('/', '__')}/{revision or NO_REVISION}/{_variant(record, subset)}.json"
+
+
+def _uploads(
+    plan: SubmissionPlan, raw: dict[str, Any], model_repo: str, results_repo: str | None, dataset_id: str | None
+) -> None:
+    """Plan the uploads into `plan` (each one a problem already found stops is left out)."""
+    record, subset = plan.record, plan.subset
+    try:
+        hub_id = resolve_dataset_id(record, dataset_id)
+        path = f".eval_results/{_variant(record, subset is not None)}.yaml"
+        task_ids = _hub_task_ids(record, subset is not None)
+        plan.uploads.append(
+            Upload(
+                repo_id=model_repo,
+                repo_type="model",
+                path_in_repo=path,
+                content=eval_results_yaml(record, dataset_id, subset=subset).encode("utf-8"),
+                commit_message=submit_text.title(record, subset),
+                commit_description=submit_text.model_body(record, model_repo, hub_id, path, task_ids, subset),
             )
-    return f"results/{model_repo.replace('/', '__')}/{revision or NO_REVISION}/{_variant(results)}.json"
+        )
+        if results_repo is None:
+            return
+        public, changed = publishable_results(raw, model_repo, dataset_id)
+        if subset is not None:  # the leaderboard marks it (`RowFlag.SUBSET`)
+            public["settings"]["subset"] = subset
+        plan.rewritten = changed + (["settings.subset"] if subset is not None else [])
+        path = results_repo_path(record, model_repo, subset=subset is not None)
+        plan.uploads.append(
+            Upload(
+                repo_id=results_repo,
+                repo_type="dataset",
+                path_in_repo=path,
+                content=results_json(public, ensure_ascii=False).encode("utf-8"),
+                commit_message=f"Add {'subset ' if subset else ''}results of {model_repo} on {record.benchmark}",
+                commit_description=submit_text.results_body(record, model_repo, path, changed, subset),
+            )
+        )
+    except SubmissionError as err:  # listed among the problems already; keep any new one
+        plan.problems += [p for p in err.problems if p not in plan.problems]
 
 
-def _check_repo_id(value: str, flag: str) -> None:
-    parts = value.split("/")
-    if len(parts) != 2 or not all(parts):
-        raise SubmissionError(f"{flag} must be '<org>/<name>', got {value!r}")
-
-
-def plan_submission(
-    results: dict[str, Any],
+def prepare_submission(
+    results: ResultsRecord | dict[str, Any],
     model_repo: str,
     *,
     results_repo: str | None = None,
     dataset_id: str | None = None,
     allow_random_weights: bool = False,
     allow_partial: bool = False,
-) -> list[Upload]:
-    """Validate results and describe every file a submission would upload.
+    allow_subset: bool = False,
+    fetch_manifest: ManifestFetcher | None = None,
+    token: str | None = None,
+    source: str | None = None,
+) -> SubmissionPlan:
+    """Check results for submission, finding every problem at once, and plan the uploads.
 
     Args:
-        results: parsed results JSON.
+        results: the record (or its parsed JSON object).
         model_repo: the model repo that gets `.eval_results/<benchmark>.yaml`.
         results_repo: a results dataset repo that also gets the full JSON (optional).
-        dataset_id: Hub id of the benchmark dataset when `dataset.repo` is a local folder.
-        allow_random_weights: accept results of a random-weight model or of the oracle (demos and tests only).
+        dataset_id: Hub id of the benchmark dataset when `dataset.repo` is a local folder; that
+            build is then compared with the Hub dataset's manifest at the recorded revision.
+        allow_random_weights: accept results of a random-weight model (demos and tests only).
+            The oracle is refused whatever this says.
         allow_partial: accept results scoring only some default tasks.
+        allow_subset: file a subset (a `--limit` run, fewer queries than the split) labelled as one.
+        fetch_manifest: ``fetch(dataset_id, revision) -> manifest`` (default:
+            `vidret.hub.submit_checks.fetch_hub_manifest` with `token`).
+        token: Hub token for reading the Hub dataset's manifest; never logged.
+        source: the results file, named in errors.
+
+    Returns:
+        The plan: uploads, problems, validation problems, rewritten fields, checks passed.
+
+    Raises:
+        ResultsValidationError: the results do not parse (nothing can be checked).
+    """
+    record = as_record(results, source=source)
+    plan = SubmissionPlan(record, invalid=check_results(record, require_all_tasks=not allow_partial))
+    plan.problems += identity_problems(
+        record, model_repo, results_repo=results_repo, dataset_id=dataset_id, allow_random_weights=allow_random_weights
+    )
+    planned, changed, notes = local_subset_check(record)
+    plan.problems += changed
+    plan.notes += notes
+    reasons = subset_reasons(record, planned)
+    if reasons:
+        plan.subset = subset_label(reasons)
+        if not allow_subset:
+            plan.problems.append(
+                f"{'; '.join(reasons)}: a subset is not the split's score and is not filed as it; pass "
+                "--allow-subset to file it labelled as a subset (task ids ending in _subset, a file of its own)"
+            )
+    local = hub_dataset_id(record.dataset.repo) is None
+    if local and dataset_id is not None and repo_id_problem(dataset_id, "--dataset-id") is None:
+        fetch = fetch_manifest or (lambda repo, revision: fetch_hub_manifest(repo, revision, token=token))
+        found, passed = compare_with_hub(record, dataset_id, fetch)
+        plan.problems += found
+        plan.checks += passed
+    raw = record.to_json() if isinstance(results, ResultsRecord) else results
+    repos_ok = repo_id_problem(model_repo, "--model-repo") is None and (
+        results_repo is None or repo_id_problem(results_repo, "--results-repo") is None
+    )
+    if repos_ok:
+        _uploads(plan, raw, model_repo, results_repo, dataset_id)
+    return plan
+
+
+def plan_submission(
+    results: ResultsRecord | dict[str, Any],
+    model_repo: str,
+    *,
+    results_repo: str | None = None,
+    dataset_id: str | None = None,
+    allow_random_weights: bool = False,
+    allow_partial: bool = False,
+    allow_subset: bool = False,
+    fetch_manifest: ManifestFetcher | None = None,
+    token: str | None = None,
+) -> list[Upload]:
+    """Validate results and describe every file a submission would upload (see `prepare_submission`).
 
     Returns:
         The uploads, model repo first.
 
     Raises:
         ResultsValidationError: when the results are invalid.
-        SubmissionError: for a random-weight model or the oracle without `allow_random_weights`, a malformed
-            repo id, a model id that is another Hub model, or a local dataset without `dataset_id`.
+        SubmissionError: listing every problem: a random-weight model without
+            `allow_random_weights`, the oracle, a subset without `allow_subset`, a malformed repo
+            id, a model id that is another Hub model, a local dataset without `dataset_id` or
+            whose build is not that Hub dataset.
     """
-    _check_repo_id(model_repo, "--model-repo")
-    if results_repo is not None:
-        _check_repo_id(results_repo, "--results-repo")
-    validate_results(results, require_all_tasks=not allow_partial)
-    model = results["model"]
-    if model.get("random_weights") and not allow_random_weights:
-        raise SubmissionError(
-            "model.random_weights is true: these scores come from a randomly initialised model and must not "
-            "reach a leaderboard; pass --allow-random-weights only for a demo or test repo"
-        )
-    if model["adapter"] == "oracle" and not allow_random_weights:
-        raise SubmissionError(
-            "model.adapter is 'oracle': a test fixture that reads the sample videos' frame codes, not a model; "
-            "its scores must not reach a leaderboard; pass --allow-random-weights only for a demo or test repo"
-        )
-    evaluated = hub_dataset_id(model["id"])  # a Hub id, or None for a local checkpoint folder
-    if evaluated is not None and evaluated != model_repo:
-        raise SubmissionError(f"model.id is {model['id']!r} but --model-repo is {model_repo!r}; submit to the model evaluated")
-
-    spec = get_benchmark(results["benchmark"])
-    revision = model.get("revision") or "unpinned revision"
-    protocol = _protocol(results)
-    title = f"Add {spec.title.split(':')[0]} evaluation results (vidret, {protocol.name} protocol)"
-    body = (
-        f"Scores of `{model_repo}` ({revision}) on {spec.title}, split `{results['split']}`, "
-        f"{protocol.name} protocol ({protocol.summary}), computed with vidret "
-        f"{results['versions'].get('vidret', '')}.\n\nSetup: {_setup_notes(results)}."
+    plan = prepare_submission(
+        results,
+        model_repo,
+        results_repo=results_repo,
+        dataset_id=dataset_id,
+        allow_random_weights=allow_random_weights,
+        allow_partial=allow_partial,
+        allow_subset=allow_subset,
+        fetch_manifest=fetch_manifest,
+        token=token,
     )
-    uploads = [
-        Upload(
-            repo_id=model_repo,
-            repo_type="model",
-            path_in_repo=f".eval_results/{_variant(results)}.yaml",
-            content=eval_results_yaml(results, dataset_id).encode("utf-8"),
-            commit_message=title,
-            commit_description=body + "\n\nFormat: https://huggingface.co/docs/hub/eval-results",
-        )
-    ]
-    if results_repo is not None:
-        public, changed = publishable_results(results, model_repo, dataset_id)
-        if changed:
-            body += f"\n\nLocal paths removed from: {', '.join(changed)}."
-        uploads.append(
-            Upload(
-                repo_id=results_repo,
-                repo_type="dataset",
-                path_in_repo=results_repo_path(results, model_repo),
-                content=results_json(public, ensure_ascii=False).encode("utf-8"),
-                commit_message=f"Add results of {model_repo} on {results['benchmark']}",
-                commit_description=body,
-            )
-        )
-    return uploads
-
-
-def format_plan(uploads: list[Upload]) -> str:
-    """A dry-run description: each pull request's target repo, title, description, file path and exact contents.
-
-    Args:
-        uploads: from `plan_submission`.
-
-    Returns:
-        The text to print.
-    """
-    blocks = []
-    for upload in uploads:
-        description = "\n".join(f"    {line}".rstrip() for line in upload.commit_description.splitlines())
-        blocks.append(
-            f"--- pull request on {upload.repo_type} repo {upload.repo_id}: {upload.commit_message}\n{description}\n"
-            f"+++ {upload.path_in_repo} ({len(upload.content)} bytes)\n{upload.content.decode('utf-8').rstrip()}\n"
-        )
-    # The contents quote the results file: its control characters are shown, never sent to the terminal.
-    return printable("\n".join(blocks), keep_newlines=True)
+    if plan.invalid:
+        raise ResultsValidationError(plan.invalid, plan.record.source)
+    if plan.problems:
+        raise SubmissionError(plan.problems)
+    return plan.uploads
 
 
 def submit(uploads: list[Upload], *, token: str | None = None, endpoint: str | None = None) -> list[str]:

@@ -1,22 +1,30 @@
-"""Confidence intervals and paired tests over per-query values (bootstrap, randomisation).
+"""Confidence intervals and paired tests over per-query values (bootstrap, randomisation), by cluster.
 
 Every reported metric is a statistic of one value per query: R@K is the mean of "hit within K"
 (x100), MnR the mean rank, MdR the median rank, mAP@K the mean AP@K (x100). `QueryValues` holds
 such a column; the kernels (`retrieval_query_values`, `composed_query_values`) build them, so the
 metric and its interval come from the same numbers.
 
-- `bootstrap_intervals`: percentile intervals. Resample the queries with replacement
-  `num_resamples` times and take the (1 - level) / 2 and (1 + level) / 2 quantiles of the
-  metric over the resamples.
-- `paired_comparison`: two systems on the same queries. The interval of the difference comes
-  from a paired bootstrap (the same resampled queries for both); the p-value from a paired
-  randomisation test (each query's two values swapped with probability 1/2), two-sided.
+Queries that share a source (LoVR clips of one long video) share its difficulty and are not
+independent draws; resampling them one by one makes intervals too narrow. Every function here
+takes `clusters` (one id per query, e.g. the video id) and then resamples and flips whole
+clusters; without it each query is its own cluster, which is the plain per-query bootstrap, and
+the results are exactly those of that plain bootstrap (also for ids that are all distinct).
 
-Vectorised: a resample is a row of per-query counts (how often each query was drawn); means are
-one matrix product of the counts with the columns, medians a cumulative sum over the counts in
-sorted order. Work is done in blocks of about 2**22 counts, so memory stays near 32 MiB however
-many queries there are. Everything is seeded (`numpy.random.default_rng(seed)`): the same
-inputs and seed give the same intervals.
+- `bootstrap_intervals`: percentile intervals. Resample the clusters with replacement
+  `num_resamples` times (keeping all queries of a drawn cluster) and take the (1 - level) / 2
+  and (1 + level) / 2 quantiles of the metric over the resamples.
+- `paired_comparison`: two systems on the same queries. The interval of the difference comes
+  from a paired bootstrap (the same resampled clusters for both); the p-value from a paired
+  randomisation test (each cluster's two sets of values swapped with probability 1/2),
+  two-sided.
+- `interval_method` / `paired_method` name the method to record (`ci.method`).
+
+Vectorised (`vidret.scoring.resampling`): a resample is a row of per-cluster counts; means are
+matrix products with per-cluster sums, medians a cumulative sum over the counts in sorted order.
+Work is done in blocks of about 2**22 counts (per query where a median needs them, else per
+cluster), so memory stays within tens of MiB however many queries there are. Everything is
+seeded (`numpy.random.default_rng(seed)`): the same inputs and seed give the same intervals.
 """
 
 from __future__ import annotations
@@ -29,8 +37,20 @@ from typing import Any, Literal
 import numpy as np
 
 from vidret.scoring._checks import check_k
+from vidret.scoring.resampling import (  # noqa: F401  (_medians, _Resampler, _resample_counts: tested directly)
+    ClusterIds,
+    ClusterIndex,
+    _medians,
+    _resample_counts,
+    _Resampler,
+    _Swapper,
+    cluster_index,
+)
 
 DEFAULT_RESAMPLES = 1000
+#: Most resamples (and randomisation rounds) one interval or test may ask for: each metric keeps
+#: one float64 per resample (100,000 -> 0.8 MB), and past ~10,000 the percentiles no longer move.
+MAX_RESAMPLES = 100_000
 DEFAULT_LEVEL = 0.95
 DEFAULT_SEED = 0
 INTERVAL_METHOD = "percentile bootstrap over queries"
@@ -87,6 +107,7 @@ class PairedResult:
         ci_high: upper end.
         p_value: two-sided p-value of "no difference" (paired randomisation test).
         num_queries: the number of shared queries.
+        num_clusters: the number of clusters they fall in, when clusters were given (else None).
     """
 
     value_a: float
@@ -96,9 +117,11 @@ class PairedResult:
     ci_high: float
     p_value: float
     num_queries: int
+    num_clusters: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        """The fields under short names; "num_clusters" only when clusters were given."""
+        out = {
             "a": self.value_a,
             "b": self.value_b,
             "difference": self.difference,
@@ -107,6 +130,9 @@ class PairedResult:
             "p_value": self.p_value,
             "num_queries": self.num_queries,
         }
+        if self.num_clusters is not None:
+            out["num_clusters"] = self.num_clusters
+        return out
 
 
 def check_bootstrap_args(num_resamples: Any, level: Any, seed: Any = DEFAULT_SEED) -> tuple[int, float, int]:
@@ -117,9 +143,15 @@ def check_bootstrap_args(num_resamples: Any, level: Any, seed: Any = DEFAULT_SEE
 
     Raises:
         TypeError: `num_resamples` or `seed` is not an int.
-        ValueError: `num_resamples` < 1, `seed` < 0, or `level` not strictly between 0 and 1.
+        ValueError: `num_resamples` outside 1 .. MAX_RESAMPLES, `seed` < 0, or `level` not strictly
+            between 0 and 1.
     """
     num_resamples = check_k(num_resamples, "num_resamples")
+    if num_resamples > MAX_RESAMPLES:
+        raise ValueError(
+            f"num_resamples (--resamples) is above the maximum of {MAX_RESAMPLES:,} "
+            "(vidret.scoring.bootstrap.MAX_RESAMPLES): pass a smaller number"
+        )
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
         raise TypeError(f"seed must be an int >= 0, got {seed!r} ({type(seed).__name__})")
     if seed < 0:
@@ -129,9 +161,59 @@ def check_bootstrap_args(num_resamples: Any, level: Any, seed: Any = DEFAULT_SEE
     return num_resamples, float(level), int(seed)
 
 
-def interval_info(num_resamples: int = DEFAULT_RESAMPLES, level: float = DEFAULT_LEVEL, seed: int = DEFAULT_SEED) -> dict[str, Any]:
-    """How intervals were computed, as recorded next to them (results `ci`, kernel outputs)."""
-    return {"method": INTERVAL_METHOD, "level": level, "num_resamples": num_resamples, "seed": seed}
+def _check_cluster_key(cluster_key: Any) -> None:
+    if cluster_key is not None and (not isinstance(cluster_key, str) or not cluster_key.strip()):
+        raise ValueError(f"cluster_key must be the name of what queries cluster on (e.g. 'video_id') or None, got {cluster_key!r}")
+
+
+def interval_method(cluster_key: str | None = None) -> str:
+    """The interval method to record (`ci.method`), given what the queries cluster on.
+
+    Args:
+        cluster_key: the name of the cluster ids (e.g. "video_id"), or None for independent
+            queries.
+
+    Returns:
+        "cluster bootstrap (<cluster_key>)", or `INTERVAL_METHOD` ("percentile bootstrap over
+        queries", what results without clusters record) when `cluster_key` is None.
+
+    Raises:
+        ValueError: `cluster_key` is not a non-empty string or None.
+    """
+    _check_cluster_key(cluster_key)
+    return INTERVAL_METHOD if cluster_key is None else f"cluster bootstrap ({cluster_key})"
+
+
+def paired_method(cluster_key: str | None = None) -> str:
+    """The method of `paired_comparison` to record, given what the queries cluster on (see `interval_method`)."""
+    _check_cluster_key(cluster_key)
+    if cluster_key is None:
+        return PAIRED_METHOD
+    return (
+        f"paired cluster bootstrap ({cluster_key}) over shared queries (interval); "
+        f"paired randomisation test swapping whole clusters ({cluster_key}) (p-value, two-sided)"
+    )
+
+
+def interval_info(
+    num_resamples: int = DEFAULT_RESAMPLES,
+    level: float = DEFAULT_LEVEL,
+    seed: int = DEFAULT_SEED,
+    *,
+    cluster_key: str | None = None,
+    num_clusters: int | None = None,
+) -> dict[str, Any]:
+    """How intervals were computed, as recorded next to them (results `ci`, kernel outputs).
+
+    Without `cluster_key` this is exactly what results have always recorded ({method, level,
+    num_resamples, seed}); with it, "cluster_key" (and "num_clusters" when given) are added.
+    """
+    info: dict[str, Any] = {"method": interval_method(cluster_key), "level": level, "num_resamples": num_resamples, "seed": seed}
+    if cluster_key is not None:
+        info["cluster_key"] = cluster_key
+        if num_clusters is not None:
+            info["num_clusters"] = num_clusters
+    return info
 
 
 def _common_length(columns: Mapping[str, QueryValues], what: str) -> int:
@@ -147,73 +229,11 @@ def _common_length(columns: Mapping[str, QueryValues], what: str) -> int:
     return n
 
 
-def _resample_counts(rng: np.random.Generator, n: int, rows: int) -> np.ndarray:
-    """(rows, n) counts: how often each query is drawn in each of `rows` resamples of size n."""
-    idx = rng.integers(0, n, size=(rows, n))
-    idx += np.arange(rows)[:, None] * n
-    return np.bincount(idx.ravel(), minlength=rows * n).reshape(rows, n)
-
-
-def _medians(sorted_values: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """Median of each resample given its counts, in the order of `sorted_values` (ascending).
-
-    A resample of n draws, sorted, has its median at positions (n-1)//2 and n//2 (0-based; the
-    two are averaged, as `numpy.median` does). The value at position p is the first sorted value
-    whose cumulative count exceeds p. Each row's cumulative counts run from 0 to n, so after
-    shifting row r by r * (n + 1) all rows form one ascending array and a single `searchsorted`
-    finds the positions of every row at once.
-    """
-    rows, n = counts.shape
-    cum = counts.cumsum(axis=1)
-    cum += np.arange(rows)[:, None] * (n + 1)
-    flat = cum.ravel()
-    starts = np.arange(rows) * (n + 1)
-    row_base = np.arange(rows) * n
-    lo = np.searchsorted(flat, starts + (n - 1) // 2, side="right") - row_base
-    hi = np.searchsorted(flat, starts + n // 2, side="right") - row_base
-    return (sorted_values[lo] + sorted_values[hi]) / 2.0
-
-
-class _Resampler:
-    """Per-query columns prepared once: means as one matrix, medians sorted with their order.
-
-    Queries are exchangeable under resampling (every query is drawn with the same probability),
-    so the columns may be put in any fixed query order first. They are put in the sorted order
-    of the first median column: its counts then need no reordering, the costliest step otherwise.
-    `order` is that query order; a caller resampling two systems jointly passes the same one.
-    """
-
-    def __init__(self, columns: Mapping[str, QueryValues], order: np.ndarray | None = None) -> None:
-        medians = [name for name in columns if columns[name].statistic == "median"]
-        if order is None:
-            first = columns[medians[0]].values if medians else None
-            order = np.argsort(first, kind="stable") if first is not None else None
-        self.order = order
-        cols = {name: (col.values[order] if order is not None else col.values) for name, col in columns.items()}
-        self.mean_names = [name for name in columns if columns[name].statistic == "mean"]
-        self.mean_matrix = np.stack([cols[name] for name in self.mean_names], axis=1) if self.mean_names else None
-        self.mean_scale = np.array([columns[name].scale for name in self.mean_names])
-        self.medians = []
-        for name in medians:
-            within = np.argsort(cols[name], kind="stable")
-            in_order = bool((within == np.arange(within.size)).all())  # already sorted: no gather
-            self.medians.append((name, None if in_order else within, cols[name][within], columns[name].scale))
-
-    def stats(self, counts: np.ndarray) -> dict[str, np.ndarray]:
-        """Each metric over each resample (rows of `counts`, in this resampler's query order)."""
-        n = counts.shape[1]
-        out: dict[str, np.ndarray] = {}
-        if self.mean_matrix is not None:
-            means = (counts.astype(np.float64) @ self.mean_matrix) / n * self.mean_scale
-            for j, name in enumerate(self.mean_names):
-                out[name] = means[:, j]
-        for name, within, sorted_values, scale in self.medians:
-            out[name] = scale * _medians(sorted_values, counts if within is None else counts[:, within])
-        return out
-
-
-def _block_rows(n: int, total: int) -> int:
-    return max(1, min(total, _BLOCK_ELEMENTS // n))
+def _block_rows(columns: Mapping[str, QueryValues], index: ClusterIndex, total: int) -> int:
+    """Resamples per work block: a median needs (rows, queries) counts, means only (rows, clusters)."""
+    medians = any(col.statistic == "median" for col in columns.values())
+    width = index.labels.size if medians else index.num_clusters  # the same for singleton clusters
+    return max(1, min(total, _BLOCK_ELEMENTS // width))
 
 
 def _percentiles(samples: np.ndarray, level: float) -> tuple[float, float]:
@@ -225,14 +245,19 @@ def _percentiles(samples: np.ndarray, level: float) -> tuple[float, float]:
 def bootstrap_intervals(
     columns: Mapping[str, QueryValues],
     *,
+    clusters: ClusterIds = None,
     num_resamples: int = DEFAULT_RESAMPLES,
     level: float = DEFAULT_LEVEL,
     seed: int = DEFAULT_SEED,
 ) -> dict[str, tuple[float, float] | None]:
-    """Percentile bootstrap interval of every metric, all from the same resamples of the queries.
+    """Percentile bootstrap interval of every metric, all from the same resamples of the clusters.
 
     Args:
         columns: metric name → its per-query values (all of the same length).
+        clusters: one cluster id per query, in the same order (e.g. each clip's video id): a
+            resample draws clusters with replacement and keeps all their queries. None (or ids
+            that are all distinct) = every query its own cluster: the plain per-query bootstrap,
+            with exactly its results.
         num_resamples: bootstrap resamples (>= 1).
         level: confidence level, e.g. 0.95.
         seed: seed of `numpy.random.default_rng`; same inputs + seed = same intervals.
@@ -242,7 +267,8 @@ def bootstrap_intervals(
         all finite (an unknown rank has no interval).
 
     Raises:
-        ValueError: no metrics, no queries, columns of different lengths, a bad level or count.
+        ValueError: no metrics, no queries, columns of different lengths, cluster ids that are
+            not one per query or are missing (None, NaN), a bad level or count.
         TypeError: `num_resamples` is not an int.
 
     Example:
@@ -251,44 +277,27 @@ def bootstrap_intervals(
         >>> low, high = bootstrap_intervals({"R@1": hits}, seed=0)["R@1"]
         >>> 0.0 <= low <= 75.0 <= high <= 100.0
         True
+        >>> # Two videos: a resample holds v1 twice (R@1 50), each once (75) or v2 twice (100).
+        >>> bootstrap_intervals({"R@1": hits}, clusters=["v1", "v1", "v2", "v2"], seed=0)["R@1"]
+        (50.0, 100.0)
     """
     num_resamples, level, seed = check_bootstrap_args(num_resamples, level, seed)
     n = _common_length(columns, "bootstrap_intervals")
+    index = cluster_index(clusters, n, "bootstrap_intervals: clusters")
     finite = {name: col for name, col in columns.items() if np.isfinite(col.values).all()}
     out: dict[str, tuple[float, float] | None] = dict.fromkeys(columns)
     if not finite:
         return out
-    resampler = _Resampler(finite)
+    resampler = _Resampler(finite, clusters=index)
     rng = np.random.default_rng(seed)
     samples = {name: np.empty(num_resamples) for name in finite}
-    step = _block_rows(n, num_resamples)
+    step = _block_rows(finite, index, num_resamples)
     for start in range(0, num_resamples, step):
         rows = min(step, num_resamples - start)
-        for name, values in resampler.stats(_resample_counts(rng, n, rows)).items():
+        for name, values in resampler.stats(_resample_counts(rng, index.num_clusters, rows)).items():
             samples[name][start : start + rows] = values
     for name in finite:
         out[name] = _percentiles(samples[name], level)
-    return out
-
-
-def _swap_differences(columns_a: Mapping[str, QueryValues], columns_b: Mapping[str, QueryValues], swap: np.ndarray) -> dict[str, np.ndarray]:
-    """Metric of A minus metric of B per metric, for each row of `swap` (True = the query's values trade places)."""
-    n = swap.shape[1]
-    out: dict[str, np.ndarray] = {}
-    means = [name for name in columns_a if columns_a[name].statistic == "mean"]
-    if means:
-        # A swap flips the sign of that query's difference: one matrix product for every mean metric.
-        signs = 1.0 - 2.0 * swap
-        diffs = np.stack([columns_a[name].values - columns_b[name].values for name in means], axis=1)
-        scales = np.array([columns_a[name].scale for name in means])
-        for j, values in enumerate((signs @ diffs / n * scales).T):
-            out[means[j]] = values
-    for name in columns_a:
-        if columns_a[name].statistic == "median":
-            a, b = columns_a[name], columns_b[name]
-            swapped_a = np.where(swap, b.values, a.values)
-            swapped_b = np.where(swap, a.values, b.values)
-            out[name] = a.scale * (np.median(swapped_a, axis=1) - np.median(swapped_b, axis=1))
     return out
 
 
@@ -296,6 +305,7 @@ def paired_comparison(
     columns_a: Mapping[str, QueryValues],
     columns_b: Mapping[str, QueryValues],
     *,
+    clusters: ClusterIds = None,
     num_resamples: int = DEFAULT_RESAMPLES,
     level: float = DEFAULT_LEVEL,
     seed: int = DEFAULT_SEED,
@@ -304,13 +314,16 @@ def paired_comparison(
     """Compare two systems metric by metric on the same queries (row i of A and of B = one query).
 
     The difference is A - B. Its interval: percentile interval of the difference over paired
-    bootstrap resamples (both systems see the same resampled queries). Its p-value: the paired
-    randomisation test: under "no difference" a query's two values are exchangeable, so each is
-    swapped with probability 1/2 `num_resamples` times; p = (1 + #{|d*| >= |d|}) / (1 + R).
+    bootstrap resamples (both systems see the same resampled clusters). Its p-value: the paired
+    randomisation test: under "no difference" the two systems' values on a cluster are
+    exchangeable, so each cluster's are swapped (all its queries at once) with probability 1/2,
+    `num_resamples` times; p = (1 + #{|d*| >= |d|}) / (1 + R).
 
     Args:
         columns_a: metric name → per-query values of system A.
         columns_b: the same metrics for system B, same queries in the same order.
+        clusters: one cluster id per shared query (see `bootstrap_intervals`); None = every
+            query its own cluster, with exactly the results of the per-query tests.
         num_resamples: bootstrap resamples, and randomisation rounds (>= 1).
         level: confidence level of the interval.
         seed: seed of `numpy.random.default_rng`.
@@ -319,12 +332,12 @@ def paired_comparison(
             bootstrap is skipped, halving the work.
 
     Returns:
-        Metric name → `PairedResult`, in the order of `columns_a`; None for a metric whose values
-        are not all finite.
+        Metric name → `PairedResult` (`num_clusters` set when `clusters` is given), in the order
+        of `columns_a`; None for a metric whose values are not all finite.
 
     Raises:
         ValueError: the two sides name different metrics, a metric's statistic or scale differs,
-            lengths differ, no queries, a bad level or count.
+            lengths differ, no queries, bad cluster ids, a bad level or count.
         TypeError: `num_resamples` is not an int.
     """
     num_resamples, level, seed = check_bootstrap_args(num_resamples, level, seed)
@@ -335,6 +348,7 @@ def paired_comparison(
         if (a.statistic, a.scale) != (b.statistic, b.scale):
             raise ValueError(f"paired_comparison: metric {name!r} is a {a.statistic} on one side and a {b.statistic} on the other")
     n = _common_length({**{f"A {k}": v for k, v in columns_a.items()}, **{f"B {k}": v for k, v in columns_b.items()}}, "paired_comparison")
+    index = cluster_index(clusters, n, "paired_comparison: clusters")
     names = [name for name in columns_a if np.isfinite(columns_a[name].values).all() and np.isfinite(columns_b[name].values).all()]
     out: dict[str, PairedResult | None] = dict.fromkeys(columns_a)
     if not names:
@@ -342,27 +356,31 @@ def paired_comparison(
     # Separate streams: the p-value is the same whether or not the interval is computed.
     boot_seed, swap_seed = np.random.SeedSequence(seed).spawn(2)
     rng = np.random.default_rng(boot_seed)
-    step = _block_rows(n, num_resamples)
+    kept_a, kept_b = {name: columns_a[name] for name in names}, {name: columns_b[name] for name in names}
+    step = _block_rows(kept_a, index, num_resamples)
+    num_clusters = index.num_clusters
 
     # Paired bootstrap: the same counts for both systems.
-    res_a = _Resampler({name: columns_a[name] for name in names})
-    res_b = _Resampler({name: columns_b[name] for name in names}, order=res_a.order)  # the same queries
     boot = {name: np.full(num_resamples, np.nan) for name in names}
-    for start in range(0, num_resamples if interval else 0, step):
-        rows = min(step, num_resamples - start)
-        counts = _resample_counts(rng, n, rows)
-        stats_a, stats_b = res_a.stats(counts), res_b.stats(counts)
-        for name in names:
-            boot[name][start : start + rows] = stats_a[name] - stats_b[name]
+    if interval:
+        res_a = _Resampler(kept_a, clusters=index)
+        res_b = _Resampler(kept_b, order=res_a.order, clusters=index)  # the same queries, the same clusters
+        for start in range(0, num_resamples, step):
+            rows = min(step, num_resamples - start)
+            counts = _resample_counts(rng, num_clusters, rows)
+            stats_a, stats_b = res_a.stats(counts), res_b.stats(counts)
+            for name in names:
+                boot[name][start : start + rows] = stats_a[name] - stats_b[name]
 
     # Randomisation test: the same swaps for every metric.
     observed = {name: columns_a[name].value() - columns_b[name].value() for name in names}
     extreme = dict.fromkeys(names, 0)
     rng = np.random.default_rng(swap_seed)
+    swapper = _Swapper(kept_a, kept_b, index)
     for start in range(0, num_resamples, step):
         rows = min(step, num_resamples - start)
-        swap = rng.integers(0, 2, size=(rows, n), dtype=np.int8).astype(bool)
-        diffs = _swap_differences({k: columns_a[k] for k in names}, {k: columns_b[k] for k in names}, swap)
+        flips = rng.integers(0, 2, size=(rows, num_clusters), dtype=np.int8).astype(bool)
+        diffs = swapper.differences(flips)
         for name in names:
             # A relative tolerance keeps float noise from deciding ties with the observed value.
             threshold = abs(observed[name]) - 1e-9 * max(1.0, abs(observed[name]))
@@ -378,21 +396,39 @@ def paired_comparison(
             ci_high=high,
             p_value=(1 + extreme[name]) / (1 + num_resamples),
             num_queries=n,
+            num_clusters=None if clusters is None else num_clusters,
         )
     return out
 
 
 def intervals_output(
-    columns: Mapping[str, QueryValues], *, num_resamples: int, level: float, seed: int
+    columns: Mapping[str, QueryValues],
+    *,
+    num_resamples: int,
+    level: float,
+    seed: int,
+    clusters: ClusterIds = None,
+    cluster_key: str | None = None,
 ) -> dict[str, Any]:
     """The interval part of a kernel's output: {"ci_low": {...}, "ci_high": {...}, "ci": {...}}.
 
     Metrics without an interval (see `bootstrap_intervals`) are left out of ci_low/ci_high.
+    `clusters` and `cluster_key` (the ids' name, e.g. "video_id") come together: the intervals
+    then resample clusters and `ci` records "cluster bootstrap (<cluster_key>)" with the key
+    and the number of clusters. Without them, the output is exactly the per-query bootstrap's.
+
+    Raises:
+        ValueError: only one of `clusters` and `cluster_key` given, or as `bootstrap_intervals`.
     """
-    intervals = bootstrap_intervals(columns, num_resamples=num_resamples, level=level, seed=seed)
+    if (clusters is None) != (cluster_key is None):
+        raise ValueError("intervals_output: give both clusters (the ids) and cluster_key (their name), or neither")
+    _check_cluster_key(cluster_key)
+    index = None if clusters is None else cluster_index(clusters, _common_length(columns, "intervals_output"), "intervals_output: clusters")
+    intervals = bootstrap_intervals(columns, clusters=index, num_resamples=num_resamples, level=level, seed=seed)
     kept = {name: bounds for name, bounds in intervals.items() if bounds is not None}
+    num_clusters = None if index is None else index.num_clusters
     return {
         "ci_low": {name: low for name, (low, _) in kept.items()},
         "ci_high": {name: high for name, (_, high) in kept.items()},
-        "ci": interval_info(num_resamples, level, seed),
+        "ci": interval_info(num_resamples, level, seed, cluster_key=cluster_key, num_clusters=num_clusters),
     }

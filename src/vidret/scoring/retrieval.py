@@ -23,10 +23,15 @@ from vidret.scoring.bootstrap import (
     DEFAULT_LEVEL,
     DEFAULT_RESAMPLES,
     DEFAULT_SEED,
+    ClusterIds,
     QueryValues,
     check_bootstrap_args,
     intervals_output,
 )
+from vidret.scoring.metrics import KERNELS
+
+#: The declared default cut-offs of R@K (`vidret.scoring.metrics.KERNELS["retrieval"]`).
+DEFAULT_RECALL_K = KERNELS["retrieval"].default_cutoffs("R")
 
 
 def _ranks_from_rankings(
@@ -103,7 +108,7 @@ def _query_values(values: list[float], ks: tuple[int, ...], gallery_size: int | 
 
 
 def retrieval_query_values(
-    ranks: Sequence[int | None], k_values: Iterable[int] = (1, 5, 10, 50), gallery_size: int | None = None
+    ranks: Sequence[int | None], k_values: Iterable[int] = DEFAULT_RECALL_K, gallery_size: int | None = None
 ) -> dict[str, QueryValues]:
     """One value per query for each metric of `retrieval_metrics`, from exact first-relevant ranks.
 
@@ -113,7 +118,7 @@ def retrieval_query_values(
 
     Args:
         ranks: 1-based rank of each query's first relevant item; None = a miss.
-        k_values: cut-offs for R@K.
+        k_values: cut-offs for R@K (default: the retrieval kernel's declared ones).
         gallery_size: number of rankable gallery items; required when a rank is None.
 
     Returns:
@@ -134,7 +139,7 @@ def retrieval_metrics(
     rankings: Sequence[Iterable[Hashable]] | None = None,
     relevant: Sequence[Iterable[Hashable]] | None = None,
     ranks: Sequence[int | None] | None = None,
-    k_values: Iterable[int] = (1, 5, 10, 50),
+    k_values: Iterable[int] = DEFAULT_RECALL_K,
     gallery_size: int | None = None,
     *,
     per_query: bool = False,
@@ -142,6 +147,8 @@ def retrieval_metrics(
     num_resamples: int = DEFAULT_RESAMPLES,
     level: float = DEFAULT_LEVEL,
     seed: int = DEFAULT_SEED,
+    clusters: ClusterIds = None,
+    cluster_key: str | None = None,
 ) -> dict[str, Any]:
     """Recall@K, MdR and MnR from rankings or from exact first-relevant ranks.
 
@@ -156,7 +163,7 @@ def retrieval_metrics(
         ranks: instead of rankings: the exact 1-based rank of each query's first relevant
             item (e.g. from `first_relevant_ranks`); None = failed query or no rankable
             relevant item (a miss).
-        k_values: cut-offs for R@K.
+        k_values: cut-offs for R@K (default: the retrieval kernel's declared ones).
         gallery_size: number of rankable gallery items. Required when a query failed
             (empty ranking / None rank): such a query enters MdR/MnR as rank gallery_size + 1.
             When given, ranks above it are rejected.
@@ -169,6 +176,10 @@ def retrieval_metrics(
         num_resamples: bootstrap resamples (with `intervals`).
         level: confidence level (with `intervals`).
         seed: bootstrap seed (with `intervals`).
+        clusters: with `intervals`, one cluster id per query (e.g. each clip's video): the
+            intervals resample whole clusters (see `vidret.scoring.bootstrap.intervals_output`).
+        cluster_key: the name of those ids (e.g. "video_id"), recorded in "ci"; given with
+            `clusters`. Without both, the plain bootstrap over queries.
 
     Returns:
         {"R@K": ... (x100), "MdR": median rank, "MnR": mean rank, "num_queries": n,
@@ -212,7 +223,11 @@ def retrieval_metrics(
     out["num_queries"] = len(values)
     out["num_failed"] = sum(math.isnan(v) for v in values)
     if intervals:
-        out.update(intervals_output(columns, num_resamples=num_resamples, level=level, seed=seed))
+        out.update(
+            intervals_output(
+                columns, num_resamples=num_resamples, level=level, seed=seed, clusters=clusters, cluster_key=cluster_key
+            )
+        )
     if per_query:
         out["per_query"] = {
             "rank": [None if math.isnan(v) or math.isinf(v) or (gallery_size is not None and v > gallery_size) else int(v) for v in values]

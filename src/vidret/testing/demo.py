@@ -1,21 +1,26 @@
 """The end-to-end demo behind `vidret demo`: sample data → dataset repos → evaluations → table.
 
-Builds the LoVR and TF-CoVR sample releases (`vidret.testing.samples`), turns them into dataset repos
-(`vidret.builders`), builds a tiny random-weight CLIP locally (`vidret.testing.tiny`), and
-evaluates it and the oracle on both benchmarks with the real runner. The CLIP's scores are
-meaningless (random weights, and labelled so); the oracle's 100s show the pipeline is right.
+For each registered benchmark (or those asked for), writes its sample release
+(`Benchmark.make_sample`), builds it into a dataset repo (`vidret.builders`), builds a tiny
+random-weight CLIP locally (`vidret.testing.tiny`), and evaluates it and the oracle on every one
+with the real runner. The CLIP's scores are meaningless (random weights, and labelled so); the
+oracle's 100s show the pipeline is right.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vidret.evaluation.results.report import format_table
 from vidret.evaluation.running.runner import EvalSettings, evaluate
+
+if TYPE_CHECKING:
+    from vidret.benchmarks import Benchmark
 
 logger = logging.getLogger(__name__)
 
@@ -37,18 +42,48 @@ class DemoResult:
     seconds: float
 
 
-def prepare_data(out: Path) -> dict[str, Path]:
-    """Write the sample releases and build both dataset repos under `out` (skipped if present)."""
-    from vidret.builders import build
-    from vidret.testing.samples import make_lovr_release, make_tfcovr_release
+def demo_benchmarks(names: Sequence[str] | None = None) -> list["Benchmark"]:
+    """The benchmarks the demo covers: those named (ids or aliases, repeats dropped) or every registered one.
 
-    repos = {"lovr": out / "data" / "lovr", "tf-covr": out / "data" / "tf-covr"}
-    if not (repos["lovr"] / "manifest.json").exists():
-        make_lovr_release(out / "raw" / "lovr")
-        build("lovr", out / "raw" / "lovr", repos["lovr"], videos="copy")  # sample videos: ours to copy
-    if not (repos["tf-covr"] / "manifest.json").exists():
-        make_tfcovr_release(out / "raw" / "tf-covr")
-        build("tf-covr", out / "raw" / "tf-covr", repos["tf-covr"], videos="copy")
+    Raises:
+        ValueError: an unknown name (the registered ids are listed).
+    """
+    from vidret.benchmarks import get_benchmark, registered
+
+    if not names:
+        return list(registered().values())
+    chosen: dict[str, Benchmark] = {}
+    for name in names:
+        benchmark = get_benchmark(name)
+        chosen.setdefault(benchmark.benchmark, benchmark)
+    return list(chosen.values())
+
+
+def prepare_data(out: Path, benchmarks: Sequence[str] | None = None) -> dict[str, Path]:
+    """Write each benchmark's sample release to ``raw/<id>`` and build it into ``data/<id>`` under `out`.
+
+    A benchmark whose repo is already built is skipped.
+
+    Args:
+        out: the demo folder.
+        benchmarks: ids or aliases (None: every registered benchmark).
+
+    Returns:
+        Benchmark id → its built dataset repo, in the order named (registry order by default).
+
+    Raises:
+        ValueError: an unknown benchmark.
+    """
+    from vidret.builders import build
+
+    repos = {}
+    for benchmark in demo_benchmarks(benchmarks):
+        name = benchmark.benchmark
+        raw, repo = out / "raw" / name, out / "data" / name
+        if not (repo / "manifest.json").exists():
+            benchmark.make_sample(raw)
+            build(name, raw, repo, videos="copy")  # sample videos: ours to copy
+        repos[name] = repo
     return repos
 
 
@@ -62,11 +97,15 @@ def prepare_model(out: Path) -> Path:
     return path
 
 
-def next_commands(out: Path) -> list[str]:
+def next_commands(out: Path, benchmarks: Sequence[str] | None = None) -> list[str]:
     """Commands to try by hand on what the demo made under `out` (the README's "Trying things by hand").
+
+    The oracle runs on the first benchmark, the tiny CLIP on the second (the first when there is
+    one); frames are sampled from the first built repo that holds videos.
 
     Args:
         out: the demo folder, as the user named it (relative paths stay relative).
+        benchmarks: the benchmarks the demo set up (None: every registered benchmark).
 
     Returns:
         Shell command lines: evaluate the oracle and the tiny CLIP, validate, build a leaderboard, look at frames.
@@ -76,33 +115,43 @@ def next_commands(out: Path) -> list[str]:
     def q(path: Path) -> str:
         return shlex.quote(path.as_posix())
 
+    ids = [b.benchmark for b in demo_benchmarks(benchmarks)]
+    first, second = ids[0], ids[1 if len(ids) > 1 else 0]
     tried = out / "try"
-    videos = sorted((out / "data" / "lovr" / "videos").glob("*.mp4"))
+    oracle, tiny = tried / f"{first}-oracle.json", tried / f"{second}-tiny-clip.json"
     commands = [
-        f"vidret evaluate --benchmark lovr --data {q(out / 'data' / 'lovr')} --model oracle --output {q(tried / 'lovr-oracle.json')}",
-        f"vidret evaluate --benchmark tf-covr --data {q(out / 'data' / 'tf-covr')} --model {q(out / 'models' / 'tiny-clip-random')} "
-        f"--frames 4 --output {q(tried / 'tf-covr-tiny-clip.json')}",
-        f"vidret validate {q(tried / 'lovr-oracle.json')} {q(tried / 'tf-covr-tiny-clip.json')}",
+        f"vidret evaluate --benchmark {first} --data {q(out / 'data' / first)} --model oracle --output {q(oracle)}",
+        f"vidret evaluate --benchmark {second} --data {q(out / 'data' / second)} --model {q(out / 'models' / 'tiny-clip-random')} "
+        f"--frames 4 --output {q(tiny)}",
+        f"vidret validate {q(oracle)} {q(tiny)}",
         f"vidret leaderboard {q(tried)} --out {q(out / 'site')}",
     ]
+    videos = next((found for found in (sorted((out / "data" / i / "videos").glob("*.mp4")) for i in ids) if found), [])
     if videos:
         commands.append(f"vidret sample {q(videos[0])} --frames 8 --out {q(tried / 'frames.png')}")
     return commands
 
 
-def describe(out: Path, evaluated: bool) -> str:
+def _listing(names: Sequence[str]) -> str:
+    """'a', 'a and b', 'a, b and c'."""
+    return " and ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
+
+
+def describe(out: Path, evaluated: bool, benchmarks: Sequence[str] | None = None) -> str:
     """What the demo made under `out` and what to try next, as printed by `vidret demo`.
 
     Args:
         out: the demo folder.
         evaluated: whether the evaluations ran (their results are then listed too).
+        benchmarks: the benchmarks the demo set up (None: every registered benchmark).
 
     Returns:
         The text to print.
     """
+    chosen = demo_benchmarks(benchmarks)
     made = [
-        (out / "raw", "sample LoVR and TF-CoVR releases, as published"),
-        (out / "data", "the built dataset repos lovr/ and tf-covr/"),
+        (out / "raw", f"sample {_listing([b.short_title for b in chosen])} releases, as published"),
+        (out / "data", f"the built dataset repos {_listing([b.benchmark + '/' for b in chosen])}"),
         (out / "models" / "tiny-clip-random", "a random-weight CLIP (plumbing only)"),
     ]
     if evaluated:
@@ -111,23 +160,26 @@ def describe(out: Path, evaluated: bool) -> str:
     lines = [f"Made under {out.as_posix()}/:"]
     lines += [f"  {(path.as_posix() + '/').ljust(width)}  {what}" for path, what in made]
     lines.append("Try next:")
-    lines += [f"  {command}" for command in next_commands(out)]
+    lines += [f"  {command}" for command in next_commands(out, benchmarks)]
     return "\n".join(lines)
 
 
-def run_demo(out: str | Path = "vidret-demo", num_workers: int = 0, frames: int = 4) -> DemoResult:
+def run_demo(
+    out: str | Path = "vidret-demo", num_workers: int = 0, frames: int = 4, benchmarks: Sequence[str] | None = None
+) -> DemoResult:
     """Run the demo.
 
     Args:
         out: folder for the data, model, embedding cache and results files.
         num_workers: DataLoader decode workers per evaluation.
         frames: frames per clip for the tiny CLIP.
+        benchmarks: ids or aliases of the benchmarks to cover (None: every registered benchmark).
 
     Returns:
         The records and the table (also written to ``<out>/results/``).
 
     Raises:
-        ValueError: `frames` < 1 or `num_workers` < 0.
+        ValueError: `frames` < 1, `num_workers` < 0 or an unknown benchmark.
     """
     if frames < 1:
         raise ValueError(f"--frames must be >= 1, got {frames}")
@@ -135,7 +187,7 @@ def run_demo(out: str | Path = "vidret-demo", num_workers: int = 0, frames: int 
         raise ValueError(f"--num-workers must be >= 0, got {num_workers}")
     start = time.perf_counter()
     root = Path(out)
-    repos = prepare_data(root)
+    repos = prepare_data(root, benchmarks)
     clip = prepare_model(root)
     records = []
     for benchmark, data in repos.items():

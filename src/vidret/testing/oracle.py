@@ -1,22 +1,16 @@
 """The oracle adapter: perfect embeddings for the sample benchmarks, read from pixels and text.
 
-It proves the runner end to end. The sample videos (`vidret.testing.samples`) are made with
-`vidret.testing.synthetic.make_test_video`, so every decoded frame carries its global frame index,
-and each video's codes start at `vidret.testing.samples.frame_index_offset(video_id)`. From a clip's
-frames alone the oracle recovers which video they come from and at what time, hence which clip;
-from a text it finds the clip id, video id or label the sample captions contain verbatim.
+It proves the runner end to end. The sample videos (``vidret.benchmarks.<name>.sample``) are made
+with `vidret.testing.synthetic.make_test_video`, so every decoded frame carries its global frame
+index, and each video's codes start at `vidret.testing.samples.frame_index_offset(video_id)`. From a
+clip's frames alone the oracle recovers which video they come from and at what time, hence which
+clip; from a text it finds the id or label the sample texts contain verbatim.
 
-Embedding spaces (one-hot blocks, L2-normalised):
-
-- LoVR: ``[video dims | clip dims | theme dims]``. A clip is ``e_video + e_clip + e_theme`` (no
-  theme term when the clip has none); a clip caption the same; a video caption ``e_video``; a theme
-  text (the theme itself) ``e_theme``. A full video aggregated from its clips keeps ``e_video``
-  dominant, and only clips of a theme share its dimension, so every task (t2v, v2t, t2c, c2t,
-  theme2c, c2theme) has R@1 = 100.
-- TF-CoVR: ``[label dims | video dims]``. A video is ``0.6 e_label + 0.8 e_video``; a modification
-  text ``e_target_label``. Fused with `avg`, a gallery video with the target label scores 0.6/2
-  above the rest, one sharing only the query's label 0.36/2: every valid target ranks first and
-  mAP@K = 100 (with `text` fusion too).
+This module is the benchmark-blind part: reading identities from pixels, finding keys in texts,
+the "unknown" dimension, the shuffled control and the plan's video files. What a benchmark's
+embeddings look like is its `OracleReader` (``vidret.benchmarks.<name>.oracle``), which the adapter
+gets from the registry (``get_benchmark(id).oracle_reader()``): the videos a plan lets it see, and
+an `OracleSpace` per split (one-hot dimensions, the text keys, the entries of a video and a text).
 
 Shuffled control (``shuffle_seed``): identities read from pixels are mapped through a fixed random
 permutation before embedding, so queries and galleries no longer agree and scores fall to chance.
@@ -32,8 +26,8 @@ import random
 import re
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from vidret.adapters.base import EmbeddingAdapter
 
@@ -47,9 +41,12 @@ logger = logging.getLogger(__name__)
 
 ORACLE_MODELS = ("oracle", "oracle-shuffled")
 _SHUFFLE_SEED = 1234
-# TF-CoVR video embedding = LABEL_WEIGHT * e_label + ID_WEIGHT * e_video (LABEL_WEIGHT < 1, see module doc).
-LABEL_WEIGHT, ID_WEIGHT = 0.6, 0.8
 ORACLE_FRAME_SIZE = (128, 96)
+
+#: Sparse embedding: dimension → value (the adapter writes them into a row, then L2-normalises).
+Entries = dict[int, float]
+#: ``shuffled(kind, identity)``: the identity the shuffled control puts in its place (itself otherwise).
+Shuffle = Callable[[str, str], str]
 
 
 @dataclass(frozen=True)
@@ -60,8 +57,8 @@ class OracleVideo:
         video_id: dataset id of the video.
         first_index: frame code of its first frame.
         fps: its frame rate (frame code → time).
-        clips: (clip_id, start, end) spans in seconds, LoVR only.
-        label: its class label, TF-CoVR only.
+        clips: (clip_id, start, end) spans in seconds, for benchmarks whose videos hold clips.
+        label: its class label, for benchmarks whose videos have one.
     """
 
     video_id: str
@@ -71,16 +68,81 @@ class OracleVideo:
     label: str | None = None
 
 
+@dataclass(frozen=True)
+class OracleSplit:
+    """What a reader found in a plan: the readable videos and, optionally, clip id → theme."""
+
+    videos: tuple[OracleVideo, ...]
+    themes: Mapping[str, str] = field(default_factory=dict)
+
+
+@runtime_checkable
+class OracleSpace(Protocol):
+    """One split's embedding layout: the dimensions a benchmark's videos and texts are written to.
+
+    Attributes:
+        size: number of dimensions (the adapter adds one more, last, for "unknown").
+        text_keys: strings the adapter looks for in a text (the longest found is the key).
+        identities: kind → identities the shuffled control permutes (e.g. ``{"video": [...]}``).
+    """
+
+    size: int
+    text_keys: Sequence[str]
+    identities: Mapping[str, Sequence[str]]
+
+    def video_entries(self, video_id: str, clip_id: str | None, shuffled: Shuffle) -> Entries:
+        """The embedding of frames read as `video_id` (and `clip_id`, None outside any clip).
+
+        `shuffled(kind, identity)` must be applied to every identity read from pixels.
+        """
+        ...
+
+    def text_entries(self, text: str, key: str | None) -> Entries | None:
+        """The embedding of `text`, whose longest text key is `key` (None: none found); None = unknown."""
+        ...
+
+
+@runtime_checkable
+class OracleReader(Protocol):
+    """What the oracle reads for one benchmark.
+
+    A benchmark package's ``oracle`` module is one (module-level `split` and `space`); the registry
+    hands it out as ``get_benchmark(id).oracle_reader()``. Any object with these two methods will do.
+    """
+
+    def split(self, plan: "TaskPlan", files: "PlanVideos") -> OracleSplit:
+        """The videos of `plan` the oracle may see (readable ones only) and their clip themes."""
+        ...
+
+    def space(self, videos: Sequence[OracleVideo], themes: Mapping[str, str]) -> OracleSpace:
+        """The embedding layout of a split holding `videos` (sorted by first frame code)."""
+        ...
+
+
+def reader_for(benchmark: str) -> OracleReader:
+    """The oracle reader of a registered benchmark (``get_benchmark(benchmark).oracle_reader()``).
+
+    Raises:
+        ValueError: the benchmark is not registered, or has no usable oracle reader.
+    """
+    from vidret.benchmarks import get_benchmark
+
+    reader = get_benchmark(benchmark).oracle_reader()
+    if not isinstance(reader, OracleReader):
+        raise ValueError(f"oracle: the oracle reader of benchmark {benchmark!r} ({reader!r}) has no split() and space()")
+    return reader
+
+
 class OracleAdapter(EmbeddingAdapter):
     """Embeddings from the frame-index encoding of the sample videos and ids found in texts.
 
     Args:
-        benchmark: "lovr" or "tf-covr".
+        benchmark: a registered benchmark id, or its `OracleReader`.
         videos: every readable video of the split (see `OracleVideo`); frames of any other
             video, and texts naming none of them, embed as "unknown".
         num_frames: frames the runner samples per clip.
         shuffle_seed: when set, permute the identities read from pixels (the chance-level control).
-        themes: LoVR clip id → theme (the optional theme tasks); None = no themes.
+        themes: clip id → theme (optional theme tasks); None = no themes.
 
     Raises:
         ValueError: an unknown benchmark, or two videos with the same first frame code.
@@ -88,7 +150,7 @@ class OracleAdapter(EmbeddingAdapter):
 
     def __init__(
         self,
-        benchmark: str,
+        benchmark: str | OracleReader,
         videos: Sequence[OracleVideo],
         num_frames: int = 4,
         shuffle_seed: int | None = None,
@@ -96,41 +158,17 @@ class OracleAdapter(EmbeddingAdapter):
     ) -> None:
         # Frame codes read back exactly from frames decoded at 64x64 or more; the samples are 64x48.
         super().__init__(num_frames=num_frames, frame_size=ORACLE_FRAME_SIZE, text_max_length=None, default_fusion="avg")
-        if benchmark not in ("lovr", "tf-covr"):
-            raise ValueError(f"oracle: unknown benchmark {benchmark!r}")
-        self.benchmark = benchmark
+        reader = reader_for(benchmark) if isinstance(benchmark, str) else benchmark
         self.shuffle_seed = shuffle_seed
         self._videos = sorted(videos, key=lambda v: v.first_index)
         self._starts = [v.first_index for v in self._videos]
         if len(set(self._starts)) != len(self._starts):
             raise ValueError("oracle: two videos share a first frame code; frames could not be told apart")
-        video_ids = [v.video_id for v in self._videos]
-        clip_ids = [c[0] for v in self._videos for c in v.clips]
-        labels = sorted({v.label for v in self._videos if v.label is not None})
-        self._video_dim = {vid: i for i, vid in enumerate(video_ids)}
-        if benchmark == "lovr":
-            self._clip_dim = {cid: len(video_ids) + i for i, cid in enumerate(clip_ids)}
-            self._label_dim: dict[str, int] = {}
-            self._clip_video = {c[0]: v.video_id for v in self._videos for c in v.clips}
-            self._clip_theme = dict(themes or {})
-            first = len(video_ids) + len(clip_ids)
-            self._theme_dim = {t: first + i for i, t in enumerate(sorted(set(self._clip_theme.values())))}
-        else:
-            self._label_dim = {lab: i for i, lab in enumerate(labels)}
-            self._video_dim = {vid: len(labels) + i for i, vid in enumerate(video_ids)}
-            self._clip_dim = {}
-            self._clip_video = {}
-            self._clip_theme = {}
-            self._theme_dim = {}
-        dims = len(self._video_dim) + len(self._clip_dim) + len(self._label_dim) + len(self._theme_dim)
-        self.dim = dims + 1  # +1: "unknown"
-        self._label_of = {v.video_id: v.label for v in self._videos}
+        self.space = reader.space(self._videos, dict(themes or {}))
+        self.dim = self.space.size + 1  # +1: "unknown"
         # The shuffled control maps each identity read from pixels to another one.
-        self._video_perm = self._permutation(video_ids, shuffle_seed)
-        self._clip_perm = self._permutation(clip_ids, shuffle_seed)
-        self._label_perm = self._permutation(labels, shuffle_seed)
-        text_keys = clip_ids + video_ids if benchmark == "lovr" else labels
-        self._text_pattern = _longest_first_pattern(text_keys)
+        self._perms = {kind: self._permutation(list(ids), shuffle_seed) for kind, ids in self.space.identities.items()}
+        self._text_pattern = _longest_first_pattern(list(self.space.text_keys))
 
     @staticmethod
     def _permutation(ids: list[str], seed: int | None) -> dict[str, str]:
@@ -141,6 +179,9 @@ class OracleAdapter(EmbeddingAdapter):
         random.Random(seed).shuffle(order)
         # Each id goes to the next one of a random cyclic order: nothing stays in place.
         return {order[i]: order[(i + 1) % len(order)] for i in range(len(order))}
+
+    def _shuffled(self, kind: str, identity: str) -> str:
+        return self._perms[kind][identity]
 
     # ---- pixels → identity ---------------------------------------------------------------------
     def identify(self, frames: "np.ndarray") -> tuple[str | None, str | None]:
@@ -174,18 +215,8 @@ class OracleAdapter(EmbeddingAdapter):
         out = torch.zeros(len(clips), self.dim)
         for row, frames in enumerate(clips):
             video_id, clip_id = self.identify(frames)
-            if video_id is None:
-                out[row, -1] = 1.0
-                continue
-            if self.benchmark == "lovr":
-                out[row, self._video_dim[self._video_perm[video_id]]] = 1.0
-                if clip_id is not None:
-                    self._set_clip(out[row], self._clip_perm[clip_id])
-            else:
-                label = self._label_of[video_id]
-                out[row, self._video_dim[self._video_perm[video_id]]] = ID_WEIGHT
-                if label is not None:
-                    out[row, self._label_dim[self._label_perm[label]]] = LABEL_WEIGHT
+            entries = None if video_id is None else self.space.video_entries(video_id, clip_id, self._shuffled)
+            _write(out[row], entries)
         return self.finalize(out)
 
     def encode_text(self, texts: Sequence[str]) -> "torch.Tensor":
@@ -193,32 +224,14 @@ class OracleAdapter(EmbeddingAdapter):
 
         out = torch.zeros(len(texts), self.dim)
         for row, text in enumerate(texts):
-            key = self._find(text)
-            if text.strip() in self._theme_dim:  # a theme query is the theme itself
-                out[row, self._theme_dim[text.strip()]] = 1.0
-            elif key is None:
-                out[row, -1] = 1.0
-            elif self.benchmark == "tf-covr":
-                out[row, self._label_dim[key]] = 1.0
-            elif key in self._clip_dim:
-                self._set_clip(out[row], key)
-                out[row, self._video_dim[self._clip_video[key]]] = 1.0
-            else:
-                out[row, self._video_dim[key]] = 1.0
+            _write(out[row], self.space.text_entries(text, self._find(text)))
         return self.finalize(out)
-
-    def _set_clip(self, row: "torch.Tensor", clip_id: str) -> None:
-        """Mark a LoVR clip's own dimension and its theme's (when it has one)."""
-        row[self._clip_dim[clip_id]] = 1.0
-        theme = self._clip_theme.get(clip_id)
-        if theme is not None:
-            row[self._theme_dim[theme]] = 1.0
 
     def _find(self, text: str) -> str | None:
         if self._text_pattern is None:
             return None
         found = self._text_pattern.findall(text)
-        # The longest id found is the most specific (a clip id contains its video id).
+        # The longest key found is the most specific (e.g. a clip id contains its video id).
         return max(found, key=len) if found else None
 
     def describe(self) -> dict[str, Any]:
@@ -227,9 +240,86 @@ class OracleAdapter(EmbeddingAdapter):
         return info
 
 
+def _write(row: "torch.Tensor", entries: Entries | None) -> None:
+    """Write sparse `entries` into `row`; None (or nothing) marks the last, "unknown" dimension."""
+    if not entries:
+        row[-1] = 1.0
+        return
+    for dim, value in entries.items():
+        row[dim] = value
+
+
 def _longest_first_pattern(keys: list[str]) -> re.Pattern[str] | None:
     keys = sorted(set(keys), key=len, reverse=True)
     return re.compile("|".join(re.escape(k) for k in keys)) if keys else None
+
+
+class PlanVideos:
+    """The video files of a plan as the oracle may read them: frame rates, first codes, clip files.
+
+    Args:
+        plan: the evaluation plan (its `segments`).
+        fps_of: video source → frame rate (raises when unreadable).
+        first_index_of: video id → first frame code.
+    """
+
+    def __init__(self, plan: "TaskPlan", fps_of: Callable[[str], float], first_index_of: Callable[[str], int]) -> None:
+        self._fps_of = fps_of
+        self._first_index_of = first_index_of
+        self._sources: dict[str, list[str]] = {}
+        for seg in plan.segments:
+            if seg.source not in self._sources.setdefault(seg.video_id, []):
+                self._sources[seg.video_id].append(seg.source)
+        # A clip without timestamps is decoded from its own file.
+        self._own_file = {seg.name: seg.source for seg in plan.segments if seg.kind == "clip" and seg.start is None}
+        self._fps: dict[str, float | None] = {}
+
+    def first_index(self, video_id: str) -> int:
+        """Frame code of the video's first frame."""
+        return int(self._first_index_of(video_id))
+
+    def fps(self, video_id: str) -> float | None:
+        """The video's frame rate; None when it is not in the plan or none of its files can be read.
+
+        Any readable file of the video tells it (the full video may be absent while clip files are
+        there); a warning names the video when none can.
+        """
+        if video_id not in self._fps:
+            self._fps[video_id] = self._probe(video_id)
+        return self._fps[video_id]
+
+    def _probe(self, video_id: str) -> float | None:
+        sources = self._sources.get(video_id)
+        if not sources:
+            return None  # outside this (possibly limited) evaluation
+        for source in sources[:-1]:
+            try:
+                return self._fps_of(source)
+            except Exception:  # noqa: BLE001 - try the next file of the video
+                continue
+        try:
+            return self._fps_of(sources[-1])
+        except Exception as err:  # noqa: BLE001 - an unreadable video is the runner's to report
+            logger.warning("oracle: cannot probe %s (%s); its frames will embed as unknown", video_id, err)
+            return None
+
+    def clip_file_span(self, clip_id: str, video_id: str) -> tuple[float, float] | None:
+        """[start, end) in its video of a clip decoded from its own file, read from the file's first frame code.
+
+        None when the clip has no file of its own or it cannot be read (the runner reports that clip as failed).
+        """
+        source, fps = self._own_file.get(clip_id), self.fps(video_id)
+        if source is None or fps is None:
+            return None
+        from vidret.testing.synthetic import decode_frame_index
+        from vidret.video import probe, sample_frames_at
+
+        try:
+            frame = sample_frames_at(source, [0.0], size=(64, 64))[0]
+            start = (decode_frame_index(frame) - self.first_index(video_id)) / fps
+            return start, start + float(probe(source).duration)
+        except Exception:  # noqa: BLE001 - unreadable: the clip's own decode fails and is counted
+            return None
 
 
 def build_oracle(
@@ -240,7 +330,7 @@ def build_oracle(
     first_index_of: Callable[[str], int] | None = None,
     timeout: float | None = None,
 ) -> OracleAdapter:
-    """The oracle for a plan's split: its video table comes from the plan's id tables.
+    """The oracle for a plan's split: its benchmark's reader picks the videos from the plan's id tables.
 
     Args:
         plan: the evaluation plan (its `tables` and `segments`).
@@ -254,7 +344,7 @@ def build_oracle(
         The adapter.
 
     Raises:
-        ValueError: an unknown oracle name.
+        ValueError: an unknown oracle name or benchmark.
     """
     if model not in ORACLE_MODELS:
         raise ValueError(f"unknown oracle {model!r}; choose one of {ORACLE_MODELS}")
@@ -264,88 +354,15 @@ def build_oracle(
         def fps_of(source: str) -> float:
             return float(probe(source, timeout=timeout).fps)
 
-    def safe_fps(vid: str, source: str) -> float | None:
-        try:
-            return fps_of(source)
-        except Exception as err:  # noqa: BLE001 - an unreadable video is the runner's to report
-            logger.warning("oracle: cannot probe %s (%s); its frames will embed as unknown", vid, err)
-            return None
-
     if first_index_of is None:
         from vidret.testing.samples import frame_index_offset as first_index_of
 
-    sources_of: dict[str, list[str]] = {}
-    for seg in plan.segments:
-        if seg.source not in sources_of.setdefault(seg.video_id, []):
-            sources_of[seg.video_id].append(seg.source)
-
-    def video_fps(vid: str) -> float | None:
-        # Any readable file of the video tells its frame rate (the full video may be absent while clip files are there).
-        for source in sources_of.get(vid, [])[:-1]:
-            try:
-                return fps_of(source)
-            except Exception:  # noqa: BLE001 - try the next file of the video
-                continue
-        return safe_fps(vid, sources_of[vid][-1]) if vid in sources_of else None
-
-    benchmark = plan.benchmark.benchmark
-    videos: list[OracleVideo] = []
-    if benchmark == "lovr":
-        own_file = {seg.name: seg.source for seg in plan.segments if seg.kind == "clip" and seg.start is None}
-        spans: dict[str, list[tuple[str, float, float]]] = {}
-        fps_cache: dict[str, float | None] = {}
-        for c in plan.tables["clips"]:
-            vid, cid = str(c["video_id"]), str(c["clip_id"])
-            if c["start"] is not None and c["end"] is not None:
-                spans.setdefault(vid, []).append((cid, float(c["start"]), float(c["end"])))
-                continue
-            # No timestamps: the clip is decoded from its own file; read its place in the video from it.
-            if vid not in fps_cache:
-                fps_cache[vid] = video_fps(vid)
-            span = _span_of_clip_file(own_file.get(cid), int(first_index_of(vid)), fps_cache[vid])
-            if span is not None:
-                spans.setdefault(vid, []).append((cid, *span))
-        for v in plan.tables["videos"]:
-            vid = str(v["video_id"])
-            fps = fps_cache[vid] if vid in fps_cache else video_fps(vid)
-            if fps is not None:
-                videos.append(OracleVideo(vid, int(first_index_of(vid)), fps, tuple(spans.get(vid, ()))))
-    else:
-        for v in plan.tables["videos"]:
-            vid = str(v["video_id"])
-            # Videos outside this (possibly limited) evaluation, or unreadable ones, are left out.
-            fps = safe_fps(vid, sources_of[vid][0]) if vid in sources_of else None
-            if fps is not None:
-                label = v.get("label")
-                videos.append(OracleVideo(vid, int(first_index_of(vid)), fps, label=None if label is None else str(label)))
+    reader = reader_for(plan.benchmark.benchmark)
+    found = reader.split(plan, PlanVideos(plan, fps_of, first_index_of))
     seed = _SHUFFLE_SEED if model == "oracle-shuffled" else None
-    themes = {
-        str(c["clip_id"]): c["theme"].strip()
-        for c in plan.tables.get("clips", [])
-        if isinstance(c.get("theme"), str) and c["theme"].strip()
-    }
-    return OracleAdapter(benchmark, videos, num_frames=num_frames or 4, shuffle_seed=seed, themes=themes)
-
-
-def _span_of_clip_file(source: str | None, first_index: int, fps: float | None) -> tuple[float, float] | None:
-    """[start, end) in its full video of a sample clip file, read from its first frame code and duration.
-
-    None when the file cannot be read (the runner reports that clip as failed).
-    """
-    if source is None or fps is None:
-        return None
-    from vidret.video import probe, sample_frames_at
-    from vidret.testing.synthetic import decode_frame_index
-
-    try:
-        frame = sample_frames_at(source, [0.0], size=(64, 64))[0]
-        start = (decode_frame_index(frame) - first_index) / fps
-        return start, start + float(probe(source).duration)
-    except Exception:  # noqa: BLE001 - unreadable: the clip's own decode fails and is counted
-        return None
+    return OracleAdapter(reader, found.videos, num_frames=num_frames or 4, shuffle_seed=seed, themes=found.themes)
 
 
 def is_oracle(model: str) -> bool:
     """True for the oracle model names ("oracle", "oracle-shuffled")."""
     return model in ORACLE_MODELS
-

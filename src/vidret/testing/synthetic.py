@@ -208,10 +208,12 @@ def make_test_video(
     crf: int = 18,
     progress: bool = False,
     container_format: str = "mp4",
+    first_pts_s: float = 0.0,
 ) -> Path:
     """Write a real MP4 (yuv420p) whose frame i shows the code of ``first_index + i``.
 
-    The video has ``round(duration_s * fps)`` frames with presentation times ``i / fps``; with
+    The video has ``round(duration_s * fps)`` frames with presentation times
+    ``first_pts_s + i / fps``; with
     ``codec="h264"`` keyframes fall exactly every `gop` frames (scene-cut detection is off) and
     every mini-GOP has 3 B-frames (x264's default B-pyramid), like typical web videos.
 
@@ -229,13 +231,16 @@ def make_test_video(
         progress: Show a tqdm bar (for long benchmark videos).
         container_format: FFmpeg muxer, e.g. ``"mpegts"`` or ``"matroska"`` for tests of
             containers without an MP4-style index (`faststart` applies to MP4 only).
+        first_pts_s: Presentation time of the first frame (>= 0), rounded to whole frame
+            intervals: a video that starts late, as cut or remuxed files do (MP4 records the
+            gap in an edit list, Matroska in its timestamps).
 
     Returns:
         The output path.
 
     Raises:
-        ValueError: On a non-positive duration/fps/gop, an odd or too small size, or frame codes
-            beyond 2**24 - 1.
+        ValueError: On a non-positive duration/fps/gop, a negative first_pts_s, an odd or too
+            small size, or frame codes beyond 2**24 - 1.
     """
     import av
 
@@ -246,7 +251,10 @@ def make_test_video(
         raise ValueError(f"size must be even and at least {MIN_SIZE[0]}x{MIN_SIZE[1]}, got {width}x{height}")
     if gop < 1:
         raise ValueError(f"gop must be >= 1, got {gop}")
+    if not first_pts_s >= 0:
+        raise ValueError(f"first_pts_s must be >= 0, got {first_pts_s}")
     rate = Fraction(fps).limit_denominator(1001)
+    first_pts = round(first_pts_s * rate)  # in frame intervals (the time base is 1 / rate)
     num_frames = max(1, round(duration_s * rate))
     if first_index < 0 or first_index + num_frames - 1 > MAX_INDEX:
         raise ValueError(
@@ -279,7 +287,7 @@ def make_test_video(
             frames = tqdm(frames, desc=f"encoding {out.name}", unit="frame")
         for i in frames:
             frame = av.VideoFrame.from_ndarray(painter.paint(first_index + i), format="rgb24")
-            frame.pts = i
+            frame.pts = first_pts + i
             frame.time_base = 1 / rate
             container.mux(stream.encode(frame))
         container.mux(stream.encode(None))  # flush the encoder's delayed frames

@@ -21,23 +21,14 @@ from __future__ import annotations
 
 import os
 import posixpath
-import re
 from urllib.parse import unquote
 
-_WINDOWS_ABSOLUTE = re.compile(r"^(?:[A-Za-z]:[\\/]|[\\/]{2})")
+from vidret.common import is_absolute_path, is_url
 
 
 class ExternalVideoError(ValueError):
     """A dataset row names a video outside the dataset repo / video root, and external videos
     are not allowed. The message names the reference, the root and how to allow it."""
-
-
-def _is_url(text: str) -> bool:
-    return "://" in text
-
-
-def _is_absolute(path: str) -> bool:
-    return path.startswith(("/", "\\")) or os.path.isabs(path) or bool(_WINDOWS_ABSOLUTE.match(path))
 
 
 def _climbs_out(relative: str) -> bool:
@@ -60,13 +51,13 @@ def is_inside(reference: str, root: str | os.PathLike) -> bool:
         True when the reference stays inside the root.
     """
     root = os.fspath(root)
-    if _is_url(reference):
-        if not _is_url(root):
+    if is_url(reference):
+        if not is_url(root):
             return False
         prefix = root.rstrip("/") + "/"
         return reference.startswith(prefix) and not _climbs_out(reference[len(prefix) :])
-    if _is_absolute(reference):
-        if _is_url(root):
+    if is_absolute_path(reference):  # drive-relative "C:x" included: joined to root on Windows, it leaves it
+        if is_url(root):
             return False
         base = os.path.normpath(os.path.abspath(root))
         target = os.path.normpath(reference)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
@@ -49,10 +50,20 @@ class StreamTiming:
     fps: float
 
     def to_pts(self, seconds: float) -> int:
-        """pts of the frame interval containing `seconds` (relative to the first frame)."""
-        # The tiny epsilon keeps float error (e.g. 10/30 s) from landing one tick early.
-        ticks = seconds / float(self.time_base) + 1e-6
-        return self.start_pts + int(ticks // 1)
+        """pts of the frame interval containing `seconds` (relative to the first frame).
+
+        Containers store timestamps rounded to their time base (Matroska: whole milliseconds, so
+        frame 14 of a 30 fps video is stored at 467 ms, not 466.67), and the first frame's pts
+        is rounded too: a frame's stored start may lie up to one tick after the time computed
+        for it from the first frame. So a time less than one tick before a frame's stored start
+        counts as that frame; rate sampling (``frame_stride=1`` = every frame) depends on it.
+        A time on a tick stays on it (and absorbs float error such as 10/30 s landing just
+        below). The tolerance stays below a quarter of a frame interval for time bases as coarse
+        as the frame rate (AVI: one tick per frame), whose timestamps are exact.
+        """
+        ticks = seconds / float(self.time_base)
+        tolerance = min(1.0 - 1e-6, 1.0 / (4.0 * self.fps * float(self.time_base)))
+        return self.start_pts + math.floor(ticks + tolerance)
 
     def to_seconds(self, pts: int) -> float:
         """Seconds of `pts` after the first frame."""
@@ -61,6 +72,12 @@ class StreamTiming:
 
 def stream_timing(container: Any, stream: Any, label: str) -> StreamTiming:
     """Read the timing of an open video stream.
+
+    The duration is the stream's own when it has one (MP4, MPEG-TS). Otherwise it comes from
+    the container's header (Matroska/WebM, FLV, NUT), which states where the file ends on its
+    timeline, counted from time 0 rather than from the first frame: a Matroska video whose first
+    frame is at 0.167 s and that lasts 2 s has a header duration of 2.167 s. The time before the
+    first frame is therefore subtracted (`_length_after_start`).
 
     Raises:
         VideoDecodeError: If the stream has no time base or frame rate.
@@ -76,8 +93,20 @@ def stream_timing(container: Any, stream: Any, label: str) -> StreamTiming:
     elif container.duration:
         import av
 
-        duration = container.duration / av.time_base
+        duration = _length_after_start(container.duration / av.time_base, float(start_pts * time_base))
     return StreamTiming(Fraction(time_base), int(start_pts), duration, float(rate))
+
+
+def _length_after_start(header_end: float, first_frame: float) -> float:
+    """Seconds from the first frame to the end, given a header's duration (an end time from 0).
+
+    Matroska's Duration is where its last frame ends, on a timeline that starts at 0; FFmpeg's
+    FLV and NUT writers also count from 0 (NUT to the last frame's start, one frame short).
+    Should a header hold a length from the first frame instead, one shorter than the first
+    frame's time cannot be an end time, and is kept as a length.
+    """
+    length = header_end - max(first_frame, 0.0)
+    return length if length > 0 else header_end
 
 
 def probe(source: VideoSource, *, timeout: float | None = None) -> VideoInfo:

@@ -1,6 +1,7 @@
 """Public frame-sampling API: uniform samples, explicit times, and many segments of one video.
 
-All functions return uint8 RGB arrays of shape (T, H, W, 3) in the order described, open the
+All functions return uint8 RGB arrays of shape (T, H, W, 3) in the order described (or, with
+``with_timestamps=True``, a `FrameBatch` holding the array and each frame's time), open the
 container once per call (``with av.open(...)``), and share one definition of "the frame at t"
 and of frame sampling (see `vidret.video.timeline`). Hence `sample_segments` returns, for
 each segment, exactly what `sample_frames` returns for it.
@@ -24,6 +25,7 @@ from typing import Literal, Union, overload
 
 import numpy as np
 
+from vidret.video.batch import FrameBatch, TimedFrameFetcher
 from vidret.video.decoder import FrameFetcher, too_large
 from vidret.video.errors import VideoDecodeError, VideoTimeoutError
 from vidret.video.metadata import StreamTiming, stream_timing
@@ -73,8 +75,11 @@ def _fetch(
     mode: str,
     what: str,
     progress: bool = False,
+    pts: list[int] | None = None,
 ) -> list[np.ndarray]:
     """Frames shown at `times` (seconds, any order), decoded with one pass plan.
+
+    With a `pts` list, the pts of each returned frame is appended to it (same order).
 
     Raises:
         ValueError: The frames would exceed MAX_OUTPUT_BYTES (checked before decoding at the
@@ -91,7 +96,7 @@ def _fetch(
 
         bar = tqdm(total=len(unique), desc=f"decoding {video.label}", unit="frame")
     try:
-        fetcher = FrameFetcher(
+        fetcher = (FrameFetcher if pts is None else TimedFrameFetcher)(
             video.container,
             video.stream,
             timing,
@@ -110,13 +115,43 @@ def _fetch(
     finally:
         if bar is not None:
             bar.close()
-    return [by_pts[p] for p in targets]
+    frames = [by_pts[p] for p in targets]
+    if pts is not None:
+        pts += [fetcher.pts_of(frame) for frame in frames]
+    return frames
+
+
+def _result(
+    frames: list[np.ndarray], pts: list[int] | None, times: Sequence[float], timing: StreamTiming
+) -> np.ndarray | FrameBatch:
+    """The stacked frames, or with `pts` (a timed fetch) a `FrameBatch`."""
+    data = np.stack(frames)
+    if pts is None:
+        return data
+    seconds = np.array([timing.to_seconds(p) for p in pts], dtype=np.float64)
+    return FrameBatch(data, seconds, np.asarray(times, dtype=np.float64))
 
 
 def _describe(sampling: FrameSampling, size: tuple[int, int] | None) -> str:
     """The arguments that set how many frames of which size, for messages."""
     parts = [f"{k}={v}" for k, v in sampling.describe().items()]
     return ", ".join(parts + [f"size={size}"])
+
+
+@overload
+def sample_frames(
+    source: VideoSource, num_frames: int | None = ..., start: float | None = ..., end: float | None = ...,
+    size: tuple[int, int] | None = ..., mode: str = ..., *, fps: float | None = ..., max_frames: int | None = ...,
+    frame_stride: int | None = ..., timeout: float | None = ..., with_timestamps: Literal[False] = ...,
+) -> np.ndarray: ...
+
+
+@overload
+def sample_frames(
+    source: VideoSource, num_frames: int | None = ..., start: float | None = ..., end: float | None = ...,
+    size: tuple[int, int] | None = ..., mode: str = ..., *, fps: float | None = ..., max_frames: int | None = ...,
+    frame_stride: int | None = ..., timeout: float | None = ..., with_timestamps: Literal[True],
+) -> FrameBatch: ...
 
 
 def sample_frames(
@@ -131,7 +166,8 @@ def sample_frames(
     max_frames: int | None = None,
     frame_stride: int | None = None,
     timeout: float | None = None,
-) -> np.ndarray:
+    with_timestamps: bool = False,
+) -> np.ndarray | FrameBatch:
     """Frames of [start, end) seconds of a video: N uniformly spaced, or R per second, or every S-th.
 
     Exactly one of `num_frames`, `fps`, `frame_stride` picks the frames (none: 8 uniform frames):
@@ -161,10 +197,13 @@ def sample_frames(
         max_frames: Cap on the frames of `fps` / `frame_stride` sampling, 1 .. MAX_FRAMES.
         frame_stride: Sample every S-th frame (S >= 1).
         timeout: Seconds allowed for a remote source (connect, each read, and in total; default
-            `vidret.video.source.DEFAULT_TIMEOUT_S`; ``math.inf``: no limit).
+            ``$VIDRET_HTTP_TIMEOUT``, else `vidret.video.source.DEFAULT_TIMEOUT_S`; ``math.inf``: no limit).
+        with_timestamps: Return a `FrameBatch` (``.data``, ``.pts_seconds`` of each frame,
+            ``.sample_seconds`` sampled) instead of the bare array.
 
     Returns:
-        uint8 array (T, H, W, 3), RGB, in temporal order (T = num_frames, or what the rate gives).
+        uint8 array (T, H, W, 3), RGB, in temporal order (T = num_frames, or what the rate gives);
+        with `with_timestamps`, a `FrameBatch` holding it.
 
     Raises:
         ValueError: More than one of num_frames / fps / frame_stride (the message names them),
@@ -179,7 +218,7 @@ def sample_frames(
     check_mode(mode)
     size = check_size(size)
     check_timeout(timeout)
-    return _sample_one(source, sampling, start, end, size, mode, timeout)
+    return _sample_one(source, sampling, start, end, size, mode, timeout, with_timestamps)
 
 
 def _sample_one(
@@ -190,13 +229,30 @@ def _sample_one(
     size: tuple[int, int] | None,
     mode: str,
     timeout: float | None,
-) -> np.ndarray:
+    with_timestamps: bool = False,
+) -> np.ndarray | FrameBatch:
     """`sample_frames` with validated arguments."""
+    pts: list[int] | None = [] if with_timestamps else None
     with open_video(source, timeout=timeout) as video:
         timing, out_size = _open_stream(video, size)
         lo, hi = resolve_range(start, end, timing.duration, timing.fps, video.label)
         times = sampling.timestamps(lo, hi, timing.fps)
-        return np.stack(_fetch(video, timing, times, size, out_size, mode, _describe(sampling, size)))
+        frames = _fetch(video, timing, times, size, out_size, mode, _describe(sampling, size), pts=pts)
+        return _result(frames, pts, times, timing)
+
+
+@overload
+def sample_frames_at(
+    source: VideoSource, timestamps: Sequence[float], size: tuple[int, int] | None = ..., mode: str = ..., *,
+    timeout: float | None = ..., with_timestamps: Literal[False] = ...,
+) -> np.ndarray: ...
+
+
+@overload
+def sample_frames_at(
+    source: VideoSource, timestamps: Sequence[float], size: tuple[int, int] | None = ..., mode: str = ..., *,
+    timeout: float | None = ..., with_timestamps: Literal[True],
+) -> FrameBatch: ...
 
 
 def sample_frames_at(
@@ -206,7 +262,8 @@ def sample_frames_at(
     mode: str = "exact",
     *,
     timeout: float | None = None,
-) -> np.ndarray:
+    with_timestamps: bool = False,
+) -> np.ndarray | FrameBatch:
     """The frames shown at the given times, in the order asked (repeats allowed).
 
     Args:
@@ -215,9 +272,10 @@ def sample_frames_at(
         size: Output ``(width, height)``; None keeps the native size.
         mode: ``"exact"`` or ``"keyframe"`` (see `sample_frames`).
         timeout: As for `sample_frames`.
+        with_timestamps: As for `sample_frames` (``sample_seconds`` are `timestamps`).
 
     Returns:
-        uint8 array (len(timestamps), H, W, 3), RGB.
+        uint8 array (len(timestamps), H, W, 3), RGB (with `with_timestamps`, in a `FrameBatch`).
 
     Raises:
         ValueError: Empty or too many `timestamps`, a time outside the video, a bad size or mode.
@@ -233,7 +291,8 @@ def sample_frames_at(
         timing, out_size = _open_stream(video, size)
         times = check_timestamps(timestamps, timing.duration, video.label)
         what = f"{len(times)} timestamps, size={size}"
-        return np.stack(_fetch(video, timing, times, size, out_size, mode, what))
+        pts: list[int] | None = [] if with_timestamps else None
+        return _result(_fetch(video, timing, times, size, out_size, mode, what, pts=pts), pts, times, timing)
 
 
 @overload

@@ -3,8 +3,9 @@
 Remote sources go through fsspec with range requests and a read-ahead cache, so FFmpeg's
 seeks turn into HTTP `Range` reads of the parts it needs instead of a full download.
 
-Remote reads have time limits (`timeout`, default DEFAULT_TIMEOUT_S): the total time spent
-waiting on the server for one video (opening it and all its reads) is bounded by it. Over
+Remote reads have time limits (`timeout`; when not given, ``$VIDRET_HTTP_TIMEOUT`` read at each
+call, else DEFAULT_TIMEOUT_S): the total time spent waiting on the server for one video (opening
+it and all its reads) is bounded by it. Over
 HTTP(S) the bound is hard: opening (fsspec's HEAD, then GET when HEAD fails) runs under it as a
 whole, each range request under what is left of it, and each connect and wait for data under it
 too. Other remote filesystems (``hf://`` ...) keep their own per-request limits, and the deadline
@@ -22,6 +23,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import Any, BinaryIO, Union
 
+from vidret.common import is_url
 from vidret.video.errors import VideoDecodeError, VideoNotFoundError, VideoTimeoutError
 
 #: What the sampler accepts as a video.
@@ -38,12 +40,16 @@ REMOTE_BLOCK_SIZE = 128 * 1024
 PYIO_BUFFER_SIZE = 32 * 1024
 #: Default time limit (seconds) for remote sources: per connect, per read, and in total per video.
 DEFAULT_TIMEOUT_S = 60.0
-#: Environment variable the command line reads the time limit from (seconds; default DEFAULT_TIMEOUT_S).
+#: Environment variable that sets the time limit wherever no `timeout` is passed (library calls
+#: and the command line alike; seconds, ``inf`` for none; default DEFAULT_TIMEOUT_S).
 TIMEOUT_ENV = "VIDRET_HTTP_TIMEOUT"
 
 
 def timeout_from_env() -> float:
     """The remote time limit set by ``$VIDRET_HTTP_TIMEOUT`` (seconds; ``inf`` for none), else DEFAULT_TIMEOUT_S.
+
+    The one place that reads and parses the variable; read on every call, so a change to it
+    applies to the next call (as huggingface_hub's functions read ``HF_HUB_*``).
 
     Raises:
         ValueError: The variable is set to something other than a positive number (named).
@@ -58,15 +64,17 @@ def timeout_from_env() -> float:
 
 
 def check_timeout(timeout: float | None) -> float:
-    """The time limit to use for remote sources: `timeout`, or DEFAULT_TIMEOUT_S when None.
+    """The time limit to use for remote sources: `timeout`, or when None `timeout_from_env()`
+    (``$VIDRET_HTTP_TIMEOUT``, else DEFAULT_TIMEOUT_S).
 
     ``math.inf`` turns the limits off.
 
     Raises:
-        ValueError: `timeout` is not a positive number of seconds.
+        ValueError: `timeout` is not a positive number of seconds, or it is None and
+            ``$VIDRET_HTTP_TIMEOUT`` is set to something else (the message names the variable).
     """
     if timeout is None:
-        return DEFAULT_TIMEOUT_S
+        return timeout_from_env()
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or math.isnan(timeout) or timeout <= 0:
         raise ValueError(f"timeout must be a positive number of seconds (math.inf: no limit), got {timeout!r}")
     return float(timeout)
@@ -74,7 +82,7 @@ def check_timeout(timeout: float | None) -> float:
 
 def is_remote(source: object) -> bool:
     """True for a URL-like string (``scheme://...``) other than ``file://``."""
-    return isinstance(source, str) and "://" in source and not source.startswith("file://")
+    return isinstance(source, str) and is_url(source) and not source.startswith("file://")
 
 
 def describe_source(source: object) -> str:
@@ -107,7 +115,8 @@ def _request_options(url: str, timeout: float) -> dict[str, Any]:
 
 
 def remote_exists(url: str, timeout: float | None = None) -> bool:
-    """Whether a remote file exists, asked within `timeout` seconds in all (HTTP(S)).
+    """Whether a remote file exists, asked within `timeout` seconds in all (HTTP(S); None:
+    ``$VIDRET_HTTP_TIMEOUT``, else DEFAULT_TIMEOUT_S).
 
     Raises:
         ValueError: A bad timeout.
@@ -365,9 +374,10 @@ def open_video(
         source: Local path (str, PathLike or ``file://``), ``http(s)://`` URL, ``hf://`` path or
             any other fsspec URL, a seekable binary file object (read from its start), or bytes.
         block_size: Range-request size for remote sources (default REMOTE_BLOCK_SIZE).
-        timeout: Seconds for remote sources (default DEFAULT_TIMEOUT_S; ``math.inf``: none): the
-            limit on each HTTP(S) connect and read, and on the total time spent waiting on the
-            server for this video (see the module docstring).
+        timeout: Seconds for remote sources (default ``$VIDRET_HTTP_TIMEOUT``, else
+            DEFAULT_TIMEOUT_S; ``math.inf``: none): the limit on each HTTP(S) connect and read,
+            and on the total time spent waiting on the server for this video (see the module
+            docstring).
 
     Yields:
         An `OpenVideo` with the container, its first video stream and the source's name.
@@ -377,7 +387,8 @@ def open_video(
         VideoDecodeError: Unreachable URL, not a video / corrupt header, no video stream, the
             file object / remote file failed to read (also later, while frames are decoded), or a
             remote source ran past its time limit (the message says which one).
-        ValueError: Unsupported source type, an unseekable file object, or a bad timeout.
+        ValueError: Unsupported source type, an unseekable file object, or a bad timeout (or
+            ``$VIDRET_HTTP_TIMEOUT``).
     """
     import av
 

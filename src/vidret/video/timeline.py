@@ -1,7 +1,8 @@
 """Where sampled frames land in time, and validation of the requested times.
 
 Times are seconds after the video's first frame. The frame "at" time t is the frame shown at t:
-the last frame whose presentation time is <= t.
+the last frame whose presentation time is <= t (to within the one tick by which containers round
+stored timestamps, e.g. 1 ms in Matroska: `vidret.video.metadata.StreamTiming.to_pts`).
 
 Uniform sampling puts sample k of N at the centre of the k-th of N equal bins of [start, end):
 
@@ -42,6 +43,11 @@ MODES = ("exact", "keyframe")
 DEFAULT_NUM_FRAMES = 8
 #: Most samples one segment may yield (num_frames, max_frames, or what fps/frame_stride give).
 MAX_FRAMES = 10_000
+#: Highest `fps` sampling rate: far above any video's own frame rate (a higher rate only repeats
+#: frames), and low enough that span x rate stays a small finite number.
+MAX_SAMPLE_FPS = 1000.0
+#: Largest `frame_stride`: every millionth frame is one frame per 9 hours of 30 fps video.
+MAX_FRAME_STRIDE = 1_000_000
 #: Most bytes of frames one call may return (T x H x W x 3 summed over segments): 4 GiB.
 MAX_OUTPUT_BYTES = 4 * 1024**3
 #: Largest frame (width x height) decoded at its native size: 8K UHD, 7680 x 4320. Larger frames
@@ -75,8 +81,9 @@ def check_num_frames(num_frames: int, name: str = "num_frames") -> None:
     if isinstance(num_frames, bool) or not isinstance(num_frames, int) or num_frames < 1:
         raise ValueError(f"{name} must be an integer >= 1, got {num_frames!r}")
     if num_frames > MAX_FRAMES:
+        shown = num_frames if num_frames < 10**15 else f"a {len(str(num_frames))}-digit number"
         raise ValueError(
-            f"{name}={num_frames} exceeds the maximum of {MAX_FRAMES} frames per segment "
+            f"{name}={shown} exceeds the maximum of {MAX_FRAMES} frames per segment "
             "(vidret.video.timeline.MAX_FRAMES)"
         )
 
@@ -168,9 +175,9 @@ def frame_sampling(
 
     Args:
         num_frames: N uniformly spaced frames (1 .. MAX_FRAMES).
-        fps: Samples per second (> 0, finite).
+        fps: Samples per second (> 0, at most MAX_SAMPLE_FPS).
         max_frames: Cap on the samples of `fps` / `frame_stride` sampling (1 .. MAX_FRAMES).
-        frame_stride: Every S-th frame (integer >= 1).
+        frame_stride: Every S-th frame (integer 1 .. MAX_FRAME_STRIDE).
 
     With none of `num_frames`, `fps`, `frame_stride`, DEFAULT_NUM_FRAMES uniform frames.
 
@@ -192,11 +199,21 @@ def frame_sampling(
     if fps is not None:
         if isinstance(fps, bool) or not isinstance(fps, (int, float)) or not math.isfinite(fps) or fps <= 0:
             raise ValueError(f"fps must be a positive number of frames per second, got {fps!r}")
+        if fps > MAX_SAMPLE_FPS:
+            raise ValueError(
+                f"fps={fps:g} is above the maximum of {MAX_SAMPLE_FPS:g} samples per second "
+                "(vidret.video.timeline.MAX_SAMPLE_FPS): pass a lower rate"
+            )
         fps = float(fps)
     if frame_stride is not None and (
         isinstance(frame_stride, bool) or not isinstance(frame_stride, int) or frame_stride < 1
     ):
         raise ValueError(f"frame_stride must be an integer >= 1, got {frame_stride!r}")
+    if frame_stride is not None and frame_stride > MAX_FRAME_STRIDE:
+        raise ValueError(
+            f"frame_stride is above the maximum of {MAX_FRAME_STRIDE} (vidret.video.timeline.MAX_FRAME_STRIDE): "
+            "pass a smaller stride"
+        )
     if max_frames is not None:
         if fps is None and frame_stride is None:
             raise ValueError(

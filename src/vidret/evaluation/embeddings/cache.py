@@ -16,7 +16,8 @@ Only usable rows are cached: `put` refuses a row that holds NaN/inf or is all ze
 similarity is undefined for it) and names the item, so a bad model output is never found again
 by a re-run. A part read back with such a row, of another dimension than the namespace's other
 parts, or unreadable, is moved to ``<namespace>/quarantine/`` with a warning naming the part and
-the item; its items count as not cached and are embedded again.
+the item; its items count as not cached and are embedded again. An unreadable ``key.json`` is
+moved there too, with a warning naming it, and written anew.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from vidret.common import atomic_write_bytes, atomic_writer
 
 logger = logging.getLogger(__name__)
 
@@ -133,14 +136,14 @@ class EmbeddingCache:
         self.path = Path(root) / self.namespace
         self.parts_dir = self.path / "parts"
         self.parts_dir.mkdir(parents=True, exist_ok=True)
+        self.quarantine_dir = self.path / "quarantine"
         key_file = self.path / "key.json"
         stored = json.dumps(self.key, sort_keys=True, indent=1)
-        if key_file.exists():
-            if json.loads(key_file.read_text("utf-8")) != json.loads(stored):
-                raise ValueError(f"embedding cache {self.path} was written for other settings ({key_file})")
-        else:
-            _atomic_write_bytes(key_file, stored.encode("utf-8"))
-        self.quarantine_dir = self.path / "quarantine"
+        written = self._read_key(key_file)
+        if written is None:  # a new namespace, or its key file was unreadable (quarantined)
+            atomic_write_bytes(key_file, stored.encode("utf-8"))
+        elif written != json.loads(stored):
+            raise ValueError(f"embedding cache {self.path} was written for other settings ({key_file})")
         self._index: dict[str, np.ndarray] = {}
         self._truncated: set[str] = set()
         self._seen_parts: set[str] = set()
@@ -197,6 +200,27 @@ class EmbeddingCache:
                 )
                 continue
             self._add(ids, emb, cut)
+
+    def _read_key(self, key_file: Path) -> Any:
+        """The settings `key_file` records; None when there is none, or when it is unreadable (cut
+        by a crash or a full disk): then it is moved to ``quarantine/`` with a warning naming it,
+        and the namespace goes on as a fresh one (its parts were written for these settings: the
+        namespace is their hash; each part is checked as it is read)."""
+        try:
+            return json.loads(key_file.read_bytes().decode("utf-8"))
+        except FileNotFoundError:
+            return None
+        except (ValueError, RecursionError) as err:  # bad UTF-8 or JSON, or nested past Python's limit
+            problem = f"{type(err).__name__}: {str(err)[:200]}"
+        dest = self.quarantine_dir / f"key-{uuid.uuid4().hex[:12]}.json"
+        try:
+            self.quarantine_dir.mkdir(exist_ok=True)
+            os.replace(key_file, dest)
+            where = f"moved to {dest}"
+        except OSError as err:  # moved by another process meanwhile, or a read-only cache
+            where = f"not moved ({type(err).__name__}: {err})"
+        logger.warning("embedding cache key file %s is unreadable (%s); %s; the settings are written anew", key_file, problem, where)
+        return None
 
     def _quarantine(self, part: Path, problem: str, num_items: int | None = None) -> None:
         """Move a bad part out of ``parts/`` (its items will be embedded again), with a warning."""
@@ -269,10 +293,8 @@ class EmbeddingCache:
         if not item_ids:
             return
         name = f"{os.getpid()}-{uuid.uuid4().hex}.npz"
-        tmp = self.parts_dir / f".{name}.tmp"
-        with open(tmp, "wb") as fh:
+        with atomic_writer(self.parts_dir / name, "wb") as fh:  # a hidden .tmp until complete: never globbed
             np.savez(fh, ids=np.asarray(item_ids, dtype=str), embeddings=emb, truncated=np.asarray(cut, dtype=bool))
-        os.replace(tmp, self.parts_dir / name)
         if self.read:
             self._seen_parts.add(name)
             self._dim = emb.shape[1]
@@ -283,9 +305,3 @@ class EmbeddingCache:
             self._index[item_id] = row
             if flag:
                 self._truncated.add(item_id)
-
-
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)

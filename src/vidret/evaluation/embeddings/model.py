@@ -26,7 +26,9 @@ from vidret.evaluation.embeddings.sources import (
     RunInterrupted,
 )
 from vidret.evaluation.planning.tasks import Segment
-from vidret.evaluation.running.workers import exit_with_parent
+from vidret.evaluation.running.limits import BatchBudget, batch_memory_bytes
+from vidret.evaluation.running.workers import SegmentDecoder, exit_with_parent
+from vidret.video.segments import group_segments
 
 if TYPE_CHECKING:
     from vidret.adapters.base import EmbeddingAdapter
@@ -34,8 +36,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 DECODE_MODES = ("exact", "keyframe")
-# Segments of one video decoded per DataLoader item (bounds a worker's memory on long videos).
-MAX_SEGMENTS_PER_GROUP = 64
 # Re-exported: the runner and tests import the run-state names from here.
 __all__ = ["STOP_AFTER_ENV", "EvaluationError", "ModelSource", "NoCache", "Progress", "RunInterrupted", "SegmentDecoder"]
 
@@ -94,83 +94,12 @@ def _identity(batch: Any) -> Any:
     return batch
 
 
-class SegmentDecoder:
-    """A map-style dataset over groups of segments of one video each; item = decoded group.
-
-    Decoding happens here, so with `num_workers > 0` it runs in DataLoader worker processes
-    while the main loop runs the model. A failed segment comes back with its error text.
-
-    Args:
-        groups: lists of segments, each list from one video source.
-        num_frames: frames per segment (uniformly spaced), unless `sampling` says otherwise.
-        size: (width, height) to decode at, or None for the native size.
-        mode: "exact" or "keyframe".
-        timeout: seconds allowed per remote video (None: `vidret.video`'s default).
-        sampling: rate sampling instead of `num_frames`: ``{"fps": R}`` or ``{"frame_stride": S}``,
-            optionally with ``"max_frames": M`` (see `vidret.video.sample_frames`); None = uniform.
-    """
-
-    def __init__(
-        self,
-        groups: list[list[Segment]],
-        num_frames: int,
-        size: tuple[int, int] | None,
-        mode: str,
-        timeout: float | None = None,
-        sampling: dict[str, Any] | None = None,
-    ) -> None:
-        self.groups = groups
-        self.num_frames = num_frames
-        self.size = tuple(size) if size else None
-        self.mode = mode
-        self.timeout = timeout
-        self.sampling = dict(sampling or {})
-
-    def __len__(self) -> int:
-        return len(self.groups)
-
-    def __getitem__(self, index: int) -> list[tuple[Segment, np.ndarray | None, str | None]]:
-        from vidret.video import sample_segments
-
-        group = self.groups[index]
-        # One pass over the video; `errors="collect"` isolates a failing segment (decode errors
-        # only: anything else is a bug and propagates).
-        # Rate sampling (--fps / --frame-stride) replaces the uniform frame count.
-        frames = dict(self.sampling) if self.sampling else {"num_frames": self.num_frames}
-        decoded = sample_segments(
-            group[0].source,
-            [(s.start, s.end) for s in group],  # (None, None) = the whole video
-            size=self.size,
-            mode=self.mode,
-            errors="collect",
-            timeout=self.timeout,
-            **frames,
-        )
-        out: list[tuple[Segment, np.ndarray | None, str | None]] = []
-        for seg, outcome in zip(group, decoded):
-            if isinstance(outcome, Exception):
-                out.append((seg, None, f"{type(outcome).__name__}: {outcome}"))
-            else:
-                out.append((seg, outcome, None))
-        return out
-
-
-def _group_segments(segments: list[Segment]) -> list[list[Segment]]:
-    by_source: dict[str, list[Segment]] = {}
-    for seg in segments:
-        by_source.setdefault(seg.source, []).append(seg)
-    groups: list[list[Segment]] = []
-    for segs in by_source.values():
-        segs = sorted(segs, key=lambda s: (s.start or 0.0, s.end or 0.0))
-        groups += [segs[i : i + MAX_SEGMENTS_PER_GROUP] for i in range(0, len(segs), MAX_SEGMENTS_PER_GROUP)]
-    return groups
-
-
 class ModelSource(EmbeddingSource):
     """A model adapter as an embedding source: embeds whatever it is asked for.
 
-    Texts go through `encode_text` in batches; "video" and "segment" units are decoded (grouped
-    by video file, one pass per group, in DataLoader workers) and go through `encode_video`;
+    Texts go through `encode_text` in batches; "video" and "segment" units are decoded by the
+    grouped segment decoder (`vidret.video.segments`, the one `vidret.datasets.with_frames` uses:
+    grouped by video file, one pass per group, in DataLoader workers) and go through `encode_video`;
     "composed" units are decoded likewise and go through ``encode_composed(..., fusion="native")``
     with their text (one forward pass over video and text, adapters with `native_fusion`).
     The units are sharded across processes; every batch is written to `sink` as soon as it is
@@ -187,7 +116,11 @@ class ModelSource(EmbeddingSource):
         label: how failures and messages name the model.
         provenance: what the results record says about this source.
         timeout: seconds allowed per remote video (None: `vidret.video`'s default).
-        sampling: rate sampling instead of the adapter's `num_frames` (see `SegmentDecoder`).
+        sampling: rate sampling instead of the adapter's `num_frames`: ``{"fps": R}`` or
+            ``{"frame_stride": S}``, optionally with ``"max_frames": M`` (see `SegmentDecoder`).
+        budget: the memory one batch of video frames may take (`vidret.evaluation.running.limits`):
+            a batch is embedded early rather than pass it, and a clip that cannot fit alone is a
+            counted failure; None = the default budget, counting decoded frames only.
     """
 
     def __init__(
@@ -203,8 +136,10 @@ class ModelSource(EmbeddingSource):
         provenance: dict[str, Any] | None = None,
         timeout: float | None = None,
         sampling: dict[str, Any] | None = None,
+        budget: BatchBudget | None = None,
     ) -> None:
         self.adapter = adapter
+        self.budget = budget or BatchBudget(batch_memory_bytes(None))
         self.sink = sink if sink is not None else NoCache()
         self.batch_size = int(batch_size)
         self.num_workers = int(num_workers)
@@ -273,9 +208,12 @@ class ModelSource(EmbeddingSource):
                 users[unit.segment.item_id] = []
                 segments.append(unit.segment)
             users[unit.segment.item_id].append(unit)
-        mine = shard(_group_segments(segments), info.rank, info.world_size)
+        # Grouped by video file, ordered by start: one pass per group, in a DataLoader worker; a full
+        # video joined from its clips' frames (`Segment.parts`) is a group of its own.
+        plain = [s for s in segments if not s.parts]
+        mine = shard(group_segments(plain) + [[s] for s in segments if s.parts], info.rank, info.world_size)
         decoder = SegmentDecoder(
-            mine, self.adapter.num_frames, self.adapter.frame_size, self.decode_mode, self.timeout, self.sampling
+            mine, self.adapter.num_frames, self.adapter.frame_size, self.decode_mode, self.timeout, self.sampling, self.budget
         )
         loader = torch.utils.data.DataLoader(
             decoder,
@@ -290,6 +228,7 @@ class ModelSource(EmbeddingSource):
         failures: list[dict[str, Any]] = []
         # Composed units (video + text in one pass) and plain videos are batched apart.
         pending: dict[bool, list[tuple[EmbeddingUnit, np.ndarray]]] = {False: [], True: []}
+        pending_bytes = {False: 0, True: 0}  # what each pending batch's frames take (see `budget`)
 
         def flush(composed: bool) -> None:
             batch = pending[composed]
@@ -306,6 +245,7 @@ class ModelSource(EmbeddingSource):
             out_ids.extend(keys)
             out_rows.append(rows)
             batch.clear()
+            pending_bytes[composed] = 0
             progress.batch_done()
 
         total = sum(len(g) for g in mine)
@@ -319,10 +259,15 @@ class ModelSource(EmbeddingSource):
                             raise EvaluationError(f"--strict: {seg.kind} {seg.name!r} ({seg.source}) failed to decode: {error}")
                         failures.append({"item_id": seg.name, "kind": seg.kind, "source": seg.source, "reason": error})
                         continue
+                    cost = self.budget.clip_bytes(frames)
                     for unit in users[seg.item_id]:
                         composed = unit.kind == "composed"
+                        # (a joined full video, `Segment.parts`, is one forward pass of its own)
+                        if pending_bytes[composed] + cost > self.budget.limit or seg.parts:
+                            flush(composed)  # a smaller batch rather than frames past the budget
                         pending[composed].append((unit, frames))
-                        if len(pending[composed]) >= self.batch_size:
+                        pending_bytes[composed] += cost
+                        if len(pending[composed]) >= self.batch_size or seg.parts:
                             flush(composed)
             flush(False)
             flush(True)

@@ -3,7 +3,6 @@
 - `tasks`: `TaskPlan`, `Task`, `Segment`, `EmbeddingRef` and the shared planning helpers.
 - `dataset`: `load_plan` — load the configs a benchmark needs and ask its planner for the plan.
 - `data_location`: where `--data` lives (a local folder or a Hub dataset repo).
-- `textnorm`: text normalisations a protocol names.
 - `composed_units`: native composed queries as embedding units.
 - `video_check`: before a run, are the videos where the dataset says?
 """

@@ -10,15 +10,12 @@ error says both.
 from __future__ import annotations
 
 import logging
-import re
 from pathlib import Path
 
+from vidret.common import is_hub_id, is_local_path
 from vidret.hub_errors import describe_hub_failure, hub_failure_advice, is_hub_failure
 
 logger = logging.getLogger(__name__)
-
-# huggingface_hub's rule for repo ids: [org/]name of word characters, '-' and '.', no '--' or '..'.
-_HUB_ID = re.compile(r"^([\w\-.]+/)?[\w\-.]{1,96}$")
 
 
 def looks_like_path(data: str) -> bool:
@@ -28,9 +25,7 @@ def looks_like_path(data: str) -> bool:
     not a valid Hub id, and ``dir/name`` where ``dir`` is a local folder (``build/lovr`` next to
     a ``build/`` folder).
     """
-    if data.startswith((".", "/", "~")) or data.endswith("/") or "\\" in data:
-        return True
-    if not _HUB_ID.match(data) or "--" in data or ".." in data:
+    if is_local_path(data) or data.endswith("/") or not is_hub_id(data, require_org=False):
         return True
     head, _, rest = data.partition("/")
     return bool(rest) and Path(head).expanduser().is_dir()

@@ -1,15 +1,22 @@
-"""Loading a built dataset repo's configs and deriving the benchmark's `TaskPlan`."""
+"""Loading a built dataset repo's configs and asking the benchmark's planner for its `TaskPlan`.
+
+Generic: which configs to read is the benchmark's (`Benchmark.plan_configs`, from its column
+contract), which rows (the split, or every split) and which caption-query configs are the
+protocol's rules; the rows become tasks in the benchmark's own planner (`Benchmark.plan`).
+"""
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+import logging
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from vidret.benchmarks import LOVR, RELEASE_SPLIT, get_benchmark
+from vidret.benchmarks import RELEASE_SPLIT, get_benchmark
 from vidret.evaluation.planning.data_location import hub_dataset_commit
-from vidret.evaluation.planning.tasks import TaskPlan, parse_long_video, plan_lovr, plan_tfcovr, resolve_task_ids, rows_of
+from vidret.evaluation.planning.tasks import PlanRequest, TaskPlan, parse_long_video, resolve_task_ids, rows_of
 
 
 def is_local(data: str) -> bool:
@@ -55,20 +62,40 @@ def _load_rows(
         return _read_rows(str(Path(data).expanduser()), config, split, revision, cache_dir=cache_dir)
 
 
+@contextmanager
+def quiet_datasets() -> Iterator[None]:
+    """Within the block, `datasets` prints only errors and no progress bars of its own; both restored after.
+
+    A TF-CoVR run printed six "Generating <split> split" bars (three splits, two configs) before
+    vidret's own; card-parsing chatter would bury the run's log. ``HF_DATASETS_DISABLE_PROGRESS_BARS=0``
+    (the user wants them) is left alone.
+    """
+    import datasets
+
+    verbosity = datasets.logging.get_verbosity()
+    bars_were_on = datasets.is_progress_bar_enabled()
+    datasets.logging.set_verbosity_error()
+    if bars_were_on and datasets.config.HF_DATASETS_DISABLE_PROGRESS_BARS is None:
+        datasets.disable_progress_bars()
+    try:
+        yield
+    finally:
+        datasets.logging.set_verbosity(verbosity)
+        if bars_were_on and not datasets.is_progress_bar_enabled():
+            datasets.enable_progress_bars()
+
+
 def _read_rows(
     path: str, config: str, split: str | None, revision: str | None, cache_dir: str | None
 ) -> tuple[list[dict[str, Any]], str | None]:
     import datasets
 
-    verbosity = datasets.logging.get_verbosity()
-    datasets.logging.set_verbosity_error()  # card-parsing chatter would bury the run's own log
     try:
-        # (`datasets` prepares every split of the config either way: read them all in this one load)
-        loaded = datasets.load_dataset(path, config, split=split, revision=revision, cache_dir=cache_dir)
+        with quiet_datasets():
+            # (`datasets` prepares every split of the config either way: read them all in this one load)
+            loaded = datasets.load_dataset(path, config, split=split, revision=revision, cache_dir=cache_dir)
     except ValueError as err:
         raise ValueError(f"cannot load config {config!r} split {split!r} of {path!r}: {err}") from err
-    finally:
-        datasets.logging.set_verbosity(verbosity)
     rows: list[dict[str, Any]] = []
     fingerprints: list[str | None] = []
     for ds in loaded.values() if split is None else [loaded]:
@@ -101,7 +128,8 @@ def _load_query_lists(
     import datasets
 
     path = str(Path(data).expanduser()) if is_local(data) else data
-    available = datasets.get_dataset_config_names(path, revision=revision)
+    with quiet_datasets():
+        available = datasets.get_dataset_config_names(path, revision=revision)
     out = {}
     for config in configs:
         if config not in available:
@@ -154,12 +182,13 @@ def load_plan(
     """Load the dataset configs a benchmark needs and derive its tasks.
 
     Args:
-        benchmark: "lovr" or "tf-covr".
+        benchmark: a registered benchmark's id or alias.
         data: built dataset repo (local folder or Hub dataset id).
         split: dataset split.
         revision: dataset revision.
         tasks: task ids; None = the benchmark's defaults.
-        long_video: "clips" or "window:<seconds>".
+        long_video: "clips", "window:<seconds>" or "concat" (see `vidret.evaluation.planning.tasks.LongVideo`);
+            a protocol that declares its own (`ProtocolSpec.full_video`) is told when another is used.
         aggregate: "mean" or "max".
         limit: see `EvalSettings.limit`.
         video_root: folder holding the videos of an annotations-only repo.
@@ -187,26 +216,31 @@ def load_plan(
     commit = None if is_local(data) else hub_dataset_commit(data, revision)  # fails at once if not on the Hub
     revision = commit or revision
     resolve = make_resolver(data, revision, video_root, allow_external)
-    if spec.benchmark == LOVR:
-        # The protocol's rules say whether the tasks rank the split or the whole release.
-        if protocol_spec.reads_release(task_ids):
-            videos, fp1 = _load_rows(data, "videos", None, revision)
-            clips, fp2 = _load_rows(data, "clips", None, revision)
-            rows_split = RELEASE_SPLIT
-        else:
-            videos, fp1 = _load_rows(data, "videos", split, revision)
-            clips, fp2 = _load_rows(data, "clips", split, revision)
-            rows_split = split
-        configs = list(dict.fromkeys(c for t in task_ids if (c := protocol_spec.tasks[t].rules.caption_queries)))
-        query_lists = _load_query_lists(data, configs, split, revision, spec.query_configs, protocol_spec.name)
-        plan = plan_lovr(
-            videos, clips, task_ids, rows_split, resolve, parse_long_video(long_video, aggregate), limit,
-            protocol=protocol_spec, query_lists=query_lists,
+    # The protocol's rules say whether the tasks rank the split or the whole release.
+    release = protocol_spec.reads_release(task_ids)
+    tables: dict[str, list[dict[str, Any]]] = {}
+    fingerprints: list[str | None] = []
+    for config in spec.plan_configs():
+        tables[config], config_fingerprint = _load_rows(data, config, None if release else split, revision)
+        fingerprints.append(config_fingerprint)
+    configs = list(dict.fromkeys(c for t in task_ids if (c := protocol_spec.tasks[t].rules.caption_queries)))
+    query_lists = _load_query_lists(data, configs, split, revision, spec.query_configs, protocol_spec.name)
+    request = PlanRequest(
+        task_ids=tuple(task_ids),
+        split=RELEASE_SPLIT if release else split,
+        protocol=protocol_spec,
+        resolve=resolve,
+        long_video=parse_long_video(long_video, aggregate),
+        limit=limit,
+        query_lists=query_lists,
+    )
+    plan = spec.plan(tables, request)
+    if plan.ranks_full_videos and protocol_spec.full_video and request.long_video.segments != protocol_spec.full_video:
+        # The protocol's reference code builds full videos its own way: an option here, so say it.
+        logging.getLogger(__name__).warning(
+            "the %s protocol's reference code embeds a full video as --long-video %s; this run uses --long-video %s "
+            "(recorded in settings.long_video)", protocol_spec.name, protocol_spec.full_video, long_video,
         )
-    else:
-        triplets, fp1 = _load_rows(data, "triplets", split, revision)
-        videos, fp2 = _load_rows(data, "videos", split, revision)
-        plan = plan_tfcovr(triplets, videos, split, resolve, limit, protocol=protocol_spec)
-    fingerprint = hashlib.sha256(f"{fp1}|{fp2}".encode()).hexdigest()[:16] if fp1 and fp2 else None
+    fingerprint = hashlib.sha256("|".join(map(str, fingerprints)).encode()).hexdigest()[:16] if all(fingerprints) else None
     version = asked_revision or commit or (_local_revision(data) if is_local(data) else None)
     return plan, {"repo": data, "revision": version, "commit": commit, "fingerprint": fingerprint}

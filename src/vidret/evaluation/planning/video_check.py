@@ -43,7 +43,8 @@ def check_videos_found(plan: TaskPlan, video_root: str | None, timeout: float | 
     Raises:
         ValueError: no video was found; the message names an expected path and ``--video-root``.
     """
-    sources = list(dict.fromkeys(s.source for s in plan.segments))
+    # A full video joined from its clips (`Segment.parts`) is read from its clips' files.
+    sources = list(dict.fromkeys(src for s in plan.segments for src in ([p[0] for p in getattr(s, "parts", ())] or [s.source])))
     if not sources:
         return
     local = [s for s in sources if not is_remote(s)]

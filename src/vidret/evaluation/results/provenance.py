@@ -1,14 +1,19 @@
 """What a results record needs to say so that a run can be repeated: exact data and model versions.
 
 A Hub revision such as ``main`` or a tag moves; the commit it resolved to does not. A local
-folder has no commit, so it is identified by a fingerprint of its files instead.
+folder has no commit, so it is identified by a fingerprint of its files instead. Local folders
+must not be published: `record_local_paths` lists the ones a record names.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
+
+from vidret.common import local_roots
 
 logger = logging.getLogger(__name__)
 
@@ -49,3 +54,24 @@ def folder_fingerprint(path: str) -> str | None:
         st = f.stat()
         h.update(f"{f.relative_to(root)}|{st.st_size}|{st.st_mtime_ns}\n".encode())
     return h.hexdigest()[:16]
+
+
+def record_local_paths(record: Mapping[str, Any]) -> list[str]:
+    """The local folders and files a results record names in its path fields.
+
+    `dataset.repo`, `model.id`, `cache.dir`, `failures[].source` and
+    `embeddings.<side>.path/model/dataset`, kept by `vidret.common.local_roots` (no Hub ids, URLs
+    or bare names). `vidret submit` and `vidret embeddings export` pass them to
+    `vidret.common.redact`, which replaces them whole wherever a text quotes them.
+    """
+    dataset, model, cache = (record.get(k) if isinstance(record.get(k), Mapping) else {} for k in ("dataset", "model", "cache"))
+    candidates = [dataset.get("repo"), model.get("id"), cache.get("dir")]
+    failures = record.get("failures")
+    for failure in failures if isinstance(failures, list) else ():
+        if isinstance(failure, Mapping):
+            candidates.append(failure.get("source"))
+    sides = record.get("embeddings")  # where each side's embeddings came from: folders, model ids
+    for side in sides.values() if isinstance(sides, Mapping) else ():
+        if isinstance(side, Mapping):
+            candidates += [side.get("path"), side.get("model"), side.get("dataset")]
+    return local_roots(candidates)

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from vidret.common import atomic_write_text
 from vidret.environment import hardware_info, package_versions
 from vidret.evaluation.results.validation import validate_results
 
@@ -140,14 +141,4 @@ def write_results(record: Mapping[str, Any], path: str | os.PathLike[str]) -> Pa
     validate_results(record, require_all_tasks=False, source=str(path))
     dest = Path(path)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(results_json(record))
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, dest)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return dest
+    return atomic_write_text(dest, results_json(record))

@@ -1,4 +1,5 @@
-"""Process-group helpers: shard work lists, gather (id, embedding) pairs, de-duplicate by id.
+"""Process-group helpers: shard work lists, gather (id, embedding) pairs, de-duplicate by id,
+check that every process planned the same units.
 
 Works the same on one process (plain `vidret evaluate`), under `accelerate launch` and under
 `torchrun`: accelerate's `PartialState` reads the launcher's environment and, on a CPU-only
@@ -7,11 +8,15 @@ machine, joins a gloo process group.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from vidret.evaluation.planning.tasks import TaskPlan
 
 T = TypeVar("T")
 
@@ -147,3 +152,25 @@ def gather_embeddings(
         for item_id, row in zip(rank_ids, rank_emb):
             merged.setdefault(item_id, row)
     return merged, extras
+
+
+def check_same_plan(plan: TaskPlan, info: ProcessInfo) -> None:
+    """Fail on every process when the processes planned different units (no-op on one process).
+
+    Units are sharded by position and gathered by id, and a video's id holds its resolved path:
+    a node with the dataset (or --video-root) at another path would embed nothing the main process
+    asked for, and its share would be scored as failed videos.
+
+    Raises:
+        ValueError: naming the processes that differ from process 0 and what each node needs.
+    """
+    if info.world_size == 1:
+        return
+    ids = [*plan.texts, *(segment.item_id for segment in plan.segments)]
+    digests = gather_objects(hashlib.sha256("\n".join(ids).encode("utf-8")).hexdigest(), info)
+    differ = [rank for rank, digest in enumerate(digests) if digest != digests[0]]
+    if differ:
+        raise ValueError(
+            f"process(es) {differ} read other texts or videos than process 0: every node needs the same dataset "
+            "revision (--revision) at the same absolute path (--data, --video-root), since a video is identified by its path"
+        )

@@ -1,9 +1,11 @@
 """Scoring on the main process: segments → videos, fused composed queries, rankings, metrics.
 
-How a task is ranked and scored follows its `TaskRules` (`vidret.benchmarks`): cut-offs come
-from the task's metric names, a gallery with one entry per annotation row is ranked by expanding
-each distinct entry into its copies, a query's own video is removed or pushed to the bottom, and
-the composed kernel runs the definition the rules name.
+How a task is ranked and scored follows its declaration (`vidret.benchmarks`): the task names
+its scoring kernel (`TaskSpec.kernel`, see `vidret.scoring.metrics.KERNELS`), cut-offs come from
+its declared metrics, a gallery with one entry per annotation row is ranked by expanding each
+distinct entry into its copies, a query's own video is removed or pushed to the bottom, and the
+composed kernel gets the rules' behaviour (repeats counted, designated-target recall, rounding),
+never a protocol's name.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import numpy as np
 
 from vidret.evaluation.results.confidence import task_intervals
 from vidret.evaluation.planning.tasks import Task, TaskPlan
+from vidret.scoring.metrics import CLUSTER_COLUMN, QUERY_ID_COLUMN
 
 
 def build_visuals(
@@ -149,12 +152,15 @@ def score_task(
     Returns:
         The task's results entry: metrics in `vidret.benchmarks` order, main score, counts,
         bootstrap intervals (`ci_low`, `ci_high`, `ci`) and the per-query data they come from
-        (`per_query`: query ids, and ranks or AP@K/hit@K from the kernels).
+        (`per_query`: query ids, each query's cluster id when the task declares a cluster
+        (`TaskSpec.cluster`; the intervals then resample clusters), and ranks or AP@K/hit@K from
+        the kernels).
     """
     import torch
 
     from vidret.adapters.fusion import fuse, is_native
     from vidret.scoring import composed_map, first_relevant_ranks, retrieval_metrics
+    from vidret.scoring.metrics import kernel_spec
 
     gallery_pairs = [(gid, _ref_embedding(ref, texts, visuals)) for gid, ref in zip(task.gallery_ids, task.gallery)]
     gallery_ids = [gid for gid, e in gallery_pairs if e is not None]
@@ -188,10 +194,13 @@ def score_task(
     spec = task.spec
     rules = spec.rules
     n = len(task.queries)
+    # Queries of one cluster (LoVR: one long video's clips) are resampled together.
+    clusters = task.query_clusters()
+    grouped = {"clusters": clusters, "cluster_key": spec.cluster} if clusters is not None else {}
     copies = dict(zip(task.gallery_ids, task.gallery_copies)) if task.gallery_copies else {}
     # A gallery with one entry per annotation row counts every entry.
     gallery_size = sum(copies.get(g, 1) for g in gallery_ids)
-    if spec.query == "video+text":  # composed retrieval (TF-CoVR): mAP@K over the top K
+    if kernel_spec(spec.kernel).name == "composed":  # mAP@K and R@K over the top K of each ranking
         map_k, recall_k = spec.cutoffs("mAP"), spec.cutoffs("R")
         rankings = _composed_rankings(task, ok, queries, gallery, gallery_ids, max(map_k + recall_k))
         result = composed_map(
@@ -199,10 +208,12 @@ def score_task(
             task.relevant,
             k_values=map_k,
             recall_k_values=recall_k,
-            protocol=rules.kernel,
+            count_repeats=rules.count_repeats,
+            decimals=rules.decimals,
             designated_targets=task.designated if rules.recall == "designated" else None,
             per_query=True,
             intervals=True,
+            **grouped,
         )
     else:
         ranks: list[int | None] = [None] * n
@@ -221,6 +232,7 @@ def score_task(
             gallery_size=max(1, len(gallery_ids)),
             per_query=True,
             intervals=True,
+            **grouped,
         )
     metrics = {name: float(result[name]) for name in spec.metrics}
     return {
@@ -232,7 +244,11 @@ def score_task(
         "gallery_size": gallery_size,
         "failed_queries": failed_queries,
         **task_intervals(result, spec.metrics),
-        "per_query": {"query_id": list(task.query_ids), **result["per_query"]},
+        "per_query": {
+            QUERY_ID_COLUMN: list(task.query_ids),
+            **({CLUSTER_COLUMN: clusters} if clusters is not None else {}),
+            **result["per_query"],
+        },
     }
 
 

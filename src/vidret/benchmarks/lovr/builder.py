@@ -1,6 +1,8 @@
 """LoVR (long-video text retrieval): raw release -> `videos`, `clips` (and `clip_queries`) configs.
 
-Two raw layouts are read (DESIGN.md "The benchmarks"):
+Two raw layouts are read (the public release ``debugger123/LoVR-benchmark`` and the official
+scripts of github.com/TechNomad-ds/LoVR-benchmark; every file's columns, with what each holds, are
+declared once in `vidret.benchmarks.lovr.raw_columns`):
 
 - the Hub layout: ``caption_data/{clip,video}_{train,test}.parquet``;
 - the official evaluation layout: ``caption_data/all_clip.jsonl`` (``path, cap``: the clip-caption
@@ -29,19 +31,20 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vidret.benchmarks import LOVR
-from vidret.builders.archive import find_parts
+from vidret.benchmarks.lovr.raw_columns import CLIP_JSONL, CLIP_PARQUET, VIDEO_JSONL, VIDEO_PARQUET
+from vidret.benchmarks.lovr.spec import LOVR
+from vidret.builders.archive import WantedMembers, find_parts
 from vidret.builders.base import DatasetBuilder, VideoRef, describe_folder
 from vidret.builders.config import BuildError, few
+from vidret.common import is_absolute_path
 from vidret.builders.tables import (
     check_unique,
     clip_file_parts,
-    is_absolute_path,
     optional_text,
     read_jsonl_rows,
     read_parquet_rows,
@@ -50,8 +53,6 @@ from vidret.builders.tables import (
     safe_component,
 )
 
-CLIP_COLUMNS = ("path", "cap")  # `vid`, `slice_num`, `theme_info` optional
-VIDEO_COLUMNS = ("vid", "cap")  # `theme_info`, `start_slice_num`, `end_slice_num` optional
 SCENE = re.compile(r"^(?P<vid>.+)-Scene-(?P<n>\d+)$")
 CLIP_FOLDER = "long_video_clip"
 MERGED_FOLDER = "merged"
@@ -109,7 +110,6 @@ class LoVRBuilder(DatasetBuilder):
 
     BENCHMARK = LOVR
     SPLITS = {"videos": ("train", "test"), "clips": ("train", "test"), "clip_queries": ("test",)}
-    TEMPLATE_PACKAGE = "vidret.dataset_repos.lovr"
     CAPTION_DIR = "caption_data"
     VIDEO_DIR = "video_data"
     CLIP_FILE = "clip_{split}.parquet"
@@ -124,43 +124,6 @@ class LoVRBuilder(DatasetBuilder):
         self._absolute_paths: list[str] = []
         self._layout = "hub"
         self._has_queries = False
-
-    @classmethod
-    def schemas(cls) -> dict[str, Any]:
-        import pyarrow as pa
-
-        return {
-            "videos": pa.schema(
-                [
-                    ("video_id", pa.string()),
-                    ("video", pa.string()),
-                    ("duration", pa.float64()),
-                    ("caption", pa.string()),
-                    ("theme", pa.string()),
-                    ("num_clips", pa.int32()),
-                ]
-            ),
-            "clips": pa.schema(
-                [
-                    ("clip_id", pa.string()),
-                    ("video_id", pa.string()),
-                    ("slice_num", pa.int32()),
-                    ("start", pa.float64()),
-                    ("end", pa.float64()),
-                    ("caption", pa.string()),
-                    ("theme", pa.string()),
-                    ("video", pa.string()),
-                    ("clip_video", pa.string()),
-                ]
-            ),
-            "clip_queries": pa.schema(
-                [
-                    ("clip_id", pa.string()),
-                    ("video_id", pa.string()),
-                    ("caption", pa.string()),
-                ]
-            ),
-        }
 
     def splits(self) -> dict[str, tuple[str, ...]]:
         splits = {"videos": ("test",), "clips": ("test",)} if self._layout == "official" else {"videos": ("train", "test"), "clips": ("train", "test")}
@@ -214,22 +177,22 @@ class LoVRBuilder(DatasetBuilder):
         hub, official = self._layout_files()
         ann = _Annotations(self._layout)
         if self._layout == "official":
-            clips = self._read_clips(official[0], read_jsonl_rows(official[0], CLIP_COLUMNS))
+            clips = self._read_clips(official[0], read_jsonl_rows(official[0], CLIP_JSONL))
             ann.clips["test"] = clips
             ann.queries = clips
-            ann.videos["test"] = self._read_videos(official[1], read_jsonl_rows(official[1], VIDEO_COLUMNS), ann)
+            ann.videos["test"] = self._read_videos(official[1], read_jsonl_rows(official[1], VIDEO_JSONL), ann)
             for f in official:
                 self.record_input(f)
         else:
             for split in ("train", "test"):
                 clip_file = self.raw / self.CAPTION_DIR / self.CLIP_FILE.format(split=split)
                 video_file = self.raw / self.CAPTION_DIR / self.VIDEO_FILE.format(split=split)
-                ann.clips[split] = self._read_clips(clip_file, read_parquet_rows(clip_file, CLIP_COLUMNS))
-                ann.videos[split] = self._read_videos(video_file, read_parquet_rows(video_file, VIDEO_COLUMNS), ann)
+                ann.clips[split] = self._read_clips(clip_file, read_parquet_rows(clip_file, CLIP_PARQUET))
+                ann.videos[split] = self._read_videos(video_file, read_parquet_rows(video_file, VIDEO_PARQUET), ann)
                 self.record_input(clip_file)
                 self.record_input(video_file)
             if self._layout == "hub+official":
-                ann.queries = self._read_clips(official[0], read_jsonl_rows(official[0], CLIP_COLUMNS))
+                ann.queries = self._read_clips(official[0], read_jsonl_rows(official[0], CLIP_JSONL))
                 self.record_input(official[0])
                 known = {c.clip_id for split in ann.clips.values() for c in split}
                 unknown = [c.clip_id for c in ann.queries if c.clip_id not in known]
@@ -319,17 +282,13 @@ class LoVRBuilder(DatasetBuilder):
         return videos
 
     # ----- videos ----------------------------------------------------------------------------
-    def _wanted(self, ann: _Annotations) -> Callable[[str], bool]:
-        """Which archive members to extract: the referenced merged videos and clip files."""
+    def _wanted(self, ann: _Annotations) -> WantedMembers:
+        """Which archive members to extract: the referenced merged videos and clip files
+        (extraction stops once it has them all)."""
         wanted = {f"{MERGED_FOLDER}/{vid}.mp4" for vid in self._video_ids(ann)}
         wanted |= {clip_video_path(c.folder, c.clip_id) for clips in ann.clips.values() for c in clips}
-
-        def accept(member: str) -> bool:
-            parts = member.split("/")
-            # The video root may sit one or two folders deep in the archive (see _find_video_root).
-            return any("/".join(parts[k:]) in wanted for k in range(min(3, len(parts))))
-
-        return accept
+        # The video root may sit one or two folders deep in the archive (see _find_video_root).
+        return WantedMembers(frozenset(wanted), max_prefix=2)
 
     @staticmethod
     def _video_ids(ann: _Annotations) -> set[str]:
@@ -450,6 +409,8 @@ class LoVRBuilder(DatasetBuilder):
                         "caption": video.caption,
                         "theme": video.theme,
                         "num_clips": count,
+                        # The official layout lists only its caption queries' clips, not every clip.
+                        "clips_complete": annotations.layout != "official",
                     }
                 )
             tables["videos"][split] = video_rows

@@ -1,9 +1,10 @@
 """TF-CoVR (composed video retrieval): raw release -> `triplets` and `videos` configs.
 
-Raw layout (DESIGN.md): ``train_finegd.csv`` (``query_video, target_video, label1, label2,
-modification``), ``val_finegd.csv`` and ``test_finegd.csv`` (``query_id, query_video,
-target_video, target_videos_ids, modification``), at RAW's root or under ``annotations/``; other
-columns (e.g. a pandas index) are ignored. Videos, if the user has any, are the flat clip folder
+Raw layout (the public release ``ucf-crcv/TF-CoVR``; the columns are declared once, with what
+each holds, in `vidret.benchmarks.tf_covr.raw_columns`): ``train_finegd.csv`` (``query_video,
+target_video, modification``; ``label1, label2`` optional), ``val_finegd.csv`` and
+``test_finegd.csv`` (``query_id, query_video, target_video, target_videos_ids, modification``),
+at RAW's root or under ``annotations/``; other columns (e.g. a pandas index) are ignored. Videos, if the user has any, are the flat clip folder
 ``FineGD_videos/<stem>.mp4``; the release itself ships none, so a build without that folder is
 the normal case (annotations only; nothing probed).
 
@@ -17,19 +18,24 @@ Labels: the target label is the dict key (``label2`` in train); for plain text i
 the target video carries elsewhere in the release (train label columns, dict keys), else null.
 The query label is ``label1`` in train, and in val/test the label the query video carries
 elsewhere, else null. Train rows carry one target each (``target_videos == [target_video]``).
+``target_videos`` holds a row's valid targets once each, sorted (our protocol's |G|);
+``target_videos_as_written`` keeps ``target_videos_ids`` as the release writes it, order and
+repeats included (the official protocol's |G|, which counts every entry).
 The gallery of a split is the set of distinct `target_video` values of that split; `videos`
 rows flag it with ``in_gallery``.
 """
 
 from __future__ import annotations
 
+import shlex
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vidret.benchmarks import TF_COVR
+from vidret.benchmarks.tf_covr.raw_columns import EVAL_CSV, TRAIN_CSV
+from vidret.benchmarks.tf_covr.spec import TF_COVR
 from vidret.builders.base import DatasetBuilder, VideoRef, describe_folder
 from vidret.builders.config import BuildError, few
 from vidret.builders.tables import (
@@ -40,8 +46,8 @@ from vidret.builders.tables import (
     video_id_of,
 )
 
-TRAIN_COLUMNS = ("query_video", "target_video", "modification")  # + label1, label2 (optional with a dict)
-EVAL_COLUMNS = ("query_id", "query_video", "target_video", "target_videos_ids", "modification")
+TRAIN_COLUMNS = TRAIN_CSV.required  # + label1, label2 (optional with a dict)
+EVAL_COLUMNS = EVAL_CSV.required
 
 
 @dataclass
@@ -50,9 +56,10 @@ class _Triplet:
     query_video: str
     modification: str
     target_video: str
-    target_videos: list[str]
+    target_videos: list[str]  # distinct, sorted
     query_label: str | None
     target_label: str | None
+    target_videos_as_written: list[str] = field(default_factory=list)  # the release's order and repeats
 
 
 @dataclass
@@ -116,40 +123,46 @@ class TFCoVRBuilder(DatasetBuilder):
 
     BENCHMARK = TF_COVR
     SPLITS = {"triplets": ("train", "val", "test"), "videos": ("train", "val", "test")}
-    TEMPLATE_PACKAGE = "vidret.dataset_repos.tf_covr"
     CSV_FILE = "{split}_finegd.csv"
     CSV_FOLDERS = ("", "annotations")
     VIDEO_DIR = "FineGD_videos"
     VIDEO_ROOT_EXAMPLE = "FineGD_videos"
     VIDEO_ROOT_NOTE = "your copy of the clips, a flat folder of <stem>.mp4"
+    EMBEDDINGS_DIR = "Embeddings"  # the release's precomputed video embeddings: Embeddings/AIM/, Embeddings/BLIP2/
 
-    @classmethod
-    def schemas(cls) -> dict[str, Any]:
-        import pyarrow as pa
+    def released_embeddings(self) -> list[Path]:
+        """The release's folders of precomputed video embeddings, ``Embeddings/<name>/``, by name."""
+        folder = self.raw / self.EMBEDDINGS_DIR
+        return sorted((p for p in folder.iterdir() if p.is_dir()), key=lambda p: p.name) if folder.is_dir() else []
 
-        return {
-            "triplets": pa.schema(
-                [
-                    ("query_id", pa.string()),
-                    ("query_video", pa.string()),
-                    ("modification", pa.string()),
-                    ("target_video", pa.string()),
-                    ("target_videos", pa.list_(pa.string())),
-                    ("query_label", pa.string()),
-                    ("target_label", pa.string()),
-                ]
-            ),
-            "videos": pa.schema(
-                [
-                    ("video_id", pa.string()),
-                    ("video", pa.string()),
-                    ("source", pa.string()),
-                    ("label", pa.string()),
-                    ("duration", pa.float64()),
-                    ("in_gallery", pa.bool_()),
-                ]
-            ),
-        }
+    def embeddings_commands(self) -> list[str]:
+        """For each released embeddings folder, the `vidret evaluate` command that scores it: its
+        video embeddings (per-frame vectors averaged) with the texts of a model the user names."""
+        return [
+            f"vidret evaluate --benchmark {self.BENCHMARK} --data {shlex.quote(str(self.out))} "
+            f"--embeddings {shlex.quote(f'videos={folder}')} --embeddings-pool mean --model TEXT_MODEL"
+            for folder in self.released_embeddings()
+        ]
+
+    def without_videos_advice(self) -> str:
+        folders = self.released_embeddings()
+        if not folders:
+            return super().without_videos_advice()
+        names = ", ".join(f"{self.EMBEDDINGS_DIR}/{p.name}/" for p in folders)
+        return (
+            "evaluate with --video-root pointing at your copy of the clips, or score the release's "
+            f"precomputed video embeddings ({names}) with the command printed below"
+        )
+
+    def _advise_released_embeddings(self) -> None:
+        commands = self.embeddings_commands()
+        if commands:
+            self.report.next_steps += [
+                "To score the release's precomputed video embeddings instead of videos, replace TEXT_MODEL with a "
+                "text model whose embeddings have the same dimension as those video embeddings (the same embedding "
+                "space; a model of another dimension is refused):",
+                *(f"  {command}" for command in commands),
+            ]
 
     def csv_path(self, split: str) -> Path:
         """Where the split's CSV is: RAW's root or ``annotations/``.
@@ -178,7 +191,7 @@ class TFCoVRBuilder(DatasetBuilder):
         paths = {split: self.csv_path(split) for split in self.SPLITS["triplets"]}
         raw_rows = {}
         for split, path in paths.items():
-            raw_rows[split] = read_csv_rows(path, TRAIN_COLUMNS if split == "train" else EVAL_COLUMNS)
+            raw_rows[split] = read_csv_rows(path, TRAIN_CSV if split == "train" else EVAL_CSV)
             self.record_input(path)
         # Labels the release gives videos: train label columns and dict keys (every split).
         label_sources: dict[str, set[str]] = defaultdict(set)
@@ -204,6 +217,7 @@ class TFCoVRBuilder(DatasetBuilder):
                 t.query_label = ann.labels.get(t.query_video)
                 if t.target_label is None:  # plain-text modification: the label known for the target, if any
                     t.target_label = ann.labels.get(t.target_video)
+        self._advise_released_embeddings()
         return ann
 
     def _read_train(self, path: Path, rows: list[dict[str, str]]) -> list[_Triplet]:
@@ -217,7 +231,7 @@ class TFCoVRBuilder(DatasetBuilder):
             target_label = key if key is not None else label2
             if target_label is None:
                 raise BuildError("plain-text 'modification' needs a 'label2' (the target label)", file=path, row=row_number)
-            triplets.append(_Triplet(f"train-{row_number:07d}", query, text, target, [target], label1, target_label))
+            triplets.append(_Triplet(f"train-{row_number:07d}", query, text, target, [target], label1, target_label, [target]))
         return triplets
 
     def _read_eval(self, path: Path, rows: list[dict[str, str]]) -> list[_Triplet]:
@@ -235,9 +249,10 @@ class TFCoVRBuilder(DatasetBuilder):
             )
             if not ids or not all(isinstance(i, str) and i.strip() for i in ids):
                 raise BuildError("'target_videos_ids' must be a non-empty list of video ids", file=path, row=row_number)
-            targets = sorted({video_id_of(i, "target_videos_ids", path, row_number) for i in ids})
+            # Kept as written for the official protocol (|G| counts every entry); de-duplicated for ours.
+            written = [video_id_of(i, "target_videos_ids", path, row_number) for i in ids]
             key, text = parse_modification(require_text(row["modification"], "modification", path, row_number), path, row_number)
-            triplets.append(_Triplet(query_id, query, text, target, targets, None, key))
+            triplets.append(_Triplet(query_id, query, text, target, sorted(set(written)), None, key, written))
         check_unique((t.query_id for t in triplets), "query_id", path)
         return triplets
 
@@ -272,6 +287,7 @@ class TFCoVRBuilder(DatasetBuilder):
                     "modification": t.modification,
                     "target_video": t.target_video,
                     "target_videos": t.target_videos,
+                    "target_videos_as_written": t.target_videos_as_written,
                     "query_label": t.query_label,
                     "target_label": t.target_label,
                 }

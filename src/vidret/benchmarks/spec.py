@@ -1,8 +1,8 @@
-"""The two benchmarks as data: their tasks, metrics, headline scores and protocols.
+"""What a benchmark is, as data: its tasks, metrics, headline scores and protocols.
 
-One source of truth for task ids: the builders write them into each dataset repo's
-`eval.yaml`, the runner scores them, and `vidret submit` reports them. Nothing here imports
-the rest of vidret.
+The generic shapes every benchmark package fills in (`vidret.benchmarks.<name>.spec`). One
+source of truth for task ids: the builders write them into each dataset repo's `eval.yaml`, the
+runner scores them, and `vidret submit` reports them. Nothing here imports the rest of vidret.
 
 A protocol is data too. Each benchmark declares, per protocol, its tasks with their `TaskRules`:
 which rows form the queries and the gallery, whether the gallery is deduplicated, how a query's
@@ -16,11 +16,8 @@ scoring kernels never branch on a protocol's name. Two protocols exist:
 
 from __future__ import annotations
 
-import re
+from vidret.scoring.metrics import KERNELS, cutoffs  # the metric declarations: a leaf that imports nothing
 from dataclasses import dataclass, field, replace
-
-LOVR = "lovr"
-TF_COVR = "tf-covr"
 
 VIDRET_PROTOCOL = "vidret"
 OFFICIAL_PROTOCOL = "official"
@@ -48,10 +45,12 @@ class TaskRules:
             row: a video named by n rows is ranked n times).
         own_video: what happens to a composed query's own video in its ranking: "exclude"
             (removed) or "push_down" (ranked after everything else, like a score − 100).
-        kernel: the `vidret.scoring.composed_map` definition: "vidret" or "official".
+        count_repeats: the composed kernel counts repeats: every copy of a gallery entry in the
+            top K is a hit and a target list counts as written (`vidret.scoring.composed_map`).
+        decimals: the kernel rounds each reported value to this many decimals (None = unrounded).
         recall: "any" (R@K counts a valid target in the top K) or "designated" (it counts the
             row's own `target_video`).
-        text_normalization: name of a `vidret.evaluation.planning.textnorm` normalisation applied to
+        text_normalization: name of a text normalisation (`vidret.benchmarks.get_normalizer`) applied to
             query texts before encoding; None = texts as written.
     """
 
@@ -61,7 +60,8 @@ class TaskRules:
     themes: str = "distinct"
     gallery: str = "distinct"
     own_video: str = "exclude"
-    kernel: str = VIDRET_PROTOCOL
+    count_repeats: bool = False
+    decimals: int | None = None
     recall: str = "any"
     text_normalization: str | None = None
 
@@ -76,7 +76,6 @@ _RULE_CHOICES: dict[str, tuple[object, ...]] = {
     "themes": ("distinct", "per_clip"),
     "gallery": ("distinct", "per_row"),
     "own_video": ("exclude", "push_down"),
-    "kernel": PROTOCOLS,
     "recall": ("any", "designated"),
 }
 
@@ -95,6 +94,13 @@ class TaskSpec:
         main_score: the headline metric of the task.
         optional: scored only when asked for (or when the data has what it needs).
         rules: how the protocol forms and scores the task (see `TaskRules`).
+        kernel: the `vidret.scoring` kernel that scores it (`vidret.scoring.metrics.KERNELS`):
+            "retrieval" (first relevant ranks) or "composed" (AP@K and hits over valid targets).
+        cluster: what its queries cluster on, named as the cluster ids are (e.g. "video_id": the
+            clips of one long video share its difficulty, so they are not independent draws).
+            The planner gives each query its cluster id (`Task.clusters`); intervals and paired
+            tests then resample whole clusters (`vidret.scoring.bootstrap`). None = the queries
+            are independent (each its own cluster).
     """
 
     task_id: str
@@ -106,18 +112,16 @@ class TaskSpec:
     main_score: str
     optional: bool = False
     rules: TaskRules = TaskRules()
+    kernel: str = "retrieval"
+    cluster: str | None = None
 
     def cutoffs(self, family: str) -> tuple[int, ...]:
         """The K of every ``<family>@K`` metric, in display order ("R" → (1, 5, 10, 50))."""
-        found = (re.fullmatch(rf"{re.escape(family)}@(\d+)", name) for name in self.metrics)
-        return tuple(int(m.group(1)) for m in found if m)
+        return cutoffs(self.metrics, family)
 
 
-RETRIEVAL_METRICS = ("R@1", "R@5", "R@10", "R@50", "MdR", "MnR")
-COMPOSED_METRICS = ("mAP@5", "mAP@10", "mAP@25", "mAP@50", "R@1", "R@5", "R@10", "R@50")
-# What the official scripts report: LoVR R@1/5/10 (pass@k); TF-CoVR mAP@K and R@K at 5/10/25/50.
-LOVR_OFFICIAL_METRICS = ("R@1", "R@5", "R@10")
-TFCOVR_OFFICIAL_METRICS = ("mAP@5", "mAP@10", "mAP@25", "mAP@50", "R@5", "R@10", "R@25", "R@50")
+RETRIEVAL_METRICS = KERNELS["retrieval"].default_metrics  # ("R@1", "R@5", "R@10", "R@50", "MdR", "MnR")
+COMPOSED_METRICS = KERNELS["composed"].default_metrics  # mAP@5/10/25/50, R@1/5/10/50
 
 
 @dataclass(frozen=True)
@@ -132,6 +136,10 @@ class ProtocolSpec:
             scores of different protocols are never mixed there ("" for the default).
         bounded: every percentage lies in [0, 100] (the official TF-CoVR numbers may exceed 100).
         reference: the code this protocol reproduces (None for ours).
+        full_video: how that code embeds a full video, as a ``--long-video`` mode ("concat": all
+            its clips' frames as one input); None = no construction of its own. It is an option,
+            not forced: a run that embeds full videos otherwise is told so, and its results
+            record the mode it used (``settings.long_video``).
     """
 
     name: str
@@ -140,6 +148,7 @@ class ProtocolSpec:
     hub_suffix: str = ""
     bounded: bool = True
     reference: str | None = None
+    full_video: str | None = None
 
     def hub_task_id(self, task_id: str) -> str:
         """The task's id in `eval.yaml` and `.eval_results` (e.g. "t2v", "t2v_official")."""
@@ -155,7 +164,7 @@ class BenchmarkSpec:
     """A benchmark: its tasks (under our protocol) and every protocol it can be scored with.
 
     Attributes:
-        benchmark: "lovr" or "tf-covr".
+        benchmark: the benchmark's id ("lovr", "tf-covr", a plug-in's own).
         title: human-readable title.
         default_repo: our Hub dataset repo name under the configured org.
         upstream_repo: the official release on the Hub.
@@ -188,106 +197,26 @@ class BenchmarkSpec:
         return self.protocols[key]
 
 
-def _official(
+def official_variant(
     tasks: dict[str, TaskSpec], metrics: tuple[str, ...], main_score: str, rules: TaskRules, **per_task: TaskRules
 ) -> dict[str, TaskSpec]:
-    """The official variant of `tasks`: same ids and names, the official metrics and rules."""
+    """Another protocol's variant of `tasks`: same ids and names, that protocol's metrics and rules.
+
+    Args:
+        tasks: the tasks under the default protocol.
+        metrics: the metrics every task reports under the other protocol.
+        main_score: its headline metric.
+        rules: the rules of every task not named in `per_task`.
+        **per_task: task id -> its own rules.
+    """
     return {
         task_id: replace(task, metrics=metrics, main_score=main_score, rules=per_task.get(task_id, rules))
         for task_id, task in tasks.items()
     }
 
 
-_LOVR_TASKS = {
-    "t2v": TaskSpec("t2v", "text-to-video", "videos", "text", "video", RETRIEVAL_METRICS, "R@1"),
-    "v2t": TaskSpec("v2t", "video-to-text", "videos", "video", "text", RETRIEVAL_METRICS, "R@1"),
-    "t2c": TaskSpec("t2c", "text-to-clip", "clips", "text", "clip", RETRIEVAL_METRICS, "R@1"),
-    "c2t": TaskSpec("c2t", "clip-to-text", "clips", "clip", "text", RETRIEVAL_METRICS, "R@1"),
-    "theme2c": TaskSpec("theme2c", "theme-to-clip", "clips", "theme", "clip", RETRIEVAL_METRICS, "R@1", optional=True),
-    "c2theme": TaskSpec("c2theme", "clip-to-theme", "clips", "clip", "theme", RETRIEVAL_METRICS, "R@1", optional=True),
-}
-_TFCOVR_TASKS = {
-    "cvr": TaskSpec("cvr", "composed video retrieval", "triplets", "video+text", "video", COMPOSED_METRICS, "mAP@50"),
-}
-
-# LoVR official (TechNomad-ds/LoVR-benchmark, calc_pass): every full video and clip of the release;
-# t2c/c2t use the clip-caption query list all_clip.jsonl; a caption is relevant to its own item only.
-_LOVR_OFFICIAL_RULES = TaskRules(rows="release", identical_texts_relevant=False)
-_LOVR_OFFICIAL = _official(
-    _LOVR_TASKS,
-    LOVR_OFFICIAL_METRICS,
-    "R@1",
-    _LOVR_OFFICIAL_RULES,
-    t2c=replace(_LOVR_OFFICIAL_RULES, caption_queries="clip_queries"),
-    c2t=replace(_LOVR_OFFICIAL_RULES, caption_queries="clip_queries"),
-    theme2c=replace(_LOVR_OFFICIAL_RULES, themes="per_clip"),
-    c2theme=replace(_LOVR_OFFICIAL_RULES, themes="per_clip"),
-)
-# TF-CoVR official (UCF-CRCV/TF-CoVR, test/*/circo.py + data/finegd_test.py).
-_TFCOVR_OFFICIAL = _official(
-    _TFCOVR_TASKS,
-    TFCOVR_OFFICIAL_METRICS,
-    "mAP@50",
-    TaskRules(
-        gallery="per_row",
-        own_video="push_down",
-        kernel=OFFICIAL_PROTOCOL,
-        recall="designated",
-        text_normalization="tf-covr-official",
-    ),
-)
-
-_VIDRET_SUMMARY = "vidret's protocol: the official code's defects fixed (the default)"
-
-BENCHMARKS: dict[str, BenchmarkSpec] = {
-    LOVR: BenchmarkSpec(
-        benchmark=LOVR,
-        title="LoVR: long-video text retrieval",
-        default_repo="lovr",
-        upstream_repo="debugger123/LoVR-benchmark",
-        tasks=_LOVR_TASKS,
-        protocols={
-            VIDRET_PROTOCOL: ProtocolSpec(VIDRET_PROTOCOL, _VIDRET_SUMMARY, _LOVR_TASKS),
-            OFFICIAL_PROTOCOL: ProtocolSpec(
-                OFFICIAL_PROTOCOL,
-                "what LoVR's evaluation code computes: every video and clip of the release, "
-                "the all_clip.jsonl caption queries, a caption relevant to its own item only",
-                _LOVR_OFFICIAL,
-                hub_suffix="_official",
-                reference="https://github.com/TechNomad-ds/LoVR-benchmark (evaluate/, calc_pass)",
-            ),
-        },
-        query_configs={"clip_queries": "caption_data/all_clip.jsonl"},
-    ),
-    TF_COVR: BenchmarkSpec(
-        benchmark=TF_COVR,
-        title="TF-CoVR: temporally fine-grained composed video retrieval",
-        default_repo="tf-covr",
-        upstream_repo="ucf-crcv/TF-CoVR",
-        tasks=_TFCOVR_TASKS,
-        protocols={
-            VIDRET_PROTOCOL: ProtocolSpec(VIDRET_PROTOCOL, _VIDRET_SUMMARY, _TFCOVR_TASKS),
-            OFFICIAL_PROTOCOL: ProtocolSpec(
-                OFFICIAL_PROTOCOL,
-                "what TF-CoVR's evaluation code computes: one gallery entry per test row, the query "
-                "video pushed to the bottom, repeated hits counted, designated-target recall",
-                _TFCOVR_OFFICIAL,
-                hub_suffix="_official",
-                bounded=False,
-                reference="https://github.com/UCF-CRCV/TF-CoVR (src/test/*/circo.py, src/data/finegd_test.py)",
-            ),
-        },
-    ),
-}
-
-
-def get_protocol(benchmark: str, protocol: str | None = None) -> ProtocolSpec:
-    """`get_benchmark(benchmark).protocol(protocol)`; None = "vidret".
-
-    Raises:
-        ValueError: an unknown benchmark or protocol.
-    """
-    return get_benchmark(benchmark).protocol(protocol)
+#: The summary of the default protocol, the same for every benchmark.
+VIDRET_SUMMARY = "vidret's protocol: the official code's defects fixed (the default)"
 
 
 def eval_yaml_tasks(spec: BenchmarkSpec, split: str) -> list[dict[str, object]]:
@@ -322,13 +251,3 @@ def eval_yaml_tasks(spec: BenchmarkSpec, split: str) -> list[dict[str, object]]:
                 }
             )
     return entries
-
-
-def get_benchmark(name: str) -> BenchmarkSpec:
-    """Look a benchmark up by name; accepts "tf-covr", "tf_covr" and "tfcovr"."""
-    key = name.lower().replace("_", "-")
-    if key == "tfcovr":
-        key = TF_COVR
-    if key not in BENCHMARKS:
-        raise ValueError(f"unknown benchmark {name!r}; choose one of {sorted(BENCHMARKS)}")
-    return BENCHMARKS[key]

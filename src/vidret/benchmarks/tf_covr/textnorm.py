@@ -1,14 +1,14 @@
-"""Text normalisations applied to query texts before encoding, named by the protocols.
+"""The TF-CoVR official protocol's text preprocessing: its evaluation code rewrites every
+modification text before the text encoder sees it.
 
-`vidret.benchmarks` declares a normalisation by name (``TaskRules.text_normalization``); the task
-planner looks it up here with `get_normalizer`. Only the TF-CoVR official protocol uses one:
-its evaluation code rewrites every modification text before the text encoder sees it.
+The protocol names it (``TaskRules.text_normalization = "tf-covr-official"``); the benchmark
+declares the name (`Benchmark.text_normalizations`) and the planner finds it with
+`vidret.benchmarks.get_normalizer`.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 
 # The official TF-CoVR loaders spell out the half-steps 0.5 .. 7 (and nothing else).
 _UNITS = ("one", "two", "three", "four", "five", "six", "seven")
@@ -67,19 +67,3 @@ def tfcovr_official(text: str, max_words: int = TFCOVR_MAX_WORDS) -> str:
     text = _SPACES.sub(" ", text).rstrip("\n").strip(" ")
     words = text.split(" ")
     return " ".join(words[:max_words]) if len(words) > max_words else text
-
-
-NORMALIZERS: dict[str, Callable[[str], str]] = {"tf-covr-official": tfcovr_official}
-
-
-def get_normalizer(name: str | None) -> Callable[[str], str] | None:
-    """The normalisation function a protocol names; None for None.
-
-    Raises:
-        ValueError: an unknown name (the known ones are listed).
-    """
-    if name is None:
-        return None
-    if name not in NORMALIZERS:
-        raise ValueError(f"unknown text normalisation {name!r}; known: {sorted(NORMALIZERS)}")
-    return NORMALIZERS[name]
