@@ -11,15 +11,9 @@ import pytest
 import yaml
 from results_helpers import make_results, with_change
 
-from vidret.benchmarks import (
-    BENCHMARKS,
-    LOVR_OFFICIAL_METRICS,
-    PROTOCOLS,
-    TFCOVR_OFFICIAL_METRICS,
-    TaskRules,
-    eval_yaml_tasks,
-    get_protocol,
-)
+from vidret.benchmarks import BENCHMARKS, PROTOCOLS, TaskRules, eval_yaml_tasks, get_protocol
+from vidret.benchmarks.lovr.spec import LOVR_OFFICIAL_METRICS
+from vidret.benchmarks.tf_covr.spec import TFCOVR_OFFICIAL_METRICS
 from vidret.evaluation.running.score import expand_ranking, score_task
 from vidret.benchmarks.lovr.planner import plan_lovr
 from vidret.benchmarks.tf_covr.planner import plan_tfcovr

@@ -362,7 +362,7 @@ def with_frames(
     if columns is not None and video_column not in columns:
         raise ValueError(
             f"the dataset has no {video_column!r} column (columns: {columns}); "
-            "decode the 'videos' config (TF-CoVR triplets name videos by id) or pass video_column="
+            "decode a config whose rows name video files (e.g. the 'videos' config; rows that name videos by id have none) or pass video_column="
         )
     root = os.fspath(video_root) if video_root is not None else infer_video_root(ds)
     if root is None:
@@ -377,7 +377,7 @@ def with_frames(
             )
         raise ValueError(
             "cannot tell where the videos are: pass video_root= (the local repo folder, "
-            "'hf://datasets/<org>/<name>@<revision>' e.g. vidret.datasets.hub_root('lovr'), or a folder of videos)"
+            "'hf://datasets/<org>/<name>@<revision>' e.g. vidret.datasets.hub_root(<benchmark id>), or a folder of videos)"
         )
     decoder = FrameDecoder(
         num_frames, checked.size, root, mode, video_column, bool(allow_external), timeout, fps, frame_stride, max_frames

@@ -57,22 +57,7 @@ __all__ = [
     "registered",
 ]
 
-# Names the single-module `vidret.benchmarks` exported, kept for existing imports; each resolves
-# through the registry or the benchmark's own package when first read.
-_COMPAT = {
-    "LOVR": ("vidret.benchmarks.lovr.spec", "LOVR"),
-    "LOVR_OFFICIAL_METRICS": ("vidret.benchmarks.lovr.spec", "LOVR_OFFICIAL_METRICS"),
-    "TF_COVR": ("vidret.benchmarks.tf_covr.spec", "TF_COVR"),
-    "TFCOVR_OFFICIAL_METRICS": ("vidret.benchmarks.tf_covr.spec", "TFCOVR_OFFICIAL_METRICS"),
-}
-
-
 def __getattr__(name: str) -> Any:
     if name == "BENCHMARKS":
         return registered()  # id -> Benchmark, built-ins first; read anew so plug-ins found later show
-    if name in _COMPAT:
-        import importlib
-
-        module, attr = _COMPAT[name]
-        return getattr(importlib.import_module(module), attr)
     raise AttributeError(f"module 'vidret.benchmarks' has no attribute {name!r}")

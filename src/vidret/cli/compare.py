@@ -29,7 +29,7 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
         help="paired significance test of two results files, per task and metric",
         description="Compare run A with run B on the queries both scored: for every task and metric, the "
         "difference A - B, its interval (paired bootstrap) and a p-value (paired randomisation test), both "
-        "over whole clusters where a task's queries cluster (LoVR clips: their long video). Refuses runs of "
+        "over whole clusters where a task's queries cluster (e.g. the clips of one long video). Refuses runs of "
         "different benchmarks, splits, protocols or dataset revisions, and runs that put a query in different clusters.",
     )
     parser.add_argument("a", metavar="A.json", help="results file of run A")

@@ -113,7 +113,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--long-video", default="clips",
         help="how a benchmark's full videos are embedded: 'clips' (default: each of the video's own clips, "
         "aggregated), 'window:<seconds>' (fixed windows of the file, aggregated) or 'concat' (all its clips' frames "
-        "as one input, a --frame-stride running on across clips: the official LoVR scripts' construction)",
+        "as one input, a --frame-stride running on across clips: the construction an official protocol may declare)",
     )
     parser.add_argument("--aggregate", default="mean", choices=("mean", "max"), help="segment aggregation (default mean)")
     parser.add_argument("--cache-dir", default=None, help=f"embedding cache (default: {default_cache_dir()})")

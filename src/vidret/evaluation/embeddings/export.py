@@ -192,13 +192,12 @@ def export_embeddings(
         ExportError: no cache, a cache lacking embeddings of the run, a bad dtype or output folder.
     """
     from vidret.evaluation.embeddings.export_guard import earlier_export_files
-    from vidret.evaluation.results.validation import validate_results
+    from vidret.evaluation.results.validation import load_record
 
     if dtype not in EXPORT_DTYPES:
         raise ExportError(f"--dtype must be one of {'|'.join(EXPORT_DTYPES)}, got {dtype!r}")
     results = Path(results)
-    raw = read_json(results, "a results record")  # size-capped; parsed into the record once
-    record = validate_results(raw, require_all_tasks=False, source=str(results))
+    record = load_record(results)  # the one reader of results files: size, numbers and consistency checked
     earlier_export_files(Path(out))  # refuse an --out that is not an earlier export before any work
     cache = _open_cache(record, cache_dir)
     plan = plan_of_record(record, data, video_root)
@@ -249,7 +248,7 @@ def export_embeddings(
         "failures": [{"item_id": f.item_id, "kind": f.kind} for f in record.failures],
         "source_metrics": {task_id: dict(task.metrics) for task_id, task in record.tasks.items()},
         "not_included": elsewhere,
-    }, raw)
+    }, record.to_json())
     return write_export(Path(out), rows, metadata, rows_per_shard=rows_per_shard, failed=sorted(failed))
 
 
