@@ -161,3 +161,14 @@ def test_embeddings_origin_names_each_side_without_local_folders():
     record["embeddings"] = {side: {"source": "hub", "repo": "acme/lovr-clip", "revision": "v1", "model": "openai/clip",
                                    "manifest_sha256": "f" * 64} for side in ("texts", "videos")}
     assert embeddings_origin(record) == "videos, texts: export acme/lovr-clip@v1 of openai/clip (sha256 ffffffffffff…)"
+
+
+def test_embeddings_origin_reads_a_record_as_its_json():
+    from vidret.evaluation.results.model import ResultsRecord
+
+    record = make_results("lovr")
+    assert embeddings_origin(ResultsRecord.from_json(record)) is None
+    record["embeddings"] = {"texts": {"source": "model", "model": "/home/alice/ckpt/clip"},
+                            "videos": {"source": "files", "format": "npy", "path": "/home/alice/emb", "sha256": "ab" * 32}}
+    assert embeddings_origin(ResultsRecord.from_json(record)) == embeddings_origin(record)
+    assert "alice" not in embeddings_origin(ResultsRecord.from_json(record))

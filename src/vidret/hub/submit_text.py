@@ -55,7 +55,7 @@ def entry_notes(record: ResultsRecord, task_id: str, subset: str | None = None) 
     """
     task = record.tasks[task_id]
     parts = [setup_notes(record), f"queries={task.num_queries}, gallery={task.gallery_size}"]
-    origin = embeddings_origin(record.to_json())
+    origin = embeddings_origin(record)
     if origin:
         parts.append(f"embeddings: {origin}")
     if subset:
@@ -94,7 +94,7 @@ def _how(record: ResultsRecord) -> str:
     parts = [f"Computed with vidret {record.versions.get('vidret') or ''}".rstrip() + f" on {record.created_at[:10]}",
              f"split `{record.split}`", protocol_words(record)]
     text = ", ".join(parts) + "."
-    origin = embeddings_origin(record.to_json())
+    origin = embeddings_origin(record)
     if origin:
         text += f" Embeddings: {origin}."
     if record.num_failed:
@@ -209,7 +209,7 @@ def format_summary(plan: SubmissionPlan) -> str:
             if plan.subset:
                 lines.append(f"   subset label: {plan.subset}")
             lines.append(f"   notes: {setup_notes(record)}")
-            origin = embeddings_origin(record.to_json())
+            origin = embeddings_origin(record)
             if origin:
                 lines.append(f"   embeddings: {origin}")
         else:

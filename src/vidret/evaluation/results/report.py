@@ -22,6 +22,7 @@ from typing import Any
 
 from vidret.benchmarks import BENCHMARKS, VIDRET_PROTOCOL
 from vidret.common import is_hub_id
+from vidret.evaluation.results.model import ResultsRecord, recorded_protocol
 from vidret.scoring.metrics import metric_spec
 from vidret.terminal import printable
 
@@ -69,9 +70,7 @@ def _task_name(benchmark: str, task_id: str, task: Mapping[str, Any]) -> str:
 
 def _protocol(record: Mapping[str, Any]) -> str:
     """The protocol a record was scored with (absent or null: "vidret")."""
-    settings = record.get("settings")
-    protocol = settings.get("protocol") if isinstance(settings, Mapping) else None
-    return str(protocol) if protocol else VIDRET_PROTOCOL
+    return recorded_protocol(record.get("settings")) or VIDRET_PROTOCOL
 
 
 def _uniform(values: Sequence[Any]) -> Any:
@@ -187,7 +186,7 @@ def _short_of_perfect(task: Mapping[str, Any]) -> str | None:
         spec = metric_spec(name)
     except ValueError:
         return None
-    perfect = 100.0 if spec.higher_is_better else 1.0
+    perfect = spec.upper_bound() if spec.higher_is_better else spec.lower_bound  # 100, or rank 1
     short = value < perfect - 1e-9 if spec.higher_is_better else value > perfect + 1e-9
     return f"{name} {value:.2f}" if short else None
 
@@ -271,17 +270,18 @@ def describe_source(origin: Mapping[str, Any]) -> str:
     return str(source or "unknown source")
 
 
-def embeddings_origin(record: Mapping[str, Any]) -> str | None:
+def embeddings_origin(record: ResultsRecord | Mapping[str, Any]) -> str | None:
     """Where a record's embeddings came from, side by side: "videos: embedding files AIM (...); texts:
     model openai/clip" (sides from the same source share one entry: "videos, texts: model x").
 
     Args:
-        record: a results record (its ``embeddings``; records written before it existed have none).
+        record: a results record or its JSON object (its ``embeddings``; records written before it
+            existed have none).
 
     Returns:
         The text, or None when the record does not say.
     """
-    sides = record.get("embeddings")
+    sides = record.embeddings if isinstance(record, ResultsRecord) else record.get("embeddings")
     if not isinstance(sides, Mapping) or not sides:
         return None
     order = sorted(sides, key=lambda side: (_SIDE_ORDER.index(side) if side in _SIDE_ORDER else len(_SIDE_ORDER), side))

@@ -368,7 +368,7 @@ def run_row(record: ResultsRecord, tasks: dict[str, tuple[str, ...]], reference_
         "date": record.created_at[:10],
         "dataset_revision": record.dataset.revision,
         "source": record.source,
-        "embeddings": embeddings_origin(record.to_json()),  # where the embeddings came from; None: not recorded
+        "embeddings": embeddings_origin(record),  # where the embeddings came from; None: not recorded
         "flags": run_flags(record, reference_revision),
     }
     for task_id, metrics in tasks.items():
