@@ -63,9 +63,10 @@ def _write_csv(path: Path, rows: list[dict]) -> None:
         writer.writerows(rows)
 
 
-def _write(raw: RawFile, root: Path, drop: str | None = None) -> None:
-    """Every file of `raw`, holding its example row (without column `drop`)."""
-    row = {k: v for k, v in raw.example_row().items() if k != drop}
+def _write(raw: RawFile, root: Path, drop: str | None = None, row: dict | None = None) -> None:
+    """Every file of `raw`, holding `row` (default: its example row, without column `drop`)."""
+    if row is None:
+        row = {k: v for k, v in raw.example_row().items() if k != drop}
     for name in raw.files:
         path = root / name
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -95,17 +96,7 @@ def test_a_release_made_of_the_example_rows_builds(tmp_path, benchmark, files, r
     # Required columns alone build too (every optional column may be absent), but TF-CoVR train's
     # dict literal is what names the target label without `label2`.
     for raw in files:
-        row = {c.name: c.example for c in raw.columns if c.required}
-        for name in raw.files:
-            (tmp_path / "raw" / name).unlink()
-        for name in raw.files:
-            path = tmp_path / "raw" / name
-            if raw.format == "csv":
-                _write_csv(path, [row])
-            elif raw.format == "parquet":
-                pq.write_table(pa.Table.from_pylist([row]), path)
-            else:
-                path.write_text(json.dumps(row) + "\n", encoding="utf-8")
+        _write(raw, tmp_path / "raw", row={c.name: c.example for c in raw.columns if c.required})
     build(benchmark, tmp_path / "raw", tmp_path / "out-required", progress=False)
 
 

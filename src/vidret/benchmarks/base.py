@@ -134,8 +134,8 @@ class Benchmark(BenchmarkSpec):
     """One benchmark as vidret uses it: the spec plus everything specific to the benchmark.
 
     `vidret.benchmarks.get_benchmark(name)` returns one; every `BenchmarkSpec` attribute
-    (``benchmark``, ``title``, ``tasks``, ``protocols``, ``protocol()``, ``default_tasks()``,
-    ``default_repo``, ``upstream_repo``, ``query_configs``) is its own.
+    (``benchmark``, ``title``, ``short_title``, ``tasks``, ``protocols``, ``protocol()``,
+    ``default_tasks()``, ``default_repo``, ``upstream_repo``, ``query_configs``) is its own.
 
     Attributes:
         package: the Python package holding the benchmark (``vidret.benchmarks.lovr``); its
@@ -161,11 +161,6 @@ class Benchmark(BenchmarkSpec):
     columns: str = ""
     card_template: str = "README.md.jinja"
     text_normalizations: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def short_title(self) -> str:
-        """The title before its colon ("LoVR"): for headings and messages."""
-        return self.title.split(":")[0]
 
     def names(self) -> tuple[str, ...]:
         """The id and every alias."""

@@ -2,7 +2,8 @@
 
 The generic shapes every benchmark package fills in (`vidret.benchmarks.<name>.spec`). One
 source of truth for task ids: the builders write them into each dataset repo's `eval.yaml`, the
-runner scores them, and `vidret submit` reports them. Nothing here imports the rest of vidret.
+runner scores them, and `vidret submit` reports them. Nothing here imports the rest of vidret but
+the metric declarations (`vidret.scoring.metrics`, a leaf).
 
 A protocol is data too. Each benchmark declares, per protocol, its tasks with their `TaskRules`:
 which rows form the queries and the gallery, whether the gallery is deduplicated, how a query's
@@ -16,8 +17,9 @@ scoring kernels never branch on a protocol's name. Two protocols exist:
 
 from __future__ import annotations
 
-from vidret.scoring.metrics import KERNELS, cutoffs  # the metric declarations: a leaf that imports nothing
 from dataclasses import dataclass, field, replace
+
+from vidret.scoring.metrics import KERNELS, cutoffs  # the metric declarations: a leaf that imports nothing
 
 VIDRET_PROTOCOL = "vidret"
 OFFICIAL_PROTOCOL = "official"
@@ -181,6 +183,11 @@ class BenchmarkSpec:
     tasks: dict[str, TaskSpec] = field(default_factory=dict)
     protocols: dict[str, ProtocolSpec] = field(default_factory=dict)
     query_configs: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def short_title(self) -> str:
+        """The title before its colon ("LoVR"): for headings and messages."""
+        return self.title.split(":")[0]
 
     def default_tasks(self) -> list[str]:
         return [t.task_id for t in self.tasks.values() if not t.optional]

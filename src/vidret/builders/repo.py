@@ -265,7 +265,7 @@ def eval_yaml(spec: BenchmarkSpec, version: str, split: str, description: str) -
     """The Hub benchmark file: one entry per task id of `vidret.benchmarks`, with its metrics, under
     every protocol (the official protocol's tasks carry their own ids, e.g. ``t2v_official``)."""
     doc = {
-        "name": spec.title.split(":")[0],
+        "name": spec.short_title,
         "description": description,
         "version": version,
         "evaluation_framework": "vidret",

@@ -76,19 +76,22 @@ def read_csv_rows(path: Path, required: Required) -> list[dict[str, str]]:
     return rows
 
 
-def check_columns(columns: Iterable[str], required: Required, path: os.PathLike | str) -> None:
-    """Raise BuildError naming `path` and the absent columns, if any are absent.
+def check_columns(
+    columns: Iterable[str], required: Required, path: os.PathLike | str, row: int | None = None, word: str = "column"
+) -> None:
+    """Raise BuildError naming `path` (and `row`) and the absent columns, if any are absent.
 
     With a `RawFile` as `required` the message also says what each absent column holds, with an
-    example, and points at the README section listing every raw file's columns.
+    example, and points at the README section listing every raw file's columns; with names, it
+    calls them `word`s ("field" for JSON Lines).
     """
     present = set(columns)
     names = required.required if isinstance(required, RawFile) else tuple(required)
     absent = [c for c in names if c not in present]
     if absent:
         if isinstance(required, RawFile):
-            raise BuildError(required.describe_missing(absent, present), file=path)
-        raise BuildError(f"missing column(s) {absent}; found {sorted(present)}", file=path)
+            raise BuildError(required.describe_missing(absent, present), file=path, row=row)
+        raise BuildError(f"missing {word}(s) {absent}; found {sorted(present)}", file=path, row=row)
 
 
 def _is_null(value: Any) -> bool:
@@ -250,12 +253,7 @@ def read_jsonl_rows(path: Path, required: Required) -> list[dict[str, Any]]:
                 raise BuildError(f"not a JSON object ({type(err).__name__}: {err})", file=path, row=line_number) from None
             if not isinstance(value, dict):
                 raise BuildError(f"not a JSON object (got {type(value).__name__})", file=path, row=line_number)
-            if isinstance(required, RawFile):
-                absent = [c for c in required.required if c not in value]
-                if absent:
-                    raise BuildError(required.describe_missing(absent, value), file=path, row=line_number)
-            elif absent := [c for c in required if c not in value]:
-                raise BuildError(f"missing field(s) {absent}; found {sorted(value)}", file=path, row=line_number)
+            check_columns(value, required, path, row=line_number, word="field")
             rows.append(value)
     if not rows:
         raise BuildError("empty file (no JSON lines)", file=path)

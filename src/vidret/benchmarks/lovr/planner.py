@@ -122,7 +122,7 @@ def _clip_query_captions(
             f"add {source} of the official release to the raw folder and rebuild"
         )
     rows = query_lists[config]
-    where = f"{benchmark.title.split(':')[0]} {config}/{split}"
+    where = f"{benchmark.short_title} {config}/{split}"
     COLUMNS.require(rows, config, where)
     known = set(clip_ids)
     if limited:

@@ -46,8 +46,6 @@ from vidret.builders.tables import (
     video_id_of,
 )
 
-TRAIN_COLUMNS = TRAIN_CSV.required  # + label1, label2 (optional with a dict)
-EVAL_COLUMNS = EVAL_CSV.required
 
 
 @dataclass
