@@ -359,3 +359,28 @@ def test_reexport_over_an_earlier_export_replaces_exactly_its_files(repos, tmp_p
     ) != files
     assert main(["embeddings", "export", str(out), "--out", str(export), "--dtype", "float16"]) == 0
     assert read_export(export).embeddings.dtype == np.float16
+
+
+@pytest.mark.parametrize("namespace", ["../outside", "..", "a/b"])
+def test_a_cache_namespace_that_is_a_path_is_refused_before_any_folder_is_touched(repos, tmp_path, namespace):
+    # The namespace comes from the results file (untrusted) and names a folder of the cache.
+    out = tmp_path / "r.json"
+    run("tf-covr", repos["tf-covr"], "oracle", limit=2, cache_dir=str(tmp_path / "c" / "cache"), output=str(out))
+    record = json.loads(out.read_text())
+    record["cache"]["namespace"] = namespace
+    out.write_text(json.dumps(record))
+    before = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*"))
+    with pytest.raises(ExportError, match="is not a folder name of a cache"):
+        export_embeddings(out, tmp_path / "e")
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*")) == before
+
+
+def test_a_key_file_of_another_namespace_opens_no_cache_folder(repos, tmp_path):
+    out = tmp_path / "r.json"
+    record = run("tf-covr", repos["tf-covr"], "oracle", limit=2, cache_dir=str(tmp_path / "c"), output=str(out))
+    key_file = tmp_path / "c" / record["cache"]["namespace"] / "key.json"
+    key_file.write_text(json.dumps({**json.loads(key_file.read_text()), "decode_mode": "keyframe"}))
+    namespaces = sorted(p.name for p in (tmp_path / "c").iterdir())
+    with pytest.raises(ExportError, match="does not hash to namespace"):
+        export_embeddings(out, tmp_path / "e")
+    assert sorted(p.name for p in (tmp_path / "c").iterdir()) == namespaces

@@ -212,25 +212,23 @@ class EmbeddingCache:
             return None
         except (ValueError, RecursionError) as err:  # bad UTF-8 or JSON, or nested past Python's limit
             problem = f"{type(err).__name__}: {str(err)[:200]}"
-        dest = self.quarantine_dir / f"key-{uuid.uuid4().hex[:12]}.json"
-        try:
-            self.quarantine_dir.mkdir(exist_ok=True)
-            os.replace(key_file, dest)
-            where = f"moved to {dest}"
-        except OSError as err:  # moved by another process meanwhile, or a read-only cache
-            where = f"not moved ({type(err).__name__}: {err})"
+        where = self._move_to_quarantine(key_file, f"key-{uuid.uuid4().hex[:12]}.json", "not moved")
         logger.warning("embedding cache key file %s is unreadable (%s); %s; the settings are written anew", key_file, problem, where)
         return None
 
-    def _quarantine(self, part: Path, problem: str, num_items: int | None = None) -> None:
-        """Move a bad part out of ``parts/`` (its items will be embedded again), with a warning."""
-        dest = self.quarantine_dir / part.name
+    def _move_to_quarantine(self, path: Path, name: str, failed: str) -> str:
+        """Move `path` to ``quarantine/<name>``; what happened, for the warning (`failed` + the error if it stayed)."""
+        dest = self.quarantine_dir / name
         try:
             self.quarantine_dir.mkdir(exist_ok=True)
-            os.replace(part, dest)
-            where = f"moved to {dest}"
+            os.replace(path, dest)
         except OSError as err:  # moved by another process meanwhile, or a read-only cache
-            where = f"left in place, not used ({type(err).__name__}: {err})"
+            return f"{failed} ({type(err).__name__}: {err})"
+        return f"moved to {dest}"
+
+    def _quarantine(self, part: Path, problem: str, num_items: int | None = None) -> None:
+        """Move a bad part out of ``parts/`` (its items will be embedded again), with a warning."""
+        where = self._move_to_quarantine(part, part.name, "left in place, not used")
         items = f"its {num_items} item(s) will be embedded again" if num_items is not None else "its items will be embedded again"
         logger.warning("embedding cache part %s %s; %s; %s", part, problem, where, items)
 

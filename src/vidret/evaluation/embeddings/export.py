@@ -140,7 +140,7 @@ def plan_units(plan: Any, fusion: str | None = None) -> list[EmbeddingUnit]:
 
 
 def _open_cache(record: ResultsRecord, cache_dir: str | None) -> Any:
-    from vidret.evaluation.embeddings.cache import EmbeddingCache
+    from vidret.evaluation.embeddings.cache import EmbeddingCache, cache_namespace
 
     namespace = record.cache.namespace if record.cache else None
     if not namespace:
@@ -148,15 +148,18 @@ def _open_cache(record: ResultsRecord, cache_dir: str | None) -> Any:
             "the run kept no embedding cache (it ran with --no-cache, or scored stored embeddings): "
             "re-run `vidret evaluate` with a cache, then export"
         )
+    # The namespace comes from the results file and names a folder: one name inside the cache, never "../x".
+    if not is_safe_component(str(namespace)):
+        raise ExportError(f"the results record's cache namespace {str(namespace)[:80]!r} is not a folder name of a cache")
     root = cache_dir or (record.cache.dir if record.cache else None)
     if not root:
         raise ExportError("the results record names no cache folder: pass --cache-dir")
     folder = Path(root).expanduser() / str(namespace)
     key = read_json(folder / "key.json", f"the key of cache namespace {namespace}")
-    opened = EmbeddingCache(Path(root).expanduser(), key, read=True)
-    if opened.namespace != namespace:
+    # Checked before the cache is opened: opening creates the folder of the key's own namespace.
+    if not isinstance(key, dict) or cache_namespace(key) != namespace:
         raise ExportError(f"{folder / 'key.json'} does not hash to namespace {namespace} (a cache of another vidret version?)")
-    return opened
+    return EmbeddingCache(Path(root).expanduser(), key, read=True)
 
 
 def export_embeddings(
@@ -198,7 +201,7 @@ def export_embeddings(
         raise ExportError(f"--dtype must be one of {'|'.join(EXPORT_DTYPES)}, got {dtype!r}")
     results = Path(results)
     record = load_record(results)  # the one reader of results files: size, numbers and consistency checked
-    earlier_export_files(Path(out))  # refuse an --out that is not an earlier export before any work
+    earlier = earlier_export_files(Path(out))  # refuse an --out that is not an earlier export before any work
     cache = _open_cache(record, cache_dir)
     plan = plan_of_record(record, data, video_root)
     units = plan_units(plan, record.settings.fusion)
@@ -249,7 +252,7 @@ def export_embeddings(
         "source_metrics": {task_id: dict(task.metrics) for task_id, task in record.tasks.items()},
         "not_included": elsewhere,
     }, record.to_json())
-    return write_export(Path(out), rows, metadata, rows_per_shard=rows_per_shard, failed=sorted(failed))
+    return write_export(Path(out), rows, metadata, rows_per_shard=rows_per_shard, failed=sorted(failed), earlier=earlier)
 
 
 def public_paths(value: Any, record: Mapping[str, Any]) -> Any:
@@ -281,6 +284,7 @@ def write_export(
     *,
     rows_per_shard: int = ROWS_PER_SHARD,
     failed: Sequence[str] = (),
+    earlier: list[Path] | None = None,
 ) -> ExportReport:
     """Write rows + metadata as an export folder (Parquet, card, embeddings.json, manifest).
 
@@ -291,6 +295,9 @@ def write_export(
         metadata: the `embeddings.json` content (needs "split", "dim", "dtype", "version").
         rows_per_shard: most rows per Parquet file.
         failed: ids of items the run could not embed (named in the card).
+        earlier: the files of the earlier export at `out`, as the caller's own
+            `export_guard.earlier_export_files(out)` just found them (not hashed again); None or
+            empty = `out` is checked here (a folder that was new or empty may have filled meanwhile).
 
     Returns:
         An `ExportReport`.
@@ -313,7 +320,8 @@ def write_export(
         raise ExportError(f"split {metadata['split']!r} is not a safe file name (it names the export's shard files)")
     # Only an earlier export is replaced, and only the files its manifest lists are deleted
     # (a dataset build or a project folder holding an embeddings.json is refused untouched).
-    earlier = earlier_export_files(out)
+    if not earlier:
+        earlier = earlier_export_files(out)
     out.mkdir(parents=True, exist_ok=True)
     remove_earlier_export(out, earlier)
     (out / DATA_DIR).mkdir(exist_ok=True)

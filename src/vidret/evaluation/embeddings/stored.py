@@ -185,12 +185,15 @@ class Format:
         matches: does this local path hold this format?
         open: build the reader (options: convert_dir, limits, need).
         needs_pickle: reading it unpickles (refused without ``allow_pickle``).
+        check: what `detect_format` checks of a path that matches, before any row is read
+            (raises `EmbeddingSourceError`); None = nothing more.
     """
 
     name: str
     matches: Callable[[Path], bool]
     open: Callable[..., Reader]
     needs_pickle: bool = False
+    check: Callable[[Path], Any] | None = None
 
 
 def _is_export(path: Path) -> bool:
@@ -212,7 +215,7 @@ FORMATS: tuple[Format, ...] = (
         lambda p: p.is_file() and p.suffix == ".safetensors",
         lambda p, limits, **_: SafetensorsReader(p, limits),
     ),
-    Format("npy", lambda p: p.is_file() and p.suffix == ".npy", lambda p, limits, **_: NpyReader(p, limits)),
+    Format("npy", lambda p: p.is_file() and p.suffix == ".npy", lambda p, limits, **_: NpyReader(p, limits), check=npy_ids_file),
     Format(
         "pickle-stream",
         lambda p: p.is_file() and p.suffix in PICKLE_SUFFIXES,
@@ -238,8 +241,8 @@ def detect_format(src: str, allow_pickle: bool = False) -> Format | None:
                         f"{path}: a pickle stream; reading it runs any code it holds. If you trust its origin, "
                         "pass --allow-pickle: it is converted once into a .safetensors file that later runs read"
                     )
-                if fmt.name == "npy":
-                    npy_ids_file(path)
+                if fmt.check is not None:
+                    fmt.check(path)
                 return fmt
         raise EmbeddingSourceError(
             f"{path}: not an embeddings source (an export folder, a folder of <id>.pth, .pt/.pth, .safetensors, "

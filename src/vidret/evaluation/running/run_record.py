@@ -42,7 +42,7 @@ def model_record(settings: EvalSettings, adapter: EmbeddingAdapter, source: dict
 def stored_model_record(stored: StoredSources) -> dict[str, Any]:
     """The model of a run that loaded none: the one an export records, else a label of the files."""
     for side in ("videos", "texts"):
-        meta = stored.metadata(side) if side in stored.sources else None
+        meta = stored.metadata(side)
         if meta and meta.get("model"):
             return dict(meta["model"])
     src = stored.specs.get("videos") or next(iter(stored.specs.values()))

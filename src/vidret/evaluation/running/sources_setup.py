@@ -178,5 +178,5 @@ def check_stored_metadata(stored: StoredSources, plan: TaskPlan, dataset: dict[s
 
 def stored_setting(stored: StoredSources, name: str, side: str = "videos") -> Any:
     """A setting recorded by the export `side` is read from (None for released files)."""
-    meta = stored.metadata(side) if side in stored.sources else None
+    meta = stored.metadata(side)
     return ((meta or {}).get("settings") or {}).get(name)
