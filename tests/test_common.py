@@ -339,3 +339,21 @@ def test_weighted_median_takes_numpy_counts_and_refuses_bad_weights():
     ]:
         with pytest.raises(ValueError, match=problem):
             weighted_median(values, weights)
+
+
+def test_atomic_writer_durable_false_skips_fsync_but_stays_atomic(tmp_path, monkeypatch):
+    import os
+
+    from vidret.common import atomic_writer
+
+    synced = []
+    monkeypatch.setattr(os, "fsync", lambda fd: synced.append(fd))
+    target = tmp_path / "part.bin"
+    with atomic_writer(target, "wb", durable=False) as fh:
+        fh.write(b"new")
+        assert not target.exists()  # readers see nothing until the block ends
+    assert target.read_bytes() == b"new" and synced == []
+    with atomic_writer(target, "wb") as fh:
+        fh.write(b"again")
+    assert target.read_bytes() == b"again" and synced  # the default still fsyncs
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["part.bin"]

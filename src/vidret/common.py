@@ -62,13 +62,18 @@ def _fsync_folder(folder: Path) -> None:
 
 
 @contextlib.contextmanager
-def atomic_writer(path: str | os.PathLike[str], mode: str = "wb", *, encoding: str | None = None) -> Iterator[IO[Any]]:
+def atomic_writer(
+    path: str | os.PathLike[str], mode: str = "wb", *, encoding: str | None = None, durable: bool = True
+) -> Iterator[IO[Any]]:
     """An open file whose content replaces `path` atomically when the block ends without error.
 
     Args:
         path: the destination (its folder must exist).
         mode: "wb" (default), "w" or "wt".
         encoding: text mode only; default UTF-8.
+        durable: fsync the file and its folder (False: still atomic for readers and killed
+            processes, but a power loss may lose or tear it; for files checked when read, such as
+            embedding cache parts, where an fsync per batch costs more than it protects).
 
     Yields:
         The temporary file, open for writing.
@@ -86,12 +91,14 @@ def atomic_writer(path: str | os.PathLike[str], mode: str = "wb", *, encoding: s
         with open(tmp, "xb" if binary else "x", encoding=None if binary else (encoding or "utf-8")) as fh:
             yield fh
             fh.flush()
-            os.fsync(fh.fileno())
+            if durable:
+                os.fsync(fh.fileno())
         os.replace(tmp, dest)
     except BaseException:
         _remove_quietly(tmp)
         raise
-    _fsync_folder(dest.parent)
+    if durable:
+        _fsync_folder(dest.parent)
 
 
 @contextlib.contextmanager

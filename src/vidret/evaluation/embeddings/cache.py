@@ -291,7 +291,9 @@ class EmbeddingCache:
         if not item_ids:
             return
         name = f"{os.getpid()}-{uuid.uuid4().hex}.npz"
-        with atomic_writer(self.parts_dir / name, "wb") as fh:  # a hidden .tmp until complete: never globbed
+        # A hidden .tmp until complete (never globbed); no fsync per batch: a part torn by a power
+        # loss is quarantined when read and its units embedded again.
+        with atomic_writer(self.parts_dir / name, "wb", durable=False) as fh:
             np.savez(fh, ids=np.asarray(item_ids, dtype=str), embeddings=emb, truncated=np.asarray(cut, dtype=bool))
         if self.read:
             self._seen_parts.add(name)
