@@ -227,7 +227,7 @@ def test_a_programming_error_in_decoding_is_not_a_row_error(monkeypatch):
     def broken(*args, **kwargs):
         raise ZeroDivisionError("bug")
 
-    monkeypatch.setattr(vidret.video.sampler, "sample_segments", broken)  # what the segment decoder calls
+    monkeypatch.setattr(vidret.video.sampler, "collect_segments", broken)  # what the segment decoder calls
     with pytest.raises(ZeroDivisionError, match="bug"):
         FrameDecoder(2, SIZE, "/nowhere", "exact").decode_rows([{"video": "videos/a.mp4", "start": 0.0, "end": 1.0}])
 

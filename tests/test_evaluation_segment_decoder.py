@@ -45,7 +45,7 @@ def test_a_programming_error_is_not_reported_as_a_decode_failure(video, monkeypa
     def broken(*args, **kwargs):
         raise AttributeError("bug")
 
-    monkeypatch.setattr(vidret.video.sampler, "sample_segments", broken)  # what the segment decoder calls
+    monkeypatch.setattr(vidret.video.sampler, "collect_segments", broken)  # what the segment decoder calls
     with pytest.raises(AttributeError, match="bug"):
         SegmentDecoder([[_seg(video, 0.0, 1.0)]], 2, None, "exact")[0]
 

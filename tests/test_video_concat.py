@@ -69,3 +69,17 @@ def test_sample_concatenated_reads_the_stride_across_files_and_spans(tmp_path):
     assert alone != expected and alone[8] == 1023
     with pytest.raises(ValueError, match="no parts"):
         sample_concatenated([], frame_stride=3)
+
+
+def test_the_joined_frames_are_bounded_as_a_whole_at_native_size(tmp_path, monkeypatch):
+    # Each file's 10 frames fit the limit; the 20 joined frames do not: refused before any is read.
+    import vidret.video.timeline as timeline
+
+    parts = []
+    for name in ("a", "b"):
+        make_test_video(tmp_path / f"{name}.mp4", 1.0, fps=10, size=(64, 64), gop=10)
+        parts.append((str(tmp_path / f"{name}.mp4"), None, None))
+    monkeypatch.setattr(timeline, "MAX_OUTPUT_BYTES", 15 * 64 * 64 * 3)
+    assert len(sample_concatenated(parts[:1], frame_stride=1)) == 10
+    with pytest.raises(ValueError, match="20 frames of 64x64 .*MAX_OUTPUT_BYTES"):
+        sample_concatenated(parts, frame_stride=1)

@@ -14,7 +14,8 @@ clip instead. `sample_concatenated` samples the joined timeline:
 
 A grid position maps to the part holding it and to a time in that part; each part's file is
 probed once and its frames read with `sample_frames_at` (one open per file and pass), so a part
-may contribute no frame (shorter than the remaining stride). At most MAX_FRAMES samples in all.
+may contribute no frame (shorter than the remaining stride). At most MAX_FRAMES samples in all, and
+MAX_OUTPUT_BYTES of them (at native size, as the files' headers state their frame size).
 """
 
 from __future__ import annotations
@@ -28,32 +29,20 @@ import numpy as np
 
 from vidret.video.metadata import VideoInfo, probe
 from vidret.video.sampler import DECODE_ERRORS, sample_frames_at
-from vidret.video.segments import DecodeSettings, SegmentFrames
-from vidret.video.source import check_timeout
+from vidret.video.segments import SegmentFrames
+from vidret.video.settings import DecodeSettings, decode_settings
 from vidret.video.timeline import (
+    DEFAULT_NUM_FRAMES,
     MAX_FRAMES,
     FrameSampling,
-    check_mode,
     check_output_size,
-    check_size,
-    frame_sampling,
+    grid_size,
     resolve_range,
+    thin,
 )
 
 #: One part: (source, start, end) in seconds of that source; None bounds = its start / end.
 Part = tuple[Any, float | None, float | None]
-
-
-def _frames_in(start: float, end: float, fps: float) -> int:
-    """Frames of [start, end) at `fps` (at least one), as `FrameSampling` counts every frame."""
-    return max(1, math.ceil((end - start) * fps - 1e-6))
-
-
-def _thin(grid: int, keep: int | None) -> list[int]:
-    """Grid positions kept: all, or `keep` of them evenly (floor((j + 0.5) * grid / keep))."""
-    if keep is None or grid <= keep:
-        return list(range(grid))
-    return [int((j + 0.5) * grid / keep) for j in range(keep)]
 
 
 def concatenated_times(spans: Sequence[tuple[float, float, float]], sampling: FrameSampling) -> list[list[float]]:
@@ -73,11 +62,11 @@ def concatenated_times(spans: Sequence[tuple[float, float, float]], sampling: Fr
         raise ValueError("no spans to concatenate")
     out: list[list[float]] = [[] for _ in spans]
     if sampling.frame_stride is not None:  # in frames: the stride runs on across boundaries
-        counts = [_frames_in(a, b, r) for a, b, r in spans]
+        counts = [grid_size(b - a, r) for a, b, r in spans]  # frames of each part, as `FrameSampling` counts them
         firsts = np.cumsum([0, *counts[:-1]]).tolist()
         grid = math.ceil(sum(counts) / sampling.frame_stride)
         _check_count(grid, sampling, f"frame_stride={sampling.frame_stride} over {sum(counts)} frames")
-        for g in (k * sampling.frame_stride for k in _thin(grid, sampling.max_frames)):
+        for g in (k * sampling.frame_stride for k in thin(grid, sampling.max_frames)):
             i = bisect.bisect_right(firsts, g) - 1
             a, _, r = spans[i]
             out[i].append(a + (g - firsts[i]) / r)
@@ -86,11 +75,11 @@ def concatenated_times(spans: Sequence[tuple[float, float, float]], sampling: Fr
     total = sum(lengths)
     starts = np.cumsum([0.0, *lengths[:-1]]).tolist()
     if sampling.fps is not None:
-        grid = max(1, math.ceil(total * sampling.fps - 1e-6))
+        grid = grid_size(total, sampling.fps)
         _check_count(grid, sampling, f"fps={sampling.fps} over {total:.3f} s")
-        positions = [k / sampling.fps for k in _thin(grid, sampling.max_frames)]
+        positions = [k / sampling.fps for k in thin(grid, sampling.max_frames)]
     else:
-        n = int(sampling.num_frames or 8)
+        n = int(sampling.num_frames or DEFAULT_NUM_FRAMES)
         positions = [(k + 0.5) * total / n for k in range(n)]
     for t in positions:
         i = bisect.bisect_right(starts, t) - 1
@@ -136,10 +125,15 @@ def sample_concatenated(
             video; more than MAX_FRAMES frames or MAX_OUTPUT_BYTES of them.
         VideoNotFoundError, VideoDecodeError: a part's file is missing or cannot be read.
     """
-    sampling = frame_sampling(num_frames, fps, max_frames, frame_stride)
-    check_mode(mode)
-    size = check_size(size)
-    check_timeout(timeout)
+    settings = decode_settings(
+        num_frames, fps=fps, frame_stride=frame_stride, max_frames=max_frames, size=size, mode=mode, timeout=timeout
+    )
+    return _sample_joined(parts, settings)
+
+
+def _sample_joined(parts: Sequence[Part], settings: DecodeSettings) -> np.ndarray:
+    """`sample_concatenated` with validated settings."""
+    size, mode, timeout = settings.size, settings.mode, settings.timeout
     if not parts:
         raise ValueError("sample_concatenated: no parts")
     infos: dict[Any, VideoInfo] = {}
@@ -149,9 +143,12 @@ def sample_concatenated(
             infos[source] = probe(source, timeout=timeout)
         info = infos[source]
         spans.append((*resolve_range(start, end, info.duration, info.fps, str(source)), info.fps))
-    times = concatenated_times(spans, sampling)
-    if size is not None:
-        check_output_size(sum(map(len, times)), *size, str(parts[0][0]), f"{sampling.describe()} of {len(parts)} joined parts")
+    times = concatenated_times(spans, settings.sampling)
+    # All the parts' frames in one array: bounded as a whole before any is read (at native size,
+    # by the largest frame a header states; each read checks its own decoded frames too).
+    width, height = size or max(((info.width, info.height) for info in infos.values()), key=lambda wh: wh[0] * wh[1])
+    what = f"{settings.sampling.describe()} of {len(parts)} joined parts"
+    check_output_size(sum(map(len, times)), width, height, str(parts[0][0]), what)
     # One read per file: the times of all its parts together, put back in timeline order after.
     frames: list[np.ndarray | None] = [None] * len(parts)
     for source in infos:
@@ -171,18 +168,8 @@ def decode_concatenated(segment: Any, settings: DecodeSettings) -> SegmentFrames
     Only `DECODE_ERRORS` become the segment's error text (``"<ExceptionType>: <message>"``);
     anything else propagates.
     """
-    sampling = settings.sampling
     try:
-        frames = sample_concatenated(
-            segment.parts,
-            sampling.num_frames,
-            settings.size,
-            settings.mode,
-            fps=sampling.fps,
-            max_frames=sampling.max_frames,
-            frame_stride=sampling.frame_stride,
-            timeout=settings.timeout,
-        )
+        frames = _sample_joined(segment.parts, settings)
     except DECODE_ERRORS as err:
         return SegmentFrames(segment, None, f"{type(err).__name__}: {err}")
     return SegmentFrames(segment, frames, None)

@@ -29,15 +29,14 @@ from vidret.video.batch import FrameBatch, TimedFrameFetcher
 from vidret.video.decoder import FrameFetcher, too_large
 from vidret.video.errors import VideoDecodeError, VideoTimeoutError
 from vidret.video.metadata import StreamTiming, stream_timing
+from vidret.video.settings import DecodeSettings, decode_settings
 from vidret.video.source import OpenVideo, VideoSource, check_timeout, open_video
 from vidret.video.timeline import (
     MAX_FRAME_PIXELS,
-    FrameSampling,
     check_mode,
     check_output_size,
     check_size,
     check_timestamps,
-    frame_sampling,
     resolve_range,
 )
 
@@ -132,10 +131,10 @@ def _result(
     return FrameBatch(data, seconds, np.asarray(times, dtype=np.float64))
 
 
-def _describe(sampling: FrameSampling, size: tuple[int, int] | None) -> str:
+def _describe(settings: DecodeSettings) -> str:
     """The arguments that set how many frames of which size, for messages."""
-    parts = [f"{k}={v}" for k, v in sampling.describe().items()]
-    return ", ".join(parts + [f"size={size}"])
+    parts = [f"{k}={v}" for k, v in settings.sampling.describe().items()]
+    return ", ".join(parts + [f"size={settings.size}"])
 
 
 @overload
@@ -214,30 +213,22 @@ def sample_frames(
         VideoDecodeError: Unreadable, not a video, no video stream, truncated before the range,
             or a remote source that timed out (the message says which limit).
     """
-    sampling = frame_sampling(num_frames, fps, max_frames, frame_stride)
-    check_mode(mode)
-    size = check_size(size)
-    check_timeout(timeout)
-    return _sample_one(source, sampling, start, end, size, mode, timeout, with_timestamps)
+    settings = decode_settings(
+        num_frames, fps=fps, frame_stride=frame_stride, max_frames=max_frames, size=size, mode=mode, timeout=timeout
+    )
+    return _sample_one(source, settings, start, end, with_timestamps)
 
 
 def _sample_one(
-    source: VideoSource,
-    sampling: FrameSampling,
-    start: float | None,
-    end: float | None,
-    size: tuple[int, int] | None,
-    mode: str,
-    timeout: float | None,
-    with_timestamps: bool = False,
+    source: VideoSource, settings: DecodeSettings, start: float | None, end: float | None, with_timestamps: bool = False
 ) -> np.ndarray | FrameBatch:
     """`sample_frames` with validated arguments."""
     pts: list[int] | None = [] if with_timestamps else None
-    with open_video(source, timeout=timeout) as video:
-        timing, out_size = _open_stream(video, size)
+    with open_video(source, timeout=settings.timeout) as video:
+        timing, out_size = _open_stream(video, settings.size)
         lo, hi = resolve_range(start, end, timing.duration, timing.fps, video.label)
-        times = sampling.timestamps(lo, hi, timing.fps)
-        frames = _fetch(video, timing, times, size, out_size, mode, _describe(sampling, size), pts=pts)
+        times = settings.sampling.timestamps(lo, hi, timing.fps)
+        frames = _fetch(video, timing, times, settings.size, out_size, settings.mode, _describe(settings), pts=pts)
         return _result(frames, pts, times, timing)
 
 
@@ -395,19 +386,19 @@ def sample_segments(
         VideoDecodeError: Unreadable, not a video, no video stream, frames too large, truncated
             before a segment, or a remote time limit (``errors="raise"`` only).
     """
-    sampling = frame_sampling(num_frames, fps, max_frames, frame_stride)
-    check_mode(mode)
-    size = check_size(size)
-    check_timeout(timeout)
+    settings = decode_settings(
+        num_frames, fps=fps, frame_stride=frame_stride, max_frames=max_frames, size=size, mode=mode, timeout=timeout
+    )
     if errors not in ERROR_POLICIES:
         raise ValueError(f"errors must be one of {ERROR_POLICIES}, got {errors!r}")
+    if errors == "collect":
+        return collect_segments(source, segments, settings, progress)
     segments = list(segments)
     if not segments:
         return []
-    if errors == "collect":
-        return _collect_segments(source, segments, sampling, size, mode, progress, timeout)
+    sampling = settings.sampling
     with open_video(source, timeout=timeout) as video:
-        timing, out_size = _open_stream(video, size)
+        timing, out_size = _open_stream(video, settings.size)
         per_segment: list[list[float]] = []
         for n, segment in enumerate(segments):
             try:
@@ -420,7 +411,7 @@ def sample_segments(
             except ValueError as err:
                 raise ValueError(f"segment {n}: {err}") from None
         times = [t for seg_times in per_segment for t in seg_times]
-        frames = _fetch(video, timing, times, size, out_size, mode, _describe(sampling, size), progress)
+        frames = _fetch(video, timing, times, settings.size, out_size, mode, _describe(settings), progress)
     return _split(frames, [len(t) for t in per_segment])
 
 
@@ -442,16 +433,17 @@ def _span(segment: object, timing: StreamTiming, label: str) -> tuple[float, flo
     return resolve_range(seg_start, seg_end, timing.duration, timing.fps, label)
 
 
-def _collect_segments(
+def collect_segments(
     source: VideoSource,
-    segments: list,
-    sampling: FrameSampling,
-    size: tuple[int, int] | None,
-    mode: str,
-    progress: bool,
-    timeout: float | None,
+    segments: Sequence[tuple[float | None, float | None]],
+    settings: DecodeSettings,
+    progress: bool = False,
 ) -> list[SegmentResult]:
-    """`sample_segments` with ``errors="collect"`` (arguments already validated)."""
+    """``sample_segments(..., errors="collect")`` under settings validated by `decode_settings`."""
+    segments = list(segments)
+    if not segments:
+        return []
+    sampling, size, mode, timeout = settings.sampling, settings.size, settings.mode, settings.timeout
     results: list[SegmentResult | None] = [None] * len(segments)
     times: dict[int, list[float]] = {}
     opened = decoded = False
@@ -469,7 +461,7 @@ def _collect_segments(
                     results[n] = err
             flat = [t for seg_times in times.values() for t in seg_times]
             try:
-                what = _describe(sampling, size)
+                what = _describe(settings)
                 frames = _fetch(video, timing, flat, size, out_size, mode, what, progress) if flat else []
             except VideoTimeoutError as err:
                 timed_out = err
@@ -492,7 +484,7 @@ def _collect_segments(
                 continue
             start, end = segments[n]
             try:
-                results[n] = _sample_one(source, sampling, start, end, size, mode, timeout)
+                results[n] = _sample_one(source, settings, start, end)
             except DECODE_ERRORS as err:
                 results[n] = err
                 if isinstance(err, VideoTimeoutError):

@@ -27,8 +27,7 @@ from typing import Any, NamedTuple, Protocol, TypeVar
 import numpy as np
 
 from vidret.video import sampler
-from vidret.video.source import check_timeout
-from vidret.video.timeline import FrameSampling, check_mode, check_size, frame_sampling
+from vidret.video.settings import DecodeSettings, decode_settings  # noqa: F401  (decode_settings: re-exported)
 
 #: Most segments of one video decoded in one call: bounds the memory one group's frames take (a
 #: long video may have hundreds of clips), and is the unit of work a DataLoader worker gets.
@@ -66,49 +65,6 @@ class VideoSegment:
     start: float | None = None
     end: float | None = None
     name: Any = None
-
-
-@dataclass(frozen=True)
-class DecodeSettings:
-    """How every segment is decoded. Build it with `decode_settings`, which validates it.
-
-    Attributes:
-        sampling: Which frames of each segment (num_frames | fps | frame_stride, max_frames).
-        size: Output ``(width, height)``, resized inside FFmpeg; None keeps the native size.
-        mode: ``"exact"`` or ``"keyframe"``.
-        timeout: Seconds allowed per remote video and group (None: the video layer's default).
-    """
-
-    sampling: FrameSampling
-    size: tuple[int, int] | None = None
-    mode: str = "exact"
-    timeout: float | None = None
-
-
-def decode_settings(
-    num_frames: int | None = None,
-    *,
-    fps: float | None = None,
-    frame_stride: int | None = None,
-    max_frames: int | None = None,
-    size: Sequence[int] | None = None,
-    mode: str = "exact",
-    timeout: float | None = None,
-) -> DecodeSettings:
-    """Validate decode settings once, with the checks (and messages) of `sample_frames`.
-
-    Exactly one of `num_frames`, `fps`, `frame_stride` (none: 8 uniform frames); `max_frames`
-    caps `fps` / `frame_stride`.
-
-    Raises:
-        ValueError: more than one of num_frames / fps / frame_stride, a value out of range, a bad
-            size, mode or timeout (the message names the argument).
-    """
-    sampling = frame_sampling(num_frames, fps, max_frames, frame_stride)
-    check_mode(mode)
-    checked_size = check_size(size)
-    check_timeout(timeout)
-    return DecodeSettings(sampling, checked_size, mode, timeout)
 
 
 class SegmentFrames(NamedTuple):
@@ -158,19 +114,7 @@ def decode_group(group: Sequence[S], settings: DecodeSettings) -> list[SegmentFr
     others = sorted({s.source for s in group} - {source})
     if others:
         raise ValueError(f"decode_group: one group holds segments of one video, got {source!r} and {others[0]!r}")
-    sampling = settings.sampling
-    decoded = sampler.sample_segments(
-        source,
-        [(s.start, s.end) for s in group],
-        sampling.num_frames,
-        settings.size,
-        settings.mode,
-        fps=sampling.fps,
-        max_frames=sampling.max_frames,
-        frame_stride=sampling.frame_stride,
-        errors="collect",
-        timeout=settings.timeout,
-    )
+    decoded = sampler.collect_segments(source, [(s.start, s.end) for s in group], settings)
     out: list[SegmentFrames] = []
     for segment, outcome in zip(group, decoded):
         if isinstance(outcome, Exception):

@@ -123,8 +123,7 @@ class FrameSampling:
         rate = self.rate(video_fps)
         if rate is None:
             return int(self.num_frames or DEFAULT_NUM_FRAMES)
-        # The tolerance keeps float noise in (end - start) * rate from adding a sample at `end`.
-        grid = max(1, math.ceil((end - start) * rate - 1e-6))
+        grid = grid_size(end - start, rate)
         if self.max_frames is not None:
             return min(grid, self.max_frames)
         if grid > MAX_FRAMES:
@@ -151,10 +150,8 @@ class FrameSampling:
             return uniform_timestamps(start, end, int(self.num_frames or DEFAULT_NUM_FRAMES))
         if not start < end:
             raise ValueError(f"start ({start}) must be < end ({end})")
-        count = self.count(start, end, video_fps)
-        grid = max(1, math.ceil((end - start) * rate - 1e-6))
-        picks = range(grid) if count == grid else (int((j + 0.5) * grid / count) for j in range(count))
-        return [start + k / rate for k in picks]
+        self.count(start, end, video_fps)  # within MAX_FRAMES
+        return [start + k / rate for k in thin(grid_size(end - start, rate), self.max_frames)]
 
     def describe(self) -> dict[str, Any]:
         """The arguments that were given, e.g. ``{"fps": 1.0, "max_frames": 32}`` (for records)."""
@@ -163,6 +160,22 @@ class FrameSampling:
         if self.max_frames is not None:
             out["max_frames"] = self.max_frames
         return out
+
+
+def grid_size(seconds: float, rate: float) -> int:
+    """Samples of a grid of `rate` per second over `seconds` (at least one).
+
+    The tolerance keeps float noise in ``seconds * rate`` from adding a sample at the end.
+    """
+    return max(1, math.ceil(seconds * rate - 1e-6))
+
+
+def thin(grid: int, keep: int | None) -> list[int]:
+    """The grid positions kept: all, or with more than `keep`, `keep` of them evenly
+    (grid position ``floor((j + 0.5) * grid / keep)``, j = 0 .. keep-1)."""
+    if keep is None or grid <= keep:
+        return list(range(grid))
+    return [int((j + 0.5) * grid / keep) for j in range(keep)]
 
 
 def frame_sampling(
