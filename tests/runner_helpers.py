@@ -58,3 +58,14 @@ def run(benchmark: str, data: Path, model: str | Path, **kwargs: Any) -> dict[st
 def metrics_of(record: dict[str, Any]) -> dict[str, dict[str, float]]:
     """Task id → metrics (what must be identical across process counts and resumed runs)."""
     return {task_id: task["metrics"] for task_id, task in record["tasks"].items()}
+
+
+def default_sigint() -> None:
+    """`preexec_fn` for a child that a test interrupts as a terminal would: SIGINT back to its default.
+
+    A shell starts background jobs with SIGINT ignored, and Python then installs no
+    KeyboardInterrupt handler; a test run launched that way must still see what Ctrl-C does.
+    """
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from plugin_helpers import install_dist_info_plugin
+from runner_helpers import default_sigint
 from vidret.adapters import available_presets, find_preset, get_preset, load_adapter
 from vidret.adapters import presets as presets_module
 from vidret.adapters.plugins import PLUGIN_ERRORS
@@ -114,7 +115,7 @@ def test_a_real_ctrl_c_while_a_plugin_loads_still_interrupts(repos, tmp_path):
     done = subprocess.run(
         [sys.executable, "-m", "vidret", "evaluate", "--benchmark", "tf-covr", "--data", str(repos["tf-covr"]),
          "--model", "toy/anything", "--num-workers", "0", "--no-cache", "--output", str(tmp_path / "r.json")],
-        capture_output=True, text=True, env=env, timeout=300,
+        capture_output=True, text=True, env=env, timeout=300, preexec_fn=default_sigint,
     )
     assert done.returncode == 130, done.stderr
     assert done.stderr.strip().splitlines()[-1] == "vidret evaluate: interrupted"

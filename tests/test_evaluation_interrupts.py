@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from runner_helpers import build_sample_repos
+from runner_helpers import build_sample_repos, default_sigint
 from vidret.cli.main import INTERRUPTED_EXIT_CODE, main
 from vidret.evaluation.running import workers
 
@@ -47,7 +47,9 @@ def _start_hanging_run(repo: Path, tmp_path: Path) -> tuple[subprocess.Popen, li
     command = [sys.executable, str(script), str(pids), "evaluate", "--benchmark", "tf-covr", "--data", str(repo),
                "--model", "oracle", "--no-cache", "--num-workers", "2", "--limit", "4",
                "--output", str(tmp_path / "r.json")]
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    proc = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True, preexec_fn=default_sigint
+    )
     deadline = time.monotonic() + 60
     while len(list(pids.iterdir())) < 2:
         if proc.poll() is not None or time.monotonic() > deadline:
